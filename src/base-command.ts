@@ -1,0 +1,104 @@
+import {Command, Errors, Flags, Interfaces} from '@oclif/core'
+import type {ListrTask} from 'listr2'
+
+import {loadConfig, type Override, type ResolvedConfig} from './config/load.js'
+import {DagctlError, ExitCode, UsageError} from './errors.js'
+import {renderError} from './ui/render-error.js'
+import {runWithProgress} from './ui/progress.js'
+
+export type CommandFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
+export type CommandArgs<T extends typeof Command> = Interfaces.InferredArgs<T['args']>
+
+/** `--env` and `--store`, for every command that reads or writes a store or an Airflow. */
+export const environmentFlags = {
+  env: Flags.string({
+    char: 'e',
+    summary: 'Environment to act on (dev, staging, prod, ...).',
+    env: 'DAGCTL_ENV',
+    default: 'dev',
+  }),
+  store: Flags.string({
+    summary: 'Store URL for this run: s3://bucket[/prefix] or file://dir (overrides environments.<env>.store).',
+  }),
+}
+
+/**
+ * The one base of every command: --json (the result returned from run()), --verbose, --config,
+ * config loading, progress that stays off stdout and silent under --json, and errors mapped to
+ * the documented exit codes, --json included.
+ */
+export abstract class BaseCommand<T extends typeof Command> extends Command {
+  static override enableJsonFlag = true
+
+  static override baseFlags = {
+    verbose: Flags.boolean({
+      summary: 'Show more detail, and the stack trace of an error.',
+      helpGroup: 'GLOBAL',
+    }),
+    config: Flags.string({
+      summary: 'Path to dagctl.yaml (default: the nearest one from the current folder upwards).',
+      env: 'DAGCTL_CONFIG',
+      helpGroup: 'GLOBAL',
+    }),
+  }
+
+  protected flags!: CommandFlags<T>
+  protected args!: CommandArgs<T>
+
+  public override async init(): Promise<void> {
+    await super.init()
+    const {args, flags} = await this.parse({
+      flags: this.ctor.flags,
+      baseFlags: (super.ctor as typeof BaseCommand).baseFlags,
+      enableJsonFlag: this.ctor.enableJsonFlag,
+      args: this.ctor.args,
+      strict: this.ctor.strict,
+    })
+    this.flags = flags as CommandFlags<T>
+    this.args = args as CommandArgs<T>
+  }
+
+  /** dagctl.yaml + extends + DAGCTL_* + the given flag overrides (and --env/--store when the command has them). */
+  protected loadConfig(extra: Override[] = []): ResolvedConfig {
+    const flags = this.flags as Record<string, unknown>
+    const envName = typeof flags.env === 'string' ? flags.env : undefined
+    const overrides: Override[] = [...extra]
+    if (typeof flags.store === 'string') {
+      overrides.push({path: ['environments', envName ?? 'dev', 'store'], value: flags.store, source: 'flag --store'})
+    }
+    return loadConfig({configPath: flags.config as string | undefined, envName, flagOverrides: overrides})
+  }
+
+  /** Runs steps with a progress display on stderr; silent under --json. */
+  protected progress<Ctx extends object>(tasks: ListrTask<Ctx>[], ctx: Ctx, concurrent?: boolean | number): Promise<Ctx> {
+    return runWithProgress(tasks, ctx, {json: this.jsonEnabled(), concurrent})
+  }
+
+  /** A line for people on stderr (not part of any result); silent under --json. */
+  protected note(message: string): void {
+    if (!this.jsonEnabled()) this.logToStderr(message)
+  }
+
+  /** Every error ends here: the exit code of DESIGN.md, a hint, no stack trace unless --verbose. */
+  public override async catch(error: Error & {exitCode?: number}): Promise<never> {
+    if (error instanceof Errors.ExitError) throw error
+    const err = toDagctlError(error)
+    const verbose = Boolean((this.flags as Record<string, unknown> | undefined)?.verbose) || process.argv.includes('--verbose')
+    if (this.jsonEnabled()) {
+      this.logJson({error: err instanceof DagctlError ? err.toJSON() : {name: 'Error', message: err.message, exitCode: ExitCode.CHECK_FAILED}})
+    } else {
+      this.logToStderr(renderError(err, verbose))
+    }
+    this.exit(err instanceof DagctlError ? err.exitCode : ExitCode.CHECK_FAILED)
+  }
+}
+
+/** oclif's own parse errors (unknown flag, missing arg) are usage errors: exit 2 with a hint. */
+function toDagctlError(error: Error): Error {
+  if (error instanceof DagctlError) return error
+  if (error instanceof Errors.CLIError) {
+    const message = error.message.replace(/\n\s*See more help with --help$/, '')
+    return new UsageError(message, {hint: 'Run the command with --help to see its flags and examples.'})
+  }
+  return error
+}

@@ -1,0 +1,140 @@
+import {z} from 'zod'
+
+/**
+ * dagctl.yaml. Objects are strict so that a typo (`retires:`) is an error that names the key,
+ * not a setting silently ignored. Later features add their sections here.
+ */
+
+/** `30s`, `5m`, `6h`, `1d`, or a number of seconds. */
+export const Duration = z.union([
+  z.number().nonnegative(),
+  z.string().regex(/^\d+(\.\d+)?(s|m|h|d)$/, 'expected a duration such as 30s, 5m, 6h or 1d'),
+])
+
+/** Package names prefix every DAG id (`<package>_<name>`), so they obey Airflow's id rules. */
+export const PackageName = z
+  .string()
+  .regex(/^[a-z][a-z0-9_]{0,62}$/, 'expected lower case letters, digits and _, starting with a letter (it prefixes every DAG id)')
+
+export const ResourceQuantities = z.strictObject({
+  cpu: z.union([z.string(), z.number()]).optional(),
+  memory: z.string().optional(),
+  'ephemeral-storage': z.string().optional(),
+})
+
+export const Resources = z.strictObject({
+  requests: ResourceQuantities.optional(),
+  limits: ResourceQuantities.optional(),
+})
+
+/** Platform defaults: platform (extends) < package (this file) < spec. */
+export const Policy = z.strictObject({
+  owner: z.string().min(1).optional(),
+  retries: z.number().int().min(0).max(100).optional(),
+  retry_delay: Duration.optional(),
+  tags: z.array(z.string().min(1)).optional(),
+  /** image registries a kubernetes_pod task may pull from, e.g. `registry.example.com/` */
+  allowed_registries: z.array(z.string().min(1)).optional(),
+  resources: Resources.optional(),
+  namespace: z.string().min(1).optional(),
+  service_account: z.string().min(1).optional(),
+})
+
+export const AirflowConnection = z.strictObject({
+  url: z.url().optional(),
+  username: z.string().optional(),
+  /** prefer DAGCTL_AIRFLOW_PASSWORD; never printed */
+  password: z.string().optional(),
+  /** a bearer token; prefer DAGCTL_AIRFLOW_TOKEN; never printed */
+  token: z.string().optional(),
+  /** PEM bundle of CAs to trust for the Airflow URL */
+  ca_file: z.string().optional(),
+  timeout: Duration.optional(),
+  /** pin the REST API instead of detecting it */
+  api: z.enum(['v1', 'v2']).optional(),
+})
+
+export const S3Options = z.strictObject({
+  region: z.string().optional(),
+  endpoint: z.url().optional(),
+  sse: z.enum(['AES256', 'aws:kms']).optional(),
+  kms_key_id: z.string().optional(),
+})
+
+export const EnvironmentName = z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/, 'expected a short lower-case name such as dev, staging or prod')
+
+export const Environment = z.strictObject({
+  /** `s3://bucket[/prefix]` or `file://dir`; default `file://.dagctl/store` */
+  store: z.string().regex(/^(s3|file):\/\/.+/, 'expected s3://bucket[/prefix] or file://dir').optional(),
+  s3: S3Options.optional(),
+  airflow: AirflowConnection.optional(),
+})
+
+export const AirflowSettings = z.strictObject({
+  /** the Airflow major version generated code and the airflow3 rules target */
+  version: z.union([z.literal(2), z.literal(3)]).default(3),
+})
+
+export const PublishSettings = z.strictObject({
+  /** extensions published besides .py (e.g. .sql, .yaml) */
+  extensions: z.array(z.string().regex(/^\.[A-Za-z0-9._-]+$/, 'expected an extension such as .sql')).default([]),
+})
+
+export const ValidateSettings = z.strictObject({
+  engine: z.enum(['auto', 'ast', 'airflow']).default('auto'),
+  /** seconds one DAG file may take to import under the airflow engine */
+  file_timeout: z.number().positive().optional(),
+})
+
+export const TriggerSettings = z.strictObject({
+  /** glob patterns of DAG ids `trigger` may start; default `<package>_*` */
+  allow: z.array(z.string().min(1)).optional(),
+  /** dead-letter file (JSON lines) for triggers that finally fail */
+  dlq: z.string().optional(),
+  /** DataHub event → DAG mapping file */
+  mapping: z.string().optional(),
+  retries: z.number().int().min(0).max(20).optional(),
+})
+
+const configShape = {
+  /** a platform team's shared defaults: a path relative to this file */
+  extends: z.string().min(1).optional(),
+  package: PackageName,
+  dags: z.string().min(1).default('dags/'),
+  specs: z.string().min(1).default('specs/'),
+  generated: z.string().min(1).default('dags/generated/'),
+  /** the package's default container image for kubernetes_pod tasks */
+  image: z.string().min(1).optional(),
+  /** a folder of a platform's own task type templates (`<type>.py.njk`) */
+  task_templates: z.string().min(1).optional(),
+  /** the python interpreter validate uses (e.g. a company's Airflow image's python) */
+  python: z.string().min(1).optional(),
+  airflow: AirflowSettings.default({version: 3}),
+  environments: z.record(EnvironmentName, Environment).default({}),
+  policy: Policy.default({}),
+  publish: PublishSettings.default({extensions: []}),
+  validate: ValidateSettings.default({engine: 'auto'}),
+  trigger: TriggerSettings.default({}),
+}
+
+export const DagctlConfigSchema = z.strictObject(configShape)
+
+/** What an `extends:` file may hold: the same keys, none required. */
+export const PlatformConfigSchema = z.strictObject({
+  ...configShape,
+  package: PackageName.optional(),
+})
+
+export type DagctlConfig = z.infer<typeof DagctlConfigSchema>
+export type PolicyConfig = z.infer<typeof Policy>
+export type EnvironmentConfig = z.infer<typeof Environment>
+export type AirflowConnectionConfig = z.infer<typeof AirflowConnection>
+
+/** `30s` → 30, `5m` → 300; numbers are seconds already. */
+export function durationSeconds(value: z.infer<typeof Duration>): number {
+  if (typeof value === 'number') return value
+  const m = /^(\d+(?:\.\d+)?)(s|m|h|d)$/.exec(value)
+  if (!m) throw new Error(`not a duration: ${value}`)
+  const n = Number(m[1])
+  return n * {s: 1, m: 60, h: 3600, d: 86_400}[m[2] as 's' | 'm' | 'h' | 'd']
+}

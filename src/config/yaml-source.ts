@@ -1,0 +1,130 @@
+import {Document, LineCounter, isMap, isPair, isScalar, isSeq, parseDocument, type Node} from 'yaml'
+import type {z} from 'zod'
+
+import {ConfigError} from '../errors.js'
+
+/**
+ * A parsed YAML file that remembers where every value came from, so that an error about
+ * `tasks.extract.depends_on[1]` can name the line and column in the user's file.
+ * Used for dagctl.yaml, DAG specs and mapping files alike.
+ */
+export interface YamlSource {
+  file: string
+  doc: Document.Parsed
+  lineCounter: LineCounter
+  data: unknown
+}
+
+export type KeyPath = ReadonlyArray<PropertyKey>
+
+/** `['tasks', 'extract', 'depends_on', 0]` → `tasks.extract.depends_on[0]` */
+export function formatKeyPath(path: KeyPath): string {
+  let out = ''
+  for (const seg of path) {
+    if (typeof seg === 'number') out += `[${seg}]`
+    else out += out === '' ? String(seg) : `.${String(seg)}`
+  }
+  return out
+}
+
+/**
+ * Parses YAML text. Syntax errors become a ConfigError (exit 2) naming the file, line and column.
+ * `{{` and `%` mean nothing here: values stay plain strings.
+ */
+export function parseYamlSource(file: string, text: string, what = 'file'): YamlSource {
+  const lineCounter = new LineCounter()
+  const doc = parseDocument(text, {lineCounter, prettyErrors: false, uniqueKeys: true, strict: true})
+  const first = doc.errors[0]
+  if (first) {
+    const pos = linePosOf(lineCounter, first.pos[0])
+    throw new ConfigError(`${what} is not valid YAML: ${first.message.split('\n')[0]}`, {
+      file,
+      line: pos?.line,
+      column: pos?.col,
+      code: 'YAML_SYNTAX',
+      hint: 'Fix the YAML syntax at the line shown (indentation, a missing colon, an unclosed quote).',
+    })
+  }
+  const data = doc.toJS({maxAliasCount: 100})
+  return {file, doc, lineCounter, data}
+}
+
+/**
+ * Line and column (1-based) of the value at `path`, or of its key when `atKey` is set; falls back
+ * to the deepest ancestor that exists (an unknown or missing key is reported at its parent).
+ */
+export function locate(src: YamlSource, path: KeyPath, atKey = false): {line?: number; column?: number} {
+  let node: unknown = src.doc.contents
+  let best: Node | undefined = isNodeWithRange(node) ? node : undefined
+  for (let i = 0; i < path.length; i++) {
+    const seg = path[i]
+    const last = i === path.length - 1
+    if (isMap(node)) {
+      const pair = node.items.find((p) => isPair(p) && isScalar(p.key) && String(p.key.value) === String(seg))
+      if (!pair) break
+      if (last && atKey && isNodeWithRange(pair.key)) {
+        best = pair.key
+        break
+      }
+      node = pair.value
+      if (isNodeWithRange(node)) best = node
+      else if (isNodeWithRange(pair.key)) best = pair.key
+    } else if (isSeq(node) && typeof seg === 'number') {
+      node = node.items[seg]
+      if (isNodeWithRange(node)) best = node
+      else break
+    } else {
+      break
+    }
+  }
+  if (!best?.range) return {}
+  const pos = src.lineCounter.linePos(best.range[0])
+  return {line: pos.line, column: pos.col}
+}
+
+function linePosOf(lc: LineCounter, offset: number): {line: number; col: number} {
+  return lc.linePos(offset)
+}
+
+function isNodeWithRange(n: unknown): n is Node {
+  return typeof n === 'object' && n !== null && 'range' in n && Array.isArray((n as Node).range)
+}
+
+/**
+ * Turns a zod failure into a ConfigError at the first issue's line and key; the rest of the
+ * issues ride along in `details.issues` so --json shows them all.
+ */
+export function zodIssueToConfigError(src: YamlSource, error: z.ZodError, what: string, hint: string): ConfigError {
+  const issues = error.issues.map((issue) => describeIssue(src, issue))
+  const first = issues[0]
+  return new ConfigError(`${what}: ${first.message}${issues.length > 1 ? ` (and ${issues.length - 1} more problem${issues.length > 2 ? 's' : ''})` : ''}`, {
+    file: src.file,
+    line: first.line,
+    column: first.column,
+    key: first.key || undefined,
+    hint,
+    details: issues.length > 1 ? {issues} : undefined,
+  })
+}
+
+export interface DescribedIssue {
+  key: string
+  message: string
+  line?: number
+  column?: number
+}
+
+export function describeIssue(src: YamlSource, issue: z.core.$ZodIssue): DescribedIssue {
+  if (issue.code === 'unrecognized_keys') {
+    const keyPath = [...issue.path, issue.keys[0]]
+    const pos = locate(src, keyPath, true)
+    const names = issue.keys.map((k) => `'${k}'`).join(', ')
+    return {key: formatKeyPath(keyPath), message: `unknown key ${names}`, ...pos}
+  }
+  const pos = locate(src, issue.path)
+  const key = formatKeyPath(issue.path)
+  let message = issue.message
+  if (issue.code === 'invalid_type' && issue.input === undefined) message = `'${key}' is required`
+  else if (key) message = `${key}: ${issue.message}`
+  return {key, message, ...pos}
+}

@@ -1,0 +1,14 @@
+import {defineConfig} from 'vitest/config'
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    globalSetup: ['test/setup/global.ts'],
+    pool: 'forks',
+    testTimeout: 120_000,
+    hookTimeout: 600_000,
+    // Contract tests start real servers (moto, Airflow) on loopback; two cores, so keep it modest.
+    maxWorkers: 2,
+    reporters: ['default'],
+  },
+})
