@@ -1,17 +1,27 @@
 import path from 'node:path'
 import type {TestProject} from 'vitest/node'
 
-import {ensureVenv} from './python-env.js'
+import {ensureAirflowEnv, ensureVenv} from './python-env.js'
 
 declare module 'vitest' {
   export interface ProvidedContext {
     /** python with the test peers installed (moto server, ...) */
     testPython: string
+    /** python of the managed Airflow venvs (python/requirements/airflow-N.txt), by major version */
+    airflowPython: {'2': string; '3': string}
   }
 }
 
-/** Runs once before the suite: installs what the tests' real peers need, cached outside the repo. */
+/**
+ * Runs once before the suite: installs what the tests' real peers need into venvs cached outside
+ * the repo (keyed by their requirement files), so only the first run on a machine pays for it.
+ */
 export default function setup(project: TestProject): void {
   const root = path.resolve(import.meta.dirname, '..', '..')
-  project.provide('testPython', ensureVenv(path.join(root, 'test', 'requirements.txt'), 'test'))
+  const log = (m: string) => process.stderr.write(`[test setup] ${m}\n`)
+  project.provide('testPython', ensureVenv(path.join(root, 'test', 'requirements.txt'), 'test', {onProgress: log}).python)
+  project.provide('airflowPython', {
+    '3': ensureAirflowEnv(3, {onProgress: log}).python,
+    '2': ensureAirflowEnv(2, {onProgress: log}).python,
+  })
 }
