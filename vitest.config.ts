@@ -9,6 +9,7 @@ export default defineConfig({
     hookTimeout: 600_000,
     // Contract tests start real servers (moto, Airflow) on loopback; two cores, so keep it modest.
     maxWorkers: 2,
-    reporters: ['default'],
+    // JUnit for GitLab's test report (reports/ is ignored by git).
+    reporters: ['default', ['junit', {outputFile: 'reports/junit.xml'}]],
   },
 })

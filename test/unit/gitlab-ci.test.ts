@@ -1,0 +1,28 @@
+import {readFileSync} from 'node:fs'
+import path from 'node:path'
+import {Ajv} from 'ajv'
+import {describe, expect, it} from 'vitest'
+import {parse} from 'yaml'
+
+import {REPO_ROOT} from '../helpers/cli.js'
+
+const SHARED = path.resolve(REPO_ROOT, '..', 'shared')
+
+describe('.gitlab-ci.yml', () => {
+  it("is valid against GitLab's CI schema and runs the same script as CI", () => {
+    const schema = JSON.parse(readFileSync(path.join(SHARED, 'schemas', 'gitlab-ci.schema.json'), 'utf8'))
+    const ajv = new Ajv({strict: false, allErrors: true, validateFormats: false})
+    const validate = ajv.compile(schema)
+    const pipeline = parse(readFileSync(path.join(REPO_ROOT, '.gitlab-ci.yml'), 'utf8'))
+    const ok = validate(pipeline)
+    expect(validate.errors ?? [], JSON.stringify(validate.errors, null, 2)).toEqual([])
+    expect(ok).toBe(true)
+    expect(pipeline.test.script).toContain('bash .ci/run')
+  })
+
+  it('schema check can fail: a job with an unknown keyword is rejected', () => {
+    const schema = JSON.parse(readFileSync(path.join(SHARED, 'schemas', 'gitlab-ci.schema.json'), 'utf8'))
+    const validate = new Ajv({strict: false, validateFormats: false}).compile(schema)
+    expect(validate({test: {scirpt: ['x']}})).toBe(false)
+  })
+})
