@@ -1,0 +1,98 @@
+import {readFileSync, readdirSync} from 'node:fs'
+import path from 'node:path'
+import nunjucks from 'nunjucks'
+import nodes from 'nunjucks/src/nodes.js'
+import parser from 'nunjucks/src/parser.js'
+
+import {ConfigError} from '../errors.js'
+import {pyDottedName, pyIdentifier, pyLiteral} from './python-literal.js'
+
+/** The templates shipped with dagctl (package root /templates, beside dist/ and src/). */
+export const BUILTIN_TEMPLATES_DIR = path.resolve(import.meta.dirname, '..', '..', 'templates')
+
+/** Filters a template may end an output with: they alone write values into Python. */
+export const SAFE_OUTPUT_FILTERS = new Set(['py', 'ident', 'dotted'])
+
+const ENV_OPTIONS = {autoescape: false, trimBlocks: true, lstripBlocks: true, throwOnUndefined: true}
+
+export interface TemplateLintProblem {
+  template: string
+  /** 1-based */
+  line: number
+  column: number
+  message: string
+}
+
+/**
+ * Every `{{ ... }}` in a template must end in `| py` (a Python literal), `| ident` (a checked
+ * identifier) or `| dotted` (a checked dotted name, for imports). Anything else (`{{ x }}`, `{{ "a" ~ x | py }}`, `{{ x | py | upper }}`) could paste
+ * text into code, so it is refused: in the test of templates/ and when a platform template loads.
+ */
+export function lintTemplate(name: string, source: string): TemplateLintProblem[] {
+  const root = parser.parse(source, [], ENV_OPTIONS)
+  const problems: TemplateLintProblem[] = []
+  for (const output of root.findAll(nodes.Output)) {
+    for (const child of output.children ?? []) {
+      if (child.typename === 'TemplateData') continue
+      if (child.typename === 'Filter' && SAFE_OUTPUT_FILTERS.has(String(child.name?.value))) continue
+      problems.push({
+        template: name,
+        line: child.lineno + 1,
+        column: child.colno + 1,
+        message: `output must end with | py, | ident or | dotted (found ${child.typename === 'Filter' ? `| ${String(child.name?.value)}` : child.typename})`,
+      })
+    }
+  }
+  return problems
+}
+
+/** Template name → source, read once; the loader serves them from memory. */
+export type TemplateSources = Map<string, {src: string; path: string}>
+
+/** Every *.njk under `dir`, named by its path relative to `dir` (forward slashes). */
+export function readTemplateDir(dir: string, prefix = ''): TemplateSources {
+  const out: TemplateSources = new Map()
+  for (const entry of readdirSync(dir, {recursive: true, withFileTypes: true})) {
+    if (!entry.isFile() || !entry.name.endsWith('.njk')) continue
+    const file = path.join(entry.parentPath, entry.name)
+    const name = prefix + path.relative(dir, file).split(path.sep).join('/')
+    out.set(name, {src: readFileSync(file, 'utf8'), path: file})
+  }
+  return out
+}
+
+class MemoryLoader implements nunjucks.ILoader {
+  constructor(private readonly sources: TemplateSources) {}
+
+  getSource(name: string): nunjucks.LoaderSource {
+    const found = this.sources.get(name)
+    if (!found) throw new Error(`template not found: ${name}`)
+    return {src: found.src, path: found.path, noCache: false}
+  }
+}
+
+/**
+ * The one nunjucks environment: built-in templates plus a platform's, each linted, compiled once
+ * and cached. Spec values only ever enter as data (the render context), never as template source.
+ */
+export function createRenderEnvironment(extra: TemplateSources = new Map()): nunjucks.Environment {
+  const sources: TemplateSources = new Map([...readTemplateDir(BUILTIN_TEMPLATES_DIR), ...extra])
+  for (const [name, {src, path: file}] of sources) {
+    const problems = lintTemplate(name, src)
+    if (problems.length > 0) {
+      const p = problems[0]
+      throw new ConfigError(`template ${name} writes a value without the py filter: ${p.message}`, {
+        file,
+        line: p.line,
+        column: p.column,
+        code: 'TEMPLATE_UNSAFE',
+        hint: 'Write every value as {{ value | py }} (a Python literal), or {{ name | ident }} for an identifier.',
+      })
+    }
+  }
+  const env = new nunjucks.Environment(new MemoryLoader(sources), ENV_OPTIONS)
+  env.addFilter('py', (value: unknown) => pyLiteral(value))
+  env.addFilter('ident', (value: unknown) => pyIdentifier(value))
+  env.addFilter('dotted', (value: unknown) => pyDottedName(value))
+  return env
+}
