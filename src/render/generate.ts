@@ -1,4 +1,4 @@
-import {mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync} from 'node:fs'
+import {readFileSync, readdirSync, rmSync} from 'node:fs'
 import path from 'node:path'
 
 import type {DagctlConfig} from '../config/schema.js'
@@ -7,6 +7,7 @@ import {CheckFailedError, ConfigError, ConflictError, DagctlError} from '../erro
 import {combineErrors, findSpecFiles, loadSpecs} from '../spec/load.js'
 import {buildRenderModel, type RenderModel} from '../spec/model.js'
 import {builtinTaskTypes, loadPlatformTaskTypes, type TaskType} from '../spec/task-types.js'
+import {writeFileAtomic} from './atomic-write.js'
 import {createRenderEnvironment, type TemplateSources} from './environment.js'
 import {generatedHeader, generatedSource} from './header.js'
 import {parseImport} from './imports.js'
@@ -59,19 +60,6 @@ export function resolveTaskTypes(root: string, config: DagctlConfig): TaskType[]
 export function renderDag(env: ReturnType<typeof createRenderEnvironment>, model: RenderModel): string {
   const context = {...model, imports: model.imports.map(parseImport)}
   return generatedHeader(model.source) + env.render('dag.py.njk', context)
-}
-
-/** Writes `file` whole or not at all: a temporary file beside it, then a rename. */
-export function writeFileAtomic(file: string, content: string): void {
-  mkdirSync(path.dirname(file), {recursive: true})
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 10)}`)
-  try {
-    writeFileSync(tmp, content)
-    renameSync(tmp, file)
-  } catch (error) {
-    rmSync(tmp, {force: true})
-    throw error
-  }
 }
 
 function readIfExists(file: string): string | undefined {
