@@ -31,7 +31,7 @@ export interface TemplateLintProblem {
 export function lintTemplate(name: string, source: string): TemplateLintProblem[] {
   const root = parser.parse(source, [], ENV_OPTIONS)
   const problems: TemplateLintProblem[] = []
-  for (const output of root.findAll(nodes.Output)) {
+  for (const output of outputNodes(root)) {
     for (const child of output.children ?? []) {
       if (child.typename === 'TemplateData') continue
       if (child.typename === 'Filter' && SAFE_OUTPUT_FILTERS.has(String(child.name?.value))) continue
@@ -44,6 +44,20 @@ export function lintTemplate(name: string, source: string): TemplateLintProblem[
     }
   }
   return problems
+}
+
+/**
+ * Every Output node, found by walking all properties: nunjucks' own findAll follows each node
+ * type's declared fields, and `{% set x %}...{% endset %}` keeps its body outside them.
+ */
+function outputNodes(node: unknown, found: NunjucksNode[] = []): NunjucksNode[] {
+  if (Array.isArray(node)) {
+    for (const child of node) outputNodes(child, found)
+  } else if (node instanceof nodes.Node) {
+    if (node instanceof nodes.Output) found.push(node)
+    for (const value of Object.values(node)) outputNodes(value, found)
+  }
+  return found
 }
 
 /** Template name → source, read once; the loader serves them from memory. */

@@ -5,7 +5,7 @@ declare module 'nunjucks/src/parser.js' {
 }
 
 declare module 'nunjucks/src/nodes.js' {
-  const nodes: {Output: new (...args: never[]) => NunjucksNode} & Record<string, new (...args: never[]) => NunjucksNode>
+  const nodes: {Node: new (...args: never[]) => NunjucksNode; Output: new (...args: never[]) => NunjucksNode}
   export default nodes
 }
 
@@ -15,5 +15,4 @@ interface NunjucksNode {
   colno: number
   children?: NunjucksNode[]
   name?: {value?: unknown}
-  findAll(type: new (...args: never[]) => NunjucksNode, results?: NunjucksNode[]): NunjucksNode[]
 }

@@ -134,7 +134,8 @@ export function loadSpec(file: string, root: string, schema: SpecSchema, text = 
   if (typeof src.data !== 'object' || src.data === null || Array.isArray(src.data)) {
     throw new ConfigError('invalid spec: a spec is a mapping of keys (name, schedule, tasks, ...)', {file, line: 1, code: 'SPEC_INVALID', hint: SPEC_HINT})
   }
-  const result = schema.safeParse(src.data)
+  // reportInput: zod 4 leaves issue.input out otherwise, and describeIssue reads it to tell "missing" from "wrong type".
+  const result = schema.safeParse(src.data, {reportInput: true})
   if (!result.success) throw specError(src, result.error.issues.map((i) => describeSpecIssue(src, i)))
   const spec = result.data
   const tasks = spec.tasks as Record<string, TaskSpec>

@@ -1,0 +1,141 @@
+import path from 'node:path'
+import {describe, expect, it} from 'vitest'
+
+import {loadConfig} from '../../src/config/load.js'
+import {ConfigError, DagctlError, PolicyError} from '../../src/errors.js'
+import {loadSpec} from '../../src/spec/load.js'
+import {buildRenderModel, imageAllowed, mergeTags, qualifiedImage} from '../../src/spec/model.js'
+import {cronProblem, scheduleProblem} from '../../src/spec/schedule.js'
+import {buildSpecSchema} from '../../src/spec/schema.js'
+import {builtinTaskTypes} from '../../src/spec/task-types.js'
+import {tempDir} from '../helpers/tmp.js'
+
+const types = builtinTaskTypes()
+const schema = buildSpecSchema(types.map((t) => t.schema))
+const ROOT = '/pkg'
+
+function errorOf(fn: () => unknown): DagctlError {
+  try {
+    fn()
+  } catch (error) {
+    if (error instanceof DagctlError) return error
+    throw error
+  }
+  throw new Error('expected a DagctlError')
+}
+
+const load = (text: string) => loadSpec(path.join(ROOT, 'specs/s.yaml'), ROOT, schema, text)
+
+/** Bad specs: each names the file, the line and the key. */
+const BAD_SPECS: Array<{what: string; text: string; line: number; key?: string; message: RegExp}> = [
+  {what: 'malformed YAML', text: 'name: x\ntasks:\n  a: {type: empty\n', line: 4, message: /not valid YAML/},
+  {what: 'unknown top-level key', text: 'name: x\nschedul: "@daily"\ntasks:\n  a: {type: empty}\n', line: 2, key: 'schedul', message: /unknown key 'schedul'/},
+  {what: 'unknown task key', text: 'name: x\ntasks:\n  a:\n    type: bash\n    comand: ls\n    command: ls\n', line: 5, key: 'tasks.a.comand', message: /unknown key 'comand'/},
+  {what: 'wrong type', text: 'name: x\nmax_active_runs: two\ntasks:\n  a: {type: empty}\n', line: 2, key: 'max_active_runs', message: /expected number/},
+  {what: 'missing required field', text: 'name: x\ntasks:\n  a:\n    type: python\n', line: 4, key: 'tasks.a.callable', message: /required/},
+  {what: 'missing tasks', text: 'name: x\n', line: 1, key: 'tasks', message: /'tasks' is required/},
+  {what: 'no tasks', text: 'name: x\ntasks: {}\n', line: 2, key: 'tasks', message: /at least one task/},
+  {what: 'unknown task type', text: 'name: x\ntasks:\n  a:\n    type: sftp_upload\n', line: 4, key: 'tasks.a.type', message: /unknown task type "sftp_upload".*kubernetes_pod/},
+  {what: 'task without type', text: 'name: x\ntasks:\n  a:\n    command: ls\n', line: 4, key: 'tasks.a.type', message: /needs a type/},
+  {what: 'bad task id', text: 'name: x\ntasks:\n  ok: {type: empty}\n  "bad id!": {type: empty}\n', line: 4, key: 'tasks.bad id!', message: /bad id 'bad id!'/},
+  {what: 'bad DAG name', text: 'name: "my dag"\ntasks:\n  a: {type: empty}\n', line: 1, key: 'name', message: /letters, digits/},
+  {what: 'unknown depends_on', text: 'name: x\ntasks:\n  a: {type: empty}\n  b:\n    type: empty\n    depends_on: [a, c]\n', line: 6, key: 'tasks.b.depends_on[1]', message: /unknown task 'c'/},
+  {what: 'depends on itself', text: 'name: x\ntasks:\n  a:\n    type: empty\n    depends_on: a\n', line: 5, key: 'tasks.a.depends_on', message: /depends on itself/},
+  {what: 'bad cron', text: 'name: x\nschedule: "61 * * * *"\ntasks:\n  a: {type: empty}\n', line: 2, key: 'schedule', message: /minute field/},
+  {what: 'bad preset', text: 'name: x\nschedule: "@fortnightly"\ntasks:\n  a: {type: empty}\n', line: 2, key: 'schedule', message: /unknown preset/},
+  {what: 'bad time zone', text: 'name: x\ntimezone: Mars/Olympus\ntasks:\n  a: {type: empty}\n', line: 2, key: 'timezone', message: /time zone/},
+  {what: 'bad start date', text: 'name: x\nstart_date: 2024-02-30\ntasks:\n  a: {type: empty}\n', line: 2, key: 'start_date', message: /calendar date/},
+  {what: 'secret env without key', text: 'name: x\ntasks:\n  a:\n    type: kubernetes_pod\n    secrets:\n      - {secret: s, env: X}\n', line: 6, key: 'tasks.a.secrets[0].key', message: /needs the key/},
+  {what: 'bad duration', text: 'name: x\ndefault_args:\n  retry_delay: 5 minutes\ntasks:\n  a: {type: empty}\n', line: 3, key: 'default_args.retry_delay', message: /duration/},
+  {what: 'not a mapping', text: '- a\n- b\n', line: 1, message: /mapping/},
+]
+
+describe('a bad spec names the file, the line and the key (exit 2)', () => {
+  for (const c of BAD_SPECS) {
+    it(c.what, () => {
+      const err = errorOf(() => load(c.text))
+      expect(err).toBeInstanceOf(ConfigError)
+      expect(err.exitCode).toBe(2)
+      expect(err.message).toMatch(c.message)
+      expect(err.location.file).toBe(path.join(ROOT, 'specs/s.yaml'))
+      expect(err.location.line).toBe(c.line)
+      if (c.key) expect(err.location.key).toBe(c.key)
+    })
+  }
+
+  it('names every task of a cycle', () => {
+    const err = errorOf(() => load('name: x\ntasks:\n  a: {type: empty, depends_on: c}\n  b: {type: empty, depends_on: a}\n  c: {type: empty, depends_on: b}\n  d: {type: empty}\n'))
+    expect(err.code).toBe('SPEC_CYCLE')
+    expect(err.message).toMatch(/cycle: a → c → b → a|cycle: a → b → c → a/)
+    expect((err.details as {cycle: string[]}).cycle.sort()).toEqual(['a', 'a', 'b', 'c'])
+    expect(err.location.key).toMatch(/^tasks\.[abc]\.depends_on$/)
+    expect(err.location.line).toBeGreaterThanOrEqual(3)
+  })
+
+  it('refuses a spec path that could not be written safely into a comment', () => {
+    const err = errorOf(() => loadSpec(path.join(ROOT, 'specs/evil\nimport os.yaml'), ROOT, schema, 'name: x\ntasks:\n  a: {type: empty}\n'))
+    expect(err.message).toMatch(/file name/)
+  })
+})
+
+describe('schedules', () => {
+  it('accepts cron, presets and intervals', () => {
+    for (const ok of ['0 6 * * *', '*/15 0-6,22 1 JAN-MAR mon-fri', '0 0 * * 7', '@daily', '@continuous', '30m', '6h', '1d', '45s']) expect(scheduleProblem(ok), ok).toBeUndefined()
+    for (const bad of ['0 6 * *', '0 24 * * *', '* * 0 * *', '* * * 13 *', '@daily2', '0m', 'daily']) expect(scheduleProblem(bad), bad).toBeDefined()
+    expect(cronProblem('0 6 * * * *')).toMatch(/5 fields/)
+  })
+})
+
+describe('policy defaults: platform < package < spec', () => {
+  const spec = (text: string) => load(text)
+  const config = (yaml: string) => {
+    const dir = tempDir({'platform.yaml': 'policy:\n  owner: platform\n  retries: 1\n  tags: [platform, shared]\n  resources:\n    requests: {cpu: 100m, memory: 128Mi}\n    limits: {memory: 256Mi}\n  namespace: jobs\n', 'dagctl.yaml': yaml})
+    return loadConfig({cwd: dir, env: {}}).config
+  }
+  const byName = new Map(types.map((t) => [t.name, t]))
+
+  it('merges owner, retries, tags and pod resources', () => {
+    const cfg = config('extends: platform.yaml\npackage: team_a\nimage: registry.example.com/a:1\npolicy:\n  retries: 2\n  retry_delay: 5m\n  tags: [team-a, shared]\n')
+    const model = buildRenderModel(
+      spec('name: x\ntags: [nightly, team-a]\ndefault_args: {retries: 5}\ntasks:\n  p:\n    type: kubernetes_pod\n    resources: {limits: {memory: 1Gi, cpu: 2}}\n'),
+      cfg,
+      byName,
+    )
+    expect(model.dag.dag_id).toBe('team_a_x')
+    expect(model.dag.default_args).toMatchObject({owner: 'platform', retries: 5, retry_delay: 300})
+    expect(model.dag.tags).toEqual(['team-a', 'shared', 'nightly'])
+    const pod = model.dag.tasks[0]
+    expect(pod.image).toBe('registry.example.com/a:1')
+    expect(pod.namespace).toBe('jobs')
+    expect(pod.resources).toEqual({requests: {cpu: '100m', memory: '128Mi'}, limits: {memory: '1Gi', cpu: '2'}})
+  })
+
+  it('tags: a union in order without duplicates', () => {
+    expect(mergeTags(['a', 'b'], ['b', 'c', 'a'], undefined)).toEqual(['a', 'b', 'c'])
+  })
+
+  it('refuses an image outside policy.allowed_registries with exit 5 at the image line', () => {
+    const cfg = config('package: team_a\nimage: registry.example.com/a:1\npolicy:\n  allowed_registries: [registry.example.com]\n')
+    const err = errorOf(() => buildRenderModel(spec('name: x\ntasks:\n  ok: {type: kubernetes_pod}\n  pod:\n    type: kubernetes_pod\n    image: docker.io/evil/miner:latest\n'), cfg, byName))
+    expect(err).toBeInstanceOf(PolicyError)
+    expect(err.exitCode).toBe(5)
+    expect(err.location).toMatchObject({line: 6, key: 'tasks.pod.image'})
+  })
+
+  it('a kubernetes_pod task needs an image from the task or dagctl.yaml', () => {
+    const err = errorOf(() => buildRenderModel(spec('name: x\ntasks:\n  pod: {type: kubernetes_pod}\n'), config('package: team_a\n'), byName))
+    expect(err.exitCode).toBe(2)
+    expect(err.location).toMatchObject({line: 3, key: 'tasks.pod.image'})
+  })
+
+  it('matches registries by host and path, not by a string prefix', () => {
+    expect(qualifiedImage('python:3.12')).toBe('docker.io/library/python:3.12')
+    expect(qualifiedImage('bitnami/spark')).toBe('docker.io/bitnami/spark')
+    expect(imageAllowed('registry.example.com/a/b:1', ['registry.example.com'])).toBe(true)
+    expect(imageAllowed('registry.example.com.evil.io/a:1', ['registry.example.com'])).toBe(false)
+    expect(imageAllowed('python:3.12', ['docker.io/library/'])).toBe(true)
+    expect(imageAllowed('python:3.12', ['registry.example.com/'])).toBe(false)
+    expect(imageAllowed('registry.example.com/team_b/x', ['registry.example.com/team_a/'])).toBe(false)
+    expect(imageAllowed('localhost:5000/x', ['localhost:5000'])).toBe(true)
+  })
+})
