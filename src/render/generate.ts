@@ -1,16 +1,15 @@
 import {readFileSync, readdirSync, rmSync} from 'node:fs'
+import os from 'node:os'
 import path from 'node:path'
+import {Worker} from 'node:worker_threads'
 
 import type {DagctlConfig} from '../config/schema.js'
-import {locate} from '../config/yaml-source.js'
+import {locate, parseYamlSource} from '../config/yaml-source.js'
 import {CheckFailedError, ConfigError, ConflictError, DagctlError} from '../errors.js'
-import {combineErrors, findSpecFiles, loadSpecs} from '../spec/load.js'
-import {buildRenderModel, type RenderModel} from '../spec/model.js'
-import {builtinTaskTypes, loadPlatformTaskTypes, type TaskType} from '../spec/task-types.js'
+import {combineErrors, findSpecFiles} from '../spec/load.js'
 import {writeFileAtomic} from './atomic-write.js'
-import {createRenderEnvironment, type TemplateSources} from './environment.js'
-import {generatedHeader, generatedSource} from './header.js'
-import {parseImport} from './imports.js'
+import {generatedSource} from './header.js'
+import {fromTransferable, renderSpecFiles, type SpecOutcome} from './render-specs.js'
 
 export type GenerateMode = 'write' | 'check' | 'clean'
 
@@ -45,22 +44,13 @@ interface PlannedFile {
   rel: string
   content: string
   state: 'missing' | 'changed' | 'unchanged'
-  model: RenderModel
+  dagId: string
+  /** the spec, relative to the package root */
+  source: string
+  tasks: number
 }
 
 const toRel = (root: string, file: string): string => path.relative(root, file).split(path.sep).join('/')
-
-/** The task types a package can use: the built-ins plus its platform's template folder. */
-export function resolveTaskTypes(root: string, config: DagctlConfig): TaskType[] {
-  const platform = config.task_templates ? loadPlatformTaskTypes(path.resolve(root, config.task_templates)) : []
-  return [...builtinTaskTypes(), ...platform]
-}
-
-/** Renders one model to the file's full text: marker header, then the template's output. */
-export function renderDag(env: ReturnType<typeof createRenderEnvironment>, model: RenderModel): string {
-  const context = {...model, imports: model.imports.map(parseImport)}
-  return generatedHeader(model.source) + env.render('dag.py.njk', context)
-}
 
 function readIfExists(file: string): string | undefined {
   try {
@@ -71,39 +61,77 @@ function readIfExists(file: string): string | undefined {
   }
 }
 
+/** Worker threads for a run over `count` specs: none for small runs, where starting one costs more than it saves. */
+export function workerCount(count: number, env: NodeJS.ProcessEnv = process.env): number {
+  const forced = env.DAGCTL_GENERATE_WORKERS
+  if (forced !== undefined && forced !== '') return Math.max(0, Math.min(8, Number.parseInt(forced, 10) || 0))
+  if (count < WORKER_THRESHOLD) return 0
+  return Math.min(3, os.availableParallelism() - 1)
+}
+
+const WORKER_THRESHOLD = 200
+
+function renderInWorker(root: string, config: DagctlConfig, files: string[]): {done: Promise<SpecOutcome[]>; stop: () => void} {
+  const workerData = {root, config, files}
+  // Run from source (oclif loads src/ through tsx when NODE_ENV is development or test), the
+  // worker registers tsx itself before it imports the TypeScript worker module.
+  const worker = import.meta.url.endsWith('.ts')
+    ? new Worker(
+        `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((tsx) => { tsx.register(); return import(${JSON.stringify(new URL('generate-worker.ts', import.meta.url).href)}) })`,
+        {eval: true, workerData},
+      )
+    : new Worker(new URL('generate-worker.js', import.meta.url), {workerData})
+  const done = new Promise<SpecOutcome[]>((resolve, reject) => {
+    worker.once('message', (msg: {outcomes?: unknown[]; crash?: string}) => {
+      if (msg.outcomes) resolve(msg.outcomes.map(fromTransferable))
+      else reject(new Error(`a generate worker failed: ${msg.crash}`))
+    })
+    worker.once('error', reject)
+    worker.once('exit', (code) => reject(new Error(`a generate worker stopped with exit code ${code}`)))
+  })
+  return {done: done.finally(() => void worker.terminate()), stop: () => void worker.terminate()}
+}
+
+/** Every spec rendered, in file order: this thread takes the first share, workers the others. */
+async function renderAll(root: string, config: DagctlConfig, files: string[]): Promise<SpecOutcome[]> {
+  const workers = workerCount(files.length)
+  if (workers === 0) return renderSpecFiles(root, config, files)
+  const size = Math.ceil(files.length / (workers + 1))
+  const shares = Array.from({length: workers + 1}, (_, i) => files.slice(i * size, (i + 1) * size))
+  const running = shares.slice(1).map((share) => renderInWorker(root, config, share))
+  try {
+    const mine = renderSpecFiles(root, config, shares[0])
+    return [...mine, ...(await Promise.all(running.map((r) => r.done))).flat()]
+  } catch (error) {
+    for (const r of running) r.stop()
+    throw error
+  }
+}
+
 /**
  * Loads every spec, renders every DAG in memory and compares with what is on disk. Throws before
  * anything is written when any spec is bad (exit 2), refused by policy (exit 5), or would replace
  * a file dagctl did not write (exit 3).
  */
-export function planGeneration(options: GenerateOptions): {planned: PlannedFile[]; orphans: Array<{file: string; rel: string; spec: string}>} {
+export async function planGeneration(options: GenerateOptions): Promise<{planned: PlannedFile[]; orphans: Array<{file: string; rel: string; spec: string}>}> {
   const {root, config} = options
-  const taskTypes = resolveTaskTypes(root, config)
-  const byName = new Map(taskTypes.map((t) => [t.name, t]))
-  const platformSources: TemplateSources = new Map(taskTypes.filter((t) => t.file).map((t) => [t.template, {src: t.source!, path: t.file!}]))
-  const env = createRenderEnvironment(platformSources)
-
-  const specs = loadSpecs(findSpecFiles(path.resolve(root, config.specs)), root, taskTypes)
+  const outcomes = await renderAll(root, config, findSpecFiles(path.resolve(root, config.specs)))
   const outDir = path.resolve(root, config.generated)
   const errors: DagctlError[] = []
   const planned: PlannedFile[] = []
   const seen = new Map<string, string>()
-  for (const loaded of specs) {
-    let model: RenderModel
-    try {
-      model = buildRenderModel(loaded, config, byName)
-    } catch (error) {
-      if (!(error instanceof DagctlError)) throw error
-      errors.push(error)
+  for (const outcome of outcomes) {
+    if (!outcome.ok) {
+      errors.push(outcome.error)
       continue
     }
-    const dagId = model.dag.dag_id
+    const {dagId, rel: source, content} = outcome
     const other = seen.get(dagId)
     if (other) {
       errors.push(
         new ConfigError(`invalid spec: DAG id ${dagId} is also generated from ${other}`, {
-          file: loaded.file,
-          ...locate(loaded.src, ['name']),
+          file: outcome.file,
+          ...locate(parseYamlSource(outcome.file, readFileSync(outcome.file, 'utf8'), 'spec'), ['name']),
           key: 'name',
           code: 'SPEC_DUPLICATE',
           hint: 'Give each spec its own name:.',
@@ -111,16 +139,7 @@ export function planGeneration(options: GenerateOptions): {planned: PlannedFile[
       )
       continue
     }
-    seen.set(dagId, loaded.rel)
-    let content: string
-    try {
-      content = renderDag(env, model)
-    } catch (error) {
-      // A platform template that fails on a value (its `| py` refusing it, a missing field).
-      const message = (error as Error).message.replace(/\s+/g, ' ')
-      errors.push(new ConfigError(`cannot render ${loaded.rel}: ${message}`, {file: loaded.file, code: 'RENDER_FAILED', hint: 'Check the task template named in the message.', cause: error}))
-      continue
-    }
+    seen.set(dagId, source)
     const file = path.join(outDir, `${dagId}.py`)
     const existing = readIfExists(file)
     if (existing !== undefined && generatedSource(existing) === undefined) {
@@ -128,12 +147,12 @@ export function planGeneration(options: GenerateOptions): {planned: PlannedFile[
         new ConflictError(`${toRel(root, file)} exists and was not written by dagctl; generating ${dagId} would replace it`, {
           file,
           code: 'HAND_WRITTEN_FILE',
-          hint: `Move the hand-written file out of ${config.generated}, or rename the spec's name: in ${loaded.rel}.`,
+          hint: `Move the hand-written file out of ${config.generated}, or rename the spec's name: in ${source}.`,
         }),
       )
       continue
     }
-    planned.push({file, rel: toRel(root, file), content, model, state: existing === undefined ? 'missing' : existing === content ? 'unchanged' : 'changed'})
+    planned.push({file, rel: toRel(root, file), content, dagId, source, tasks: outcome.tasks, state: existing === undefined ? 'missing' : existing === content ? 'unchanged' : 'changed'})
   }
   if (errors.length > 0) throw combineErrors(errors)
 
@@ -155,20 +174,20 @@ export function planGeneration(options: GenerateOptions): {planned: PlannedFile[
 }
 
 /** `dagctl generate`: plan everything, then write only what changed (and remove orphans with clean). */
-export function generate(options: GenerateOptions): GenerateResult {
-  const {planned, orphans} = planGeneration(options)
+export async function generate(options: GenerateOptions): Promise<GenerateResult> {
+  const {planned, orphans} = await planGeneration(options)
   const result: GenerateResult = {
     written: [],
     unchanged: planned.filter((p) => p.state === 'unchanged').map((p) => p.rel),
     removed: [],
     stale: [],
-    dags: planned.map((p) => ({dagId: p.model.dag.dag_id, file: p.rel, spec: p.model.source, tasks: p.model.dag.tasks.length})),
+    dags: planned.map((p) => ({dagId: p.dagId, file: p.rel, spec: p.source, tasks: p.tasks})),
     check: options.mode === 'check',
   }
   const changes = planned.filter((p) => p.state !== 'unchanged')
   if (options.mode === 'check') {
     result.stale = [
-      ...changes.map((p) => ({file: p.rel, reason: p.state as StaleReason, spec: p.model.source})),
+      ...changes.map((p) => ({file: p.rel, reason: p.state as StaleReason, spec: p.source})),
       ...orphans.map((o) => ({file: o.rel, reason: 'orphan' as const, spec: o.spec})),
     ]
     if (result.stale.length > 0) {

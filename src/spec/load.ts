@@ -4,8 +4,7 @@ import type {z} from 'zod'
 
 import {describeIssue, formatKeyPath, locate, parseYamlSource, type DescribedIssue, type YamlSource} from '../config/yaml-source.js'
 import {ConfigError, DagctlError} from '../errors.js'
-import {buildSpecSchema, type DagSpec, type SpecSchema, type TaskSpec} from './schema.js'
-import type {TaskType} from './task-types.js'
+import type {DagSpec, SpecSchema, TaskSpec} from './schema.js'
 
 /** One spec file, parsed and valid. */
 export interface LoadedSpec {
@@ -164,23 +163,6 @@ export function loadSpec(file: string, root: string, schema: SpecSchema, text = 
     })
   }
   return {file, rel, src, spec}
-}
-
-/** Loads every spec; checks all before failing, and fails with the first error (the rest in details). */
-export function loadSpecs(files: string[], root: string, taskTypes: TaskType[]): LoadedSpec[] {
-  const schema = buildSpecSchema(taskTypes.map((t) => t.schema))
-  const loaded: LoadedSpec[] = []
-  const errors: DagctlError[] = []
-  for (const file of files) {
-    try {
-      loaded.push(loadSpec(file, root, schema))
-    } catch (error) {
-      if (!(error instanceof DagctlError)) throw error
-      errors.push(error)
-    }
-  }
-  if (errors.length > 0) throw combineErrors(errors)
-  return loaded
 }
 
 /** The first error, carrying every error (for --json and the human list) when there are several. */

@@ -34,13 +34,21 @@ export const Schedule = z
   ])
   .describe('A cron expression ("0 6 * * *"), a preset (@daily), an interval (30m, 6h, 1d), or null: manual runs only.')
 
+const timeZones = new Map<string, boolean>()
+
+/** Whether ICU knows the zone; cached, since building a formatter per spec is slow. */
 function validTimeZone(name: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en', {timeZone: name})
-    return true
-  } catch {
-    return false
+  let known = timeZones.get(name)
+  if (known === undefined) {
+    try {
+      new Intl.DateTimeFormat('en', {timeZone: name})
+      known = true
+    } catch {
+      known = false
+    }
+    timeZones.set(name, known)
   }
+  return known
 }
 
 export const TimeZone = z.string().refine(validTimeZone, 'expected an IANA time zone such as UTC or Europe/Berlin').describe('IANA time zone of start_date and of cron schedules.')

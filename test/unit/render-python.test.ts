@@ -34,9 +34,9 @@ function python(script: string, args: string[] = [], input?: string): string {
 
 describe('generated Python (real python3)', () => {
   for (const version of [2, 3] as const) {
-    it(`every task type renders to Python that py_compile accepts (Airflow ${version})`, () => {
+    it(`every task type renders to Python that py_compile accepts (Airflow ${version})`, async () => {
       const root = packageFor(version)
-      const result = run(root)
+      const result = await run(root)
       expect(result.written.sort()).toEqual(['dags/generated/team_a_all_types.py', 'dags/generated/team_a_upload.py'])
       const files = result.written.map((f) => path.join(root, f))
       execFileSync('python3', ['-c', 'import py_compile, sys\nfor f in sys.argv[1:]: py_compile.compile(f, doraise=True)', ...files])
@@ -60,9 +60,9 @@ describe('generated Python (real python3)', () => {
     })
   }
 
-  it('the python task wrapper imports the job only when it runs, and honours JOB, argv and conf', () => {
+  it('the python task wrapper imports the job only when it runs, and honours JOB, argv and conf', async () => {
     const root = packageFor(3)
-    run(root)
+    await run(root)
     const dagFile = path.join(root, 'dags/generated/team_a_all_types.py')
     // The job module must not be imported at parse time: the DAG file names it only as a string.
     expect(readFileSync(dagFile, 'utf8')).not.toMatch(/^\s*(import|from) team_a_jobs/m)
@@ -101,7 +101,7 @@ print(json.dumps({"report": report.CALLS, "transform": transform.CALLS, "failed"
     expect(out.failed).toMatch(/exit status 3/)
   })
 
-  it('spec values with quotes, backslashes, newlines, unicode and template syntax reach Python exactly', () => {
+  it('spec values with quotes, backslashes, newlines, unicode and template syntax reach Python exactly', async () => {
     // Lone surrogates cannot be written to a UTF-8 YAML file; the literal test covers them.
     const values = TRICKY_STRINGS.filter((s) => !/[\ud800-\udfff]/.test(s.replace(/[\ud800-\udbff][\udc00-\udfff]/g, '')))
     const spec = {
@@ -114,7 +114,7 @@ print(json.dumps({"report": report.CALLS, "transform": transform.CALLS, "failed"
       },
     }
     const root = tempDir({'dagctl.yaml': 'package: team_a\n', 'specs/tricky.yaml': stringify(spec)})
-    run(root)
+    await run(root)
     const dagFile = path.join(root, 'dags/generated/team_a_tricky.py')
     const script = String.raw`
 import ast, json, sys
@@ -143,17 +143,17 @@ print(json.dumps(found))
     expect(Object.keys(found.tasks)).toHaveLength(Object.keys(spec.tasks).length)
   })
 
-  it('is deterministic: twice, and in another folder, the same bytes', () => {
+  it('is deterministic: twice, and in another folder, the same bytes', async () => {
     const a = packageFor(3)
     const b = packageFor(3)
-    const first = run(a)
+    const first = await run(a)
     const bytes = (root: string) => Object.fromEntries(readdirSync(path.join(root, 'dags/generated')).map((f) => [f, readFileSync(path.join(root, 'dags/generated', f), 'utf8')]))
     const before = bytes(a)
-    const second = run(a)
+    const second = await run(a)
     expect(second.written).toEqual([])
     expect(second.unchanged.sort()).toEqual(first.written.sort())
     expect(bytes(a)).toEqual(before)
-    run(b)
+    await run(b)
     expect(bytes(b)).toEqual(before)
   })
 })

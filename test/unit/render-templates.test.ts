@@ -58,7 +58,7 @@ describe('template lint: every output goes through | py, | ident or | dotted', (
 })
 
 describe('spec values are data, never template source', () => {
-  it('keeps {{ }} and {% %} in spec values as text in the generated file', () => {
+  it('keeps {{ }} and {% %} in spec values as text in the generated file', async () => {
     const dir = tempDir({
       'dagctl.yaml': 'package: team_a\n',
       'specs/t.yaml': [
@@ -71,10 +71,38 @@ describe('spec values are data, never template source', () => {
         '',
       ].join('\n'),
     })
-    generate({root: dir, config: loadConfig({cwd: dir, env: {}}).config, mode: 'write'})
+    await generate({root: dir, config: loadConfig({cwd: dir, env: {}}).config, mode: 'write'})
     const out = readFileSync(path.join(dir, 'dags/generated/team_a_t.py'), 'utf8')
     expect(out).toContain('description="{{ 7 * 7 }} {% for x in [1,2] %}{{ x }}{% endfor %}"')
     expect(out).toContain('bash_command="echo {{ ds }} {{ dag.dag_id }} {% raw %}x{% endraw %}"')
     expect(out).not.toContain('49')
+  })
+})
+
+describe('the inlined DAG template', () => {
+  it('renders the same bytes as the include-based templates, platform types included', async () => {
+    const {createDagRenderer} = await import('../../src/render/environment.js')
+    const {loadPlatformTaskTypes, builtinTaskTypes} = await import('../../src/spec/task-types.js')
+    const {loadSpec} = await import('../../src/spec/load.js')
+    const {buildSpecSchema} = await import('../../src/spec/schema.js')
+    const {buildRenderModel} = await import('../../src/spec/model.js')
+    const {parseImport} = await import('../../src/render/imports.js')
+    const fixtures = path.resolve(import.meta.dirname, '..', 'fixtures', 'specs')
+    const types = [...builtinTaskTypes(), ...loadPlatformTaskTypes(path.join(fixtures, 'platform', 'task_templates'))]
+    const extra = new Map(types.filter((t) => t.file).map((t) => [t.template, {src: t.source!, path: t.file!}]))
+    const renderer = createDagRenderer(extra, types.map((t) => t.template))
+    const env = createRenderEnvironment(extra)
+    const dir = tempDir({'dagctl.yaml': 'package: team_a\nimage: registry.example.com/x:1\n'})
+    const schema = buildSpecSchema(types.map((t) => t.schema))
+    const byName = new Map(types.map((t) => [t.name, t]))
+    for (const version of [2, 3]) {
+      const config = {...loadConfig({cwd: dir, env: {}}).config, airflow: {version: version as 2 | 3}}
+      for (const spec of ['all-types.yaml', 'package/specs/upload.yaml']) {
+        const file = path.join(fixtures, spec)
+        const model = buildRenderModel(loadSpec(file, fixtures, schema), config, byName)
+        const context = {...model, imports: model.imports.map(parseImport)}
+        expect(renderer.render(context), `${spec} on Airflow ${version}`).toBe(env.render('dag.py.njk', context))
+      }
+    }
   })
 })
