@@ -69,11 +69,30 @@ export function specText(i: number, rand: () => number): string {
   return `${lines.join('\n')}\n`
 }
 
-function timed(label: string, cmd: string, args: string[], cwd: string): {label: string; seconds: number; status: number | null; out: string} {
+interface Row {
+  label: string
+  /** wall-clock seconds */
+  seconds: number
+  /** user + system CPU seconds of the process (and its threads): fairer than wall time on a busy machine */
+  cpu?: number
+  status: number | null
+  out: string
+}
+
+/** Runs one cold process under bash's `time`, for its wall and CPU time. */
+function timed(label: string, cmd: string, args: string[], cwd: string, env: Record<string, string> = {}): Row {
   const start = performance.now()
-  const res = spawnSync(cmd, args, {cwd, encoding: 'utf8', env: {...process.env, NO_COLOR: '1'}, maxBuffer: 64 * 1024 * 1024})
+  const res = spawnSync('bash', ['-c', 'TIMEFORMAT="cpu %3U %3S"; time "$@"', 'bench', cmd, ...args], {
+    cwd,
+    encoding: 'utf8',
+    env: {...process.env, NO_COLOR: '1', ...env},
+    maxBuffer: 64 * 1024 * 1024,
+  })
   const seconds = (performance.now() - start) / 1000
-  return {label, seconds, status: res.status, out: `${res.stdout}${res.stderr}`.trim().split('\n').slice(-1)[0] ?? ''}
+  const stderr = res.stderr.trim().split('\n')
+  const cpuLine = /^cpu ([\d.]+) ([\d.]+)$/.exec(stderr.at(-1) ?? '')
+  const out = `${res.stdout}\n${stderr.slice(0, cpuLine ? -1 : undefined).join('\n')}`.trim().split('\n').at(-1) ?? ''
+  return {label, seconds, cpu: cpuLine ? Number(cpuLine[1]) + Number(cpuLine[2]) : undefined, status: res.status, out}
 }
 
 export default async function bench(): Promise<void> {
@@ -87,10 +106,11 @@ export default async function bench(): Promise<void> {
     const rand = rng(42)
     for (let i = 0; i < SPECS; i++) writeFileSync(path.join(root, 'specs', `pipeline_${String(i).padStart(4, '0')}.yaml`), specText(i, rand))
 
-    const rows = [
+    const rows: Row[] = [
       timed(`generate, ${SPECS} specs, cold (writes all)`, 'node', [BIN, 'generate'], root),
       timed(`generate again (nothing changed)`, 'node', [BIN, 'generate'], root),
       timed(`generate --check`, 'node', [BIN, 'generate', '--check'], root),
+      timed(`generate --check, one thread (DAGCTL_GENERATE_WORKERS=0)`, 'node', [BIN, 'generate', '--check'], root, {DAGCTL_GENERATE_WORKERS: '0'}),
       timed(`node + oclif startup only (dagctl --version)`, 'node', [BIN, '--version'], root),
     ]
     const generated = path.join(root, 'dags', 'generated')
@@ -104,8 +124,10 @@ export default async function bench(): Promise<void> {
       rows.push({label: 'validate: not built (dist/commands/validate.js missing): skipped', seconds: Number.NaN, status: null, out: ''})
     }
     const width = Math.max(...rows.map((r) => r.label.length))
-    console.log(`${'what'.padEnd(width)}  seconds  exit  last line of output`)
-    for (const r of rows) console.log(`${r.label.padEnd(width)}  ${Number.isNaN(r.seconds) ? '    -  ' : r.seconds.toFixed(3).padStart(7)}  ${String(r.status ?? '-').padStart(4)}  ${r.out}`)
+    const num = (n: number | undefined) => (n === undefined || Number.isNaN(n) ? '-' : n.toFixed(3)).padStart(7)
+    console.log(`${'what'.padEnd(width)}  wall s    cpu s  exit  last line of output`)
+    for (const r of rows) console.log(`${r.label.padEnd(width)}  ${num(r.seconds)}  ${num(r.cpu)}  ${String(r.status ?? '-').padStart(4)}  ${r.out}`)
+    console.log(`load average while measuring: ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} on ${os.availableParallelism()} cores`)
     console.log(`goal: generate of ${SPECS} specs < 2 s (got ${rows[0].seconds.toFixed(2)} s)`)
     if (ratio) console.log(ratio)
   } finally {
