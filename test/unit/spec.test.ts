@@ -139,3 +139,13 @@ describe('policy defaults: platform < package < spec', () => {
     expect(imageAllowed('localhost:5000/x', ['localhost:5000'])).toBe(true)
   })
 })
+
+describe('dagctl.yaml errors (shared loader, reportInput)', () => {
+  it('says a value has the wrong type instead of calling it missing', () => {
+    const dir = tempDir({'dagctl.yaml': 'package: a\npolicy:\n  retries: "three"\n'})
+    const err = errorOf(() => loadConfig({cwd: dir, env: {}}))
+    expect(err.message).toMatch(/policy\.retries: .*expected number/)
+    expect(err.message).not.toMatch(/required/)
+    expect(err.location).toMatchObject({line: 3, key: 'policy.retries'})
+  })
+})
