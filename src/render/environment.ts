@@ -119,7 +119,9 @@ function environmentOver(sources: TemplateSources): nunjucks.Environment {
   return env
 }
 
-const INCLUDE = /\{%-?\s*include\s+(?:"([^"]+)"|'([^']+)'|(task\.template))\s*-?%\}\n?/g
+// An include alone on its line (indent allowed: lstripBlocks drops it) and without whitespace
+// control; any other include is left to nunjucks, which renders it the same, only slower.
+const INCLUDE = /^[ \t]*\{%\s*include\s+(?:"([^"]+)"|'([^']+)'|(task\.template))\s*%\}\n?/gm
 
 /**
  * The DAG template with every include written inline (`{% include task.template %}` becomes an

@@ -90,6 +90,10 @@ describe('the inlined DAG template', () => {
     const fixtures = path.resolve(import.meta.dirname, '..', 'fixtures', 'specs')
     const types = [...builtinTaskTypes(), ...loadPlatformTaskTypes(path.join(fixtures, 'platform', 'task_templates'))]
     const extra = new Map(types.filter((t) => t.file).map((t) => [t.template, {src: t.source!, path: t.file!}]))
+    // whitespace a platform author might write: an indented include, one with whitespace control, one mid-line
+    const odd = '{#- x -#}\ntasks[{{ task.id | py }}] = EmptyOperator(\n    task_id={{ task.id | py }},\n      {% include "partials/task-args.py.njk" %}\n)\n{%- include "partials/task-args.py.njk" -%}\n# {% include "partials/task-args.py.njk" %}\n'
+    extra.set('platform/odd.py.njk', {src: odd, path: 'odd.py.njk'})
+    types[types.findIndex((t) => t.name === 'empty')] = {...types.find((t) => t.name === 'empty')!, template: 'platform/odd.py.njk'}
     const renderer = createDagRenderer(extra, types.map((t) => t.template))
     const env = createRenderEnvironment(extra)
     const dir = tempDir({'dagctl.yaml': 'package: team_a\nimage: registry.example.com/x:1\n'})
