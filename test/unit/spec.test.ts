@@ -7,7 +7,7 @@ import {loadSpec} from '../../src/spec/load.js'
 import {buildRenderModel, imageAllowed, mergeTags, qualifiedImage} from '../../src/spec/model.js'
 import {cronProblem, scheduleProblem} from '../../src/spec/schedule.js'
 import {buildSpecSchema} from '../../src/spec/schema.js'
-import {builtinTaskTypes} from '../../src/spec/task-types.js'
+import {builtinTaskTypes, loadPlatformTaskTypes} from '../../src/spec/task-types.js'
 import {tempDir} from '../helpers/tmp.js'
 
 const types = builtinTaskTypes()
@@ -147,5 +147,36 @@ describe('dagctl.yaml errors (shared loader, reportInput)', () => {
     expect(err.message).toMatch(/policy\.retries: .*expected number/)
     expect(err.message).not.toMatch(/required/)
     expect(err.location).toMatchObject({line: 3, key: 'policy.retries'})
+  })
+})
+
+describe("a platform's task type headers", () => {
+  const header = (body: string) => `{#- dagctl-task-type\n${body}-#}\ntasks[{{ task.id | py }}] = X(\n    task_id={{ task.id | py }},\n{% include "partials/task-args.py.njk" %}\n)\n`
+  const cases: Array<{what: string; files: Record<string, string>; message: RegExp; line?: number}> = [
+    {what: 'no header', files: {'t.py.njk': 'tasks[{{ task.id | py }}] = X()\n'}, message: /does not start with/, line: 1},
+    {what: 'unknown header key', files: {'t.py.njk': header('description: x\nfeilds: {}\n')}, message: /unknown key 'feilds'/, line: 3},
+    {what: 'bad field type', files: {'t.py.njk': header('fields:\n  host: {type: hostname}\n')}, message: /fields\.host\.type/, line: 3},
+    {what: 'not an import line', files: {'t.py.njk': header('imports:\n  - "import os; os.system(1)"\n')}, message: /import line/, line: 3},
+    {what: 'reserved field', files: {'t.py.njk': header('fields:\n  retries: {type: integer}\n')}, message: /reserved/},
+    {what: "a built-in's name", files: {'bash.py.njk': header('description: x\n')}, message: /built-in/},
+  ]
+  for (const c of cases) {
+    it(`refuses ${c.what} (exit 2, at the template)`, () => {
+      const dir = tempDir(c.files)
+      const err = errorOf(() => loadPlatformTaskTypes(dir))
+      expect(err.exitCode).toBe(2)
+      expect(err.message).toMatch(c.message)
+      expect(err.location.file).toBe(path.join(dir, Object.keys(c.files)[0]))
+      if (c.line) expect(err.location.line).toBe(c.line)
+    })
+  }
+
+  it('turns the header into a checked schema', () => {
+    const [type] = loadPlatformTaskTypes(tempDir({'sftp_upload.py.njk': header('fields:\n  host: {type: string, required: true}\n  port: {type: integer}\n  mode: {type: string, enum: [put, get]}\nimports: {airflow2: ["from a import B"], airflow3: ["from c.d import E as F"]}\n')}))
+    expect(type.imports).toEqual({2: ['from a import B'], 3: ['from c.d import E as F']})
+    expect(type.schema.safeParse({type: 'sftp_upload', host: 'h', port: 22, mode: 'put', depends_on: 'x'}).success).toBe(true)
+    expect(type.schema.safeParse({type: 'sftp_upload', port: 22}).success).toBe(false)
+    expect(type.schema.safeParse({type: 'sftp_upload', host: 'h', mode: 'delete'}).success).toBe(false)
+    expect(type.schema.safeParse({type: 'sftp_upload', host: 'h', extra: 1}).success).toBe(false)
   })
 })
