@@ -89,7 +89,10 @@ function renderInWorker(root: string, config: DagctlConfig, files: string[]): {d
     worker.once('error', reject)
     worker.once('exit', (code) => reject(new Error(`a generate worker stopped with exit code ${code}`)))
   })
-  return {done: done.finally(() => void worker.terminate()), stop: () => void worker.terminate()}
+  const settled = done.finally(() => void worker.terminate())
+  // Handled here too: when this thread fails first and stops the workers, nobody awaits them.
+  settled.catch(() => undefined)
+  return {done: settled, stop: () => void worker.terminate()}
 }
 
 /** Every spec rendered, in file order: this thread takes the first share, workers the others. */
