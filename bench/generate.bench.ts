@@ -110,7 +110,6 @@ export default async function bench(): Promise<void> {
       timed(`generate, ${SPECS} specs, cold (writes all)`, 'node', [BIN, 'generate'], root),
       timed(`generate again (nothing changed)`, 'node', [BIN, 'generate'], root),
       timed(`generate --check`, 'node', [BIN, 'generate', '--check'], root),
-      timed(`generate --check, one thread (DAGCTL_GENERATE_WORKERS=0)`, 'node', [BIN, 'generate', '--check'], root, {DAGCTL_GENERATE_WORKERS: '0'}),
       timed(`node + oclif startup only (dagctl --version)`, 'node', [BIN, '--version'], root),
     ]
     const generated = path.join(root, 'dags', 'generated')

@@ -33,7 +33,7 @@ Exit codes: 0 done; 1 --check found stale files; 2 a bad spec or dagctl.yaml; 3 
     const resolved = this.loadConfig()
     let result: GenerateResult
     try {
-      result = await generate({root: resolved.root, config: resolved.config, mode: this.flags.check ? 'check' : this.flags.clean ? 'clean' : 'write'})
+      result = generate({root: resolved.root, config: resolved.config, mode: this.flags.check ? 'check' : this.flags.clean ? 'clean' : 'write'})
     } catch (error) {
       if (error instanceof DagctlError && !this.jsonEnabled()) this.reportDetails(error)
       throw error

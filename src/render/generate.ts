@@ -1,7 +1,5 @@
 import {readFileSync, readdirSync, rmSync} from 'node:fs'
-import os from 'node:os'
 import path from 'node:path'
-import {Worker} from 'node:worker_threads'
 
 import type {DagctlConfig} from '../config/schema.js'
 import {locate, parseYamlSource} from '../config/yaml-source.js'
@@ -9,7 +7,7 @@ import {CheckFailedError, ConfigError, ConflictError, DagctlError} from '../erro
 import {combineErrors, findSpecFiles} from '../spec/load.js'
 import {writeFileAtomic} from './atomic-write.js'
 import {generatedSource} from './header.js'
-import {fromTransferable, renderSpecFiles, type SpecOutcome} from './render-specs.js'
+import {renderSpecFiles} from './render-specs.js'
 
 export type GenerateMode = 'write' | 'check' | 'clean'
 
@@ -61,64 +59,14 @@ function readIfExists(file: string): string | undefined {
   }
 }
 
-/** Worker threads for a run over `count` specs: none for small runs, where starting one costs more than it saves. */
-export function workerCount(count: number, env: NodeJS.ProcessEnv = process.env): number {
-  const forced = env.DAGCTL_GENERATE_WORKERS
-  if (forced !== undefined && forced !== '') return Math.max(0, Math.min(8, Number.parseInt(forced, 10) || 0))
-  if (count < WORKER_THRESHOLD) return 0
-  return Math.min(3, os.availableParallelism() - 1)
-}
-
-const WORKER_THRESHOLD = 200
-
-function renderInWorker(root: string, config: DagctlConfig, files: string[]): {done: Promise<SpecOutcome[]>; stop: () => void} {
-  const workerData = {root, config, files}
-  // Run from source (oclif loads src/ through tsx when NODE_ENV is development or test), the
-  // worker registers tsx itself before it imports the TypeScript worker module.
-  const worker = import.meta.url.endsWith('.ts')
-    ? new Worker(
-        `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((tsx) => { tsx.register(); return import(${JSON.stringify(new URL('generate-worker.ts', import.meta.url).href)}) })`,
-        {eval: true, workerData},
-      )
-    : new Worker(new URL('generate-worker.js', import.meta.url), {workerData})
-  const done = new Promise<SpecOutcome[]>((resolve, reject) => {
-    worker.once('message', (msg: {outcomes?: unknown[]; crash?: string}) => {
-      if (msg.outcomes) resolve(msg.outcomes.map(fromTransferable))
-      else reject(new Error(`a generate worker failed: ${msg.crash}`))
-    })
-    worker.once('error', reject)
-    worker.once('exit', (code) => reject(new Error(`a generate worker stopped with exit code ${code}`)))
-  })
-  const settled = done.finally(() => void worker.terminate())
-  // Handled here too: when this thread fails first and stops the workers, nobody awaits them.
-  settled.catch(() => undefined)
-  return {done: settled, stop: () => void worker.terminate()}
-}
-
-/** Every spec rendered, in file order: this thread takes the first share, workers the others. */
-async function renderAll(root: string, config: DagctlConfig, files: string[]): Promise<SpecOutcome[]> {
-  const workers = workerCount(files.length)
-  if (workers === 0) return renderSpecFiles(root, config, files)
-  const size = Math.ceil(files.length / (workers + 1))
-  const shares = Array.from({length: workers + 1}, (_, i) => files.slice(i * size, (i + 1) * size))
-  const running = shares.slice(1).map((share) => renderInWorker(root, config, share))
-  try {
-    const mine = renderSpecFiles(root, config, shares[0])
-    return [...mine, ...(await Promise.all(running.map((r) => r.done))).flat()]
-  } catch (error) {
-    for (const r of running) r.stop()
-    throw error
-  }
-}
-
 /**
  * Loads every spec, renders every DAG in memory and compares with what is on disk. Throws before
  * anything is written when any spec is bad (exit 2), refused by policy (exit 5), or would replace
  * a file dagctl did not write (exit 3).
  */
-export async function planGeneration(options: GenerateOptions): Promise<{planned: PlannedFile[]; orphans: Array<{file: string; rel: string; spec: string}>}> {
+export function planGeneration(options: GenerateOptions): {planned: PlannedFile[]; orphans: Array<{file: string; rel: string; spec: string}>} {
   const {root, config} = options
-  const outcomes = await renderAll(root, config, findSpecFiles(path.resolve(root, config.specs)))
+  const outcomes = renderSpecFiles(root, config, findSpecFiles(path.resolve(root, config.specs)))
   const outDir = path.resolve(root, config.generated)
   const errors: DagctlError[] = []
   const planned: PlannedFile[] = []
@@ -177,8 +125,8 @@ export async function planGeneration(options: GenerateOptions): Promise<{planned
 }
 
 /** `dagctl generate`: plan everything, then write only what changed (and remove orphans with clean). */
-export async function generate(options: GenerateOptions): Promise<GenerateResult> {
-  const {planned, orphans} = await planGeneration(options)
+export function generate(options: GenerateOptions): GenerateResult {
+  const {planned, orphans} = planGeneration(options)
   const result: GenerateResult = {
     written: [],
     unchanged: planned.filter((p) => p.state === 'unchanged').map((p) => p.rel),

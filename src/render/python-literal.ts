@@ -45,8 +45,8 @@ function pyNumber(value: number): string {
   if (Number.isNaN(value)) return 'float("nan")'
   if (value === Number.POSITIVE_INFINITY) return 'float("inf")'
   if (value === Number.NEGATIVE_INFINITY) return 'float("-inf")'
-  if (Object.is(value, -0)) return '-0.0'
   // Integers stay ints in Python, also beyond 1e21 where String() would switch to an exponent.
+  // (-0 too: YAML's `-0` is the integer 0, and JavaScript cannot tell it from -0.0.)
   if (Number.isInteger(value)) return BigInt(value).toString()
   // Shortest round-trip decimal; Python reads `1e-7` and `1.5e+300` as the same float.
   return String(value)

@@ -1,7 +1,7 @@
 import path from 'node:path'
 
 import type {DagctlConfig} from '../config/schema.js'
-import {CheckFailedError, ConfigError, ConflictError, DagctlError, PolicyError, UsageError} from '../errors.js'
+import {ConfigError, DagctlError} from '../errors.js'
 import {loadSpec} from '../spec/load.js'
 import {buildRenderModel} from '../spec/model.js'
 import {buildSpecSchema} from '../spec/schema.js'
@@ -29,9 +29,8 @@ export function renderDag(renderer: DagRenderer, model: RenderModel): string {
 }
 
 /**
- * Load, check, model and render each spec file: the whole per-spec pipeline, run in this thread
- * or in a worker (generate-worker.ts) over a share of the files. Errors stay per file so that
- * every bad spec is reported, not only the first.
+ * Load, check, model and render each spec file: the whole per-spec pipeline. Errors stay per
+ * file so that every bad spec is reported, not only the first.
  */
 export function renderSpecFiles(root: string, config: DagctlConfig, files: string[]): SpecOutcome[] {
   if (files.length === 0) return []
@@ -58,27 +57,4 @@ export function renderSpecFiles(root: string, config: DagctlConfig, files: strin
       return {ok: false, file, error}
     }
   })
-}
-
-const ERROR_CLASSES: Record<string, new (message: string, options: ConstructorParameters<typeof ConfigError>[1]) => DagctlError> = {
-  ConfigError,
-  PolicyError,
-  ConflictError,
-  CheckFailedError,
-  UsageError,
-}
-
-/** Outcomes cross from a worker as plain data; errors keep their class, and so their exit code. */
-export function toTransferable(outcome: SpecOutcome): unknown {
-  if (outcome.ok) return outcome
-  const e = outcome.error
-  return {ok: false, file: outcome.file, error: {name: e.name, message: e.message, code: e.code, hint: e.hint, location: e.location, details: e.details}}
-}
-
-export function fromTransferable(data: unknown): SpecOutcome {
-  const o = data as SpecOutcome & {error?: {name: string; message: string; code: string; hint?: string; location: object; details?: Record<string, unknown>}}
-  if (o.ok) return o
-  const e = o.error!
-  const Ctor = ERROR_CLASSES[e.name] ?? ConfigError
-  return {ok: false, file: o.file, error: new Ctor(e.message, {...e.location, code: e.code, hint: e.hint, details: e.details})}
 }

@@ -169,24 +169,3 @@ describe('dagctl generate (built binary)', () => {
     }
   })
 })
-
-describe('dagctl generate with worker threads (large runs)', () => {
-  it('writes the same bytes as one thread, and keeps each error and its exit code', async () => {
-    const files: Record<string, string> = {'dagctl.yaml': CONFIG}
-    for (let i = 0; i < 9; i++) files[`specs/s${i}.yaml`] = (i % 2 ? SPEC_A : SPEC_B).replace(/name: [ab]/, `name: s${i}`)
-    const one = tempDir(files)
-    const many = tempDir(files)
-    const single = await runCli(['generate'], {cwd: one, env: {DAGCTL_GENERATE_WORKERS: '0'}})
-    expect(single.exitCode, single.stderr).toBe(0)
-    const res = await runCli(['generate', '--json'], {cwd: many, env: {DAGCTL_GENERATE_WORKERS: '2'}})
-    expect(res.exitCode, res.stdout + res.stderr).toBe(0)
-    expect(res.json().dags.map((d: {dagId: string}) => d.dagId)).toEqual([...Array(9).keys()].map((i) => `team_a_s${i}`))
-    const read = (root: string) => listGenerated(root).map((f) => readFileSync(path.join(root, 'dags/generated', f), 'utf8'))
-    expect(read(many)).toEqual(read(one))
-
-    writeFileSync(path.join(many, 'specs/s8.yaml'), 'name: s8\ntasks:\n  pod: {type: kubernetes_pod, image: quay.io/x/y:1}\n')
-    const refused = await runCli(['generate', '--json'], {cwd: many, env: {DAGCTL_GENERATE_WORKERS: '2'}})
-    expect(refused.exitCode).toBe(5)
-    expect(refused.json().error).toMatchObject({name: 'PolicyError', location: {file: path.join(many, 'specs/s8.yaml'), line: 3, key: 'tasks.pod.image'}})
-  })
-})

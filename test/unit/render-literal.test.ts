@@ -24,7 +24,7 @@ describe('pyLiteral', () => {
     expect(pyLiteral(null)).toBe('None')
     expect(pyLiteral(true)).toBe('True')
     expect(pyLiteral(1e21)).toBe('1000000000000000000000')
-    expect(pyLiteral(-0)).toBe('-0.0')
+    expect(pyLiteral(-0)).toBe('0')
     expect(pyLiteral(Number.NaN)).toBe('float("nan")')
     expect(pyLiteral({a: [1, 'x']})).toBe('{"a": [1, "x"]}')
   })

@@ -1,5 +1,5 @@
 import {execFileSync} from 'node:child_process'
-import {cpSync, readFileSync, readdirSync} from 'node:fs'
+import {cpSync, readFileSync, readdirSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {describe, expect, it} from 'vitest'
 import {stringify} from 'yaml'
@@ -34,9 +34,9 @@ function python(script: string, args: string[] = [], input?: string): string {
 
 describe('generated Python (real python3)', () => {
   for (const version of [2, 3] as const) {
-    it(`every task type renders to Python that py_compile accepts (Airflow ${version})`, async () => {
+    it(`every task type renders to Python that py_compile accepts (Airflow ${version})`, () => {
       const root = packageFor(version)
-      const result = await run(root)
+      const result = run(root)
       expect(result.written.sort()).toEqual(['dags/generated/team_a_all_types.py', 'dags/generated/team_a_upload.py'])
       const files = result.written.map((f) => path.join(root, f))
       execFileSync('python3', ['-c', 'import py_compile, sys\nfor f in sys.argv[1:]: py_compile.compile(f, doraise=True)', ...files])
@@ -60,9 +60,9 @@ describe('generated Python (real python3)', () => {
     })
   }
 
-  it('the python task wrapper imports the job only when it runs, and honours JOB, argv and conf', async () => {
+  it('the python task wrapper imports the job only when it runs, and honours JOB, argv and conf', () => {
     const root = packageFor(3)
-    await run(root)
+    run(root)
     const dagFile = path.join(root, 'dags/generated/team_a_all_types.py')
     // The job module must not be imported at parse time: the DAG file names it only as a string.
     expect(readFileSync(dagFile, 'utf8')).not.toMatch(/^\s*(import|from) team_a_jobs/m)
@@ -101,7 +101,7 @@ print(json.dumps({"report": report.CALLS, "transform": transform.CALLS, "failed"
     expect(out.failed).toMatch(/exit status 3/)
   })
 
-  it('spec values with quotes, backslashes, newlines, unicode and template syntax reach Python exactly', async () => {
+  it('spec values with quotes, backslashes, newlines, unicode and template syntax reach Python exactly', () => {
     // Lone surrogates cannot be written to a UTF-8 YAML file; the literal test covers them.
     const values = TRICKY_STRINGS.filter((s) => !/[\ud800-\udfff]/.test(s.replace(/[\ud800-\udbff][\udc00-\udfff]/g, '')))
     const spec = {
@@ -114,7 +114,7 @@ print(json.dumps({"report": report.CALLS, "transform": transform.CALLS, "failed"
       },
     }
     const root = tempDir({'dagctl.yaml': 'package: team_a\n', 'specs/tricky.yaml': stringify(spec)})
-    await run(root)
+    run(root)
     const dagFile = path.join(root, 'dags/generated/team_a_tricky.py')
     const script = String.raw`
 import ast, json, sys
@@ -143,17 +143,21 @@ print(json.dumps(found))
     expect(Object.keys(found.tasks)).toHaveLength(Object.keys(spec.tasks).length)
   })
 
-  it('is deterministic: twice, and in another folder, the same bytes', async () => {
+  it('is deterministic: twice, and in another folder, the same bytes', () => {
     const a = packageFor(3)
     const b = packageFor(3)
-    const first = await run(a)
+    const first = run(a)
     const bytes = (root: string) => Object.fromEntries(readdirSync(path.join(root, 'dags/generated')).map((f) => [f, readFileSync(path.join(root, 'dags/generated', f), 'utf8')]))
     const before = bytes(a)
-    const second = await run(a)
+    const second = run(a)
     expect(second.written).toEqual([])
     expect(second.unchanged.sort()).toEqual(first.written.sort())
     expect(bytes(a)).toEqual(before)
-    await run(b)
+    run(b)
     expect(bytes(b)).toEqual(before)
+    // A tag sends the spec down the authoritative YAML path (not the fast one): same bytes.
+    const spec = path.join(b, 'specs/all-types.yaml')
+    writeFileSync(spec, readFileSync(spec, 'utf8').replace('description: All task types', 'description: !!str All task types'))
+    expect(run(b).written).toEqual([])
   })
 })

@@ -4,7 +4,12 @@ import {describe, expect, it} from 'vitest'
 
 import {loadConfig} from '../../src/config/load.js'
 import {ConfigError} from '../../src/errors.js'
-import {BUILTIN_TEMPLATES_DIR, createRenderEnvironment, lintTemplate, readTemplateDir} from '../../src/render/environment.js'
+import {BUILTIN_TEMPLATES_DIR, createDagRenderer, createRenderEnvironment, lintTemplate, readTemplateDir} from '../../src/render/environment.js'
+import {parseImport} from '../../src/render/imports.js'
+import {loadSpec} from '../../src/spec/load.js'
+import {buildRenderModel} from '../../src/spec/model.js'
+import {buildSpecSchema} from '../../src/spec/schema.js'
+import {builtinTaskTypes, loadPlatformTaskTypes} from '../../src/spec/task-types.js'
 import {generate} from '../../src/render/generate.js'
 import {tempDir} from '../helpers/tmp.js'
 
@@ -58,7 +63,7 @@ describe('template lint: every output goes through | py, | ident or | dotted', (
 })
 
 describe('spec values are data, never template source', () => {
-  it('keeps {{ }} and {% %} in spec values as text in the generated file', async () => {
+  it('keeps {{ }} and {% %} in spec values as text in the generated file', () => {
     const dir = tempDir({
       'dagctl.yaml': 'package: team_a\n',
       'specs/t.yaml': [
@@ -71,7 +76,7 @@ describe('spec values are data, never template source', () => {
         '',
       ].join('\n'),
     })
-    await generate({root: dir, config: loadConfig({cwd: dir, env: {}}).config, mode: 'write'})
+    generate({root: dir, config: loadConfig({cwd: dir, env: {}}).config, mode: 'write'})
     const out = readFileSync(path.join(dir, 'dags/generated/team_a_t.py'), 'utf8')
     expect(out).toContain('description="{{ 7 * 7 }} {% for x in [1,2] %}{{ x }}{% endfor %}"')
     expect(out).toContain('bash_command="echo {{ ds }} {{ dag.dag_id }} {% raw %}x{% endraw %}"')
@@ -80,13 +85,7 @@ describe('spec values are data, never template source', () => {
 })
 
 describe('the inlined DAG template', () => {
-  it('renders the same bytes as the include-based templates, platform types included', async () => {
-    const {createDagRenderer} = await import('../../src/render/environment.js')
-    const {loadPlatformTaskTypes, builtinTaskTypes} = await import('../../src/spec/task-types.js')
-    const {loadSpec} = await import('../../src/spec/load.js')
-    const {buildSpecSchema} = await import('../../src/spec/schema.js')
-    const {buildRenderModel} = await import('../../src/spec/model.js')
-    const {parseImport} = await import('../../src/render/imports.js')
+  it('renders the same bytes as the include-based templates, platform types included', () => {
     const fixtures = path.resolve(import.meta.dirname, '..', 'fixtures', 'specs')
     const types = [...builtinTaskTypes(), ...loadPlatformTaskTypes(path.join(fixtures, 'platform', 'task_templates'))]
     const extra = new Map(types.filter((t) => t.file).map((t) => [t.template, {src: t.source!, path: t.file!}]))

@@ -1,14 +1,22 @@
+import {readFileSync} from 'node:fs'
 import path from 'node:path'
 import {describe, expect, it} from 'vitest'
+import {stringify} from 'yaml'
 
 import {loadConfig} from '../../src/config/load.js'
 import {ConfigError, DagctlError, PolicyError} from '../../src/errors.js'
-import {loadSpec} from '../../src/spec/load.js'
+import {parseYamlSource} from '../../src/config/yaml-source.js'
+import {pyLiteral} from '../../src/render/python-literal.js'
+import {fastYaml, loadSpec} from '../../src/spec/load.js'
 import {buildRenderModel, imageAllowed, mergeTags, qualifiedImage} from '../../src/spec/model.js'
 import {cronProblem, scheduleProblem} from '../../src/spec/schedule.js'
 import {buildSpecSchema} from '../../src/spec/schema.js'
 import {builtinTaskTypes, loadPlatformTaskTypes} from '../../src/spec/task-types.js'
+import {REPO_ROOT} from '../helpers/cli.js'
 import {tempDir} from '../helpers/tmp.js'
+import {TRICKY_STRINGS} from '../fixtures/specs/tricky-values.js'
+
+const FIXTURES = path.join(REPO_ROOT, 'test', 'fixtures', 'specs')
 
 const types = builtinTaskTypes()
 const schema = buildSpecSchema(types.map((t) => t.schema))
@@ -178,5 +186,29 @@ describe("a platform's task type headers", () => {
     expect(type.schema.safeParse({type: 'sftp_upload', port: 22}).success).toBe(false)
     expect(type.schema.safeParse({type: 'sftp_upload', host: 'h', mode: 'delete'}).success).toBe(false)
     expect(type.schema.safeParse({type: 'sftp_upload', host: 'h', extra: 1}).success).toBe(false)
+  })
+})
+
+describe('the fast YAML path reads what yaml-source reads, or steps aside', () => {
+  const SNIPPETS = [
+    'a: 017', 'a: 0o17', 'a: 0x1F', 'a: .inf', 'a: -.Inf', 'a: .nan', 'a: ~', 'a: Null', 'a: TRUE', 'a: yes', 'a: on', 'a: 1e3', 'a: 1_000', 'a: +12',
+    'a: -0', 'a: 0.', 'a: .5', 'a: 2024-01-01', 'a: 12:30:00', 'a: 1:20', 'true: 1', '1: x', 'null: y', '~: z', '1.5: f', '"q": x', 'a: |\n  l1\n  l2\n',
+    'a: |-\n  l1\n', 'a: >\n  f1\n  f2\n\n  f3\n', 'a: >+\n  k\n\n', 'a: "\\x41\\u00e9\\U0001F600\\t\\N\\_\\/\\0\\a\\e\\L\\P"', "a: 'it''s'",
+    'a: {b: [1, 2], c: {d: e}}', 'a: plain\n  continued\n  lines', '---\na: 1\n...', '? k\n: v', 'a: !!str 12', 'a: !!float 1', 'a: "multi\n  line"',
+    'a: [a, b, ]', 'a: -1e-3', 'a: 9007199254740993', 'a: 0b101', 'a: 1e400', 'a: x # c', 'a: "# not c"', 'a:\n- 1\n- - 2\n  - 3', 'a: =', '<<: {b: 1}',
+    'a: !custom x', 'a: &x [1]\nb: *x', 'a: "\ttab"', "a: 'a\n\n  b'", 'command: echo a && b || c & d', 'cron: "0 6 * * *"', 'a: [*, x]',
+    ...['all-types.yaml', 'package/specs/upload.yaml'].map((f) => readFileSync(path.join(FIXTURES, f), 'utf8')),
+    stringify({tricky: TRICKY_STRINGS.filter((s) => !/[\ud800-\udfff]/.test(s.replace(/[\ud800-\udbff][\udc00-\udfff]/g, '')))}),
+  ]
+  it('on every snippet', () => {
+    for (const text of SNIPPETS) {
+      const fast = fastYaml(text)
+      if (fast === undefined) continue
+      // Compared as the Python they become (0 and -0 are both the integer 0 there).
+      expect(pyLiteral(fast), text).toBe(pyLiteral(parseYamlSource('x.yaml', text, 'spec').data))
+    }
+    // and it does take the fast path for ordinary specs
+    expect(fastYaml(SNIPPETS.at(-3)!)).toBeDefined()
+    expect(fastYaml('a: &x [1]\nb: *x')).toBeUndefined()
   })
 })
