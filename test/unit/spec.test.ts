@@ -196,7 +196,7 @@ describe('the fast YAML path reads what yaml-source reads, or steps aside', () =
     'a: |-\n  l1\n', 'a: >\n  f1\n  f2\n\n  f3\n', 'a: >+\n  k\n\n', 'a: "\\x41\\u00e9\\U0001F600\\t\\N\\_\\/\\0\\a\\e\\L\\P"', "a: 'it''s'",
     'a: {b: [1, 2], c: {d: e}}', 'a: plain\n  continued\n  lines', '---\na: 1\n...', '? k\n: v', 'a: !!str 12', 'a: !!float 1', 'a: "multi\n  line"',
     'a: [a, b, ]', 'a: -1e-3', 'a: 9007199254740993', 'a: 0b101', 'a: 1e400', 'a: x # c', 'a: "# not c"', 'a:\n- 1\n- - 2\n  - 3', 'a: =', '<<: {b: 1}',
-    'a: !custom x', 'a: &x [1]\nb: *x', 'a: "\ttab"', "a: 'a\n\n  b'", 'command: echo a && b || c & d', 'cron: "0 6 * * *"', 'a: [*, x]',
+    'a: !custom x', 'a: &x [1]\nb: *x', 'a: "\ttab"', "a: 'a\n\n  b'", 'command: echo a && b || c & d', 'cron: "0 6 * * *"', 'a: [*, x]', 'a: {__proto__: {b: 1}}',
     ...['all-types.yaml', 'package/specs/upload.yaml'].map((f) => readFileSync(path.join(FIXTURES, f), 'utf8')),
     stringify({tricky: TRICKY_STRINGS.filter((s) => !/[\ud800-\udfff]/.test(s.replace(/[\ud800-\udbff][\udc00-\udfff]/g, '')))}),
   ]
