@@ -119,7 +119,7 @@ function readYamlLayer(file: string, what: string): Plain {
   }
   // Validate this layer alone (every key optional) so the error points at the file and line
   // that holds the mistake, not at the merged result.
-  const result = PlatformConfigSchema.safeParse(data)
+  const result = PlatformConfigSchema.safeParse(data, {reportInput: true})
   if (!result.success) {
     throw zodIssueToConfigError(src, result.error, `invalid ${what}`, `Fix the key shown; docs/configuration.md lists every key of ${CONFIG_FILE}.`)
   }
@@ -204,7 +204,7 @@ export function loadConfig(options: LoadConfigOptions = {}): ResolvedConfig {
   layers.push({source: 'flags', data: flagLayer})
 
   const merged = layers.reduce<unknown>((acc, l) => deepMerge(acc, l.data), {})
-  const result = DagctlConfigSchema.safeParse(merged)
+  const result = DagctlConfigSchema.safeParse(merged, {reportInput: true})
   if (!result.success) {
     const issue = result.error.issues[0]
     const key = formatKeyPath(issue.path)

@@ -1,0 +1,69 @@
+import {Flags} from '@oclif/core'
+
+import {BaseCommand} from '../base-command.js'
+import {DagctlError} from '../errors.js'
+import {generate, type GenerateResult} from '../render/generate.js'
+
+export default class Generate extends BaseCommand<typeof Generate> {
+  static override summary = 'Render Airflow DAG files from the YAML specs of the package.'
+  static override description = `Reads every spec under specs/ (the \`specs:\` folder of dagctl.yaml), checks it, merges the policy defaults (platform < package < spec) and writes one DAG file per spec into dags/generated/ as <package>_<name>.py.
+
+Output is deterministic: the same specs give the same bytes, and only changed files are written (each atomically). When any spec is bad nothing is written: the error names the file, the line and the key. Every generated file starts with "# dagctl:generated source=<spec>"; dagctl replaces or removes only files that carry it.
+
+Exit codes: 0 done; 1 --check found stale files; 2 a bad spec or dagctl.yaml; 3 a hand-written file is in the way; 5 refused by policy (an image outside policy.allowed_registries).`
+  static override examples = [
+    {description: 'Write the DAG files of every spec', command: '<%= config.bin %> generate'},
+    {description: 'In CI: fail (exit 1) when a generated file is missing, stale or orphaned; writes nothing', command: '<%= config.bin %> generate --check'},
+    {description: 'Also remove generated files whose spec is gone', command: '<%= config.bin %> generate --clean'},
+    {description: 'Machine-readable result', command: '<%= config.bin %> generate --json'},
+  ]
+
+  static override flags = {
+    check: Flags.boolean({
+      summary: 'Write nothing; exit 1 listing every generated file that is missing, stale or orphaned.',
+      exclusive: ['clean'],
+    }),
+    clean: Flags.boolean({
+      summary: 'Also remove generated files (those with the dagctl header) whose spec is gone.',
+      exclusive: ['check'],
+    }),
+  }
+
+  public async run(): Promise<GenerateResult> {
+    const resolved = this.loadConfig()
+    let result: GenerateResult
+    try {
+      result = generate({root: resolved.root, config: resolved.config, mode: this.flags.check ? 'check' : this.flags.clean ? 'clean' : 'write'})
+    } catch (error) {
+      if (error instanceof DagctlError && !this.jsonEnabled()) this.reportDetails(error)
+      throw error
+    }
+    if (!this.jsonEnabled()) this.printSummary(result)
+    return result
+  }
+
+  /** The errors and stale files beyond the first, which the error line alone does not show. */
+  private reportDetails(error: DagctlError): void {
+    const details = error.details as {errors?: Array<{message: string; location?: {file?: string; line?: number; key?: string}}>; stale?: GenerateResult['stale']} | undefined
+    for (const e of details?.errors?.slice(1) ?? []) {
+      const where = [e.location?.file, e.location?.line].filter((p) => p !== undefined).join(':')
+      this.logToStderr(`  ${e.message}${where ? ` (${where}${e.location?.key ? ` key ${e.location.key}` : ''})` : ''}`)
+    }
+    for (const s of details?.stale ?? []) this.log(`stale     ${s.file} (${s.reason}${s.spec ? `, from ${s.spec}` : ''})`)
+  }
+
+  private printSummary(result: GenerateResult): void {
+    for (const file of result.written) this.log(`written   ${file}`)
+    if (this.flags.verbose) for (const file of result.unchanged) this.log(`unchanged ${file}`)
+    for (const file of result.removed) this.log(`removed   ${file}`)
+    for (const s of result.stale) this.log(`stale     ${s.file} (its spec ${s.spec ?? ''} no longer generates it; \`dagctl generate --clean\` removes it)`)
+    const counts = [
+      result.check ? undefined : `${result.written.length} written`,
+      `${result.unchanged.length} unchanged`,
+      result.removed.length > 0 ? `${result.removed.length} removed` : undefined,
+      result.stale.length > 0 ? `${result.stale.length} stale` : undefined,
+    ].filter(Boolean)
+    const what = result.check ? 'Checked' : 'Generated'
+    this.log(`${what} ${result.dags.length} DAG${result.dags.length === 1 ? '' : 's'}: ${counts.join(', ')}.`)
+  }
+}

@@ -1,0 +1,46 @@
+import {Args, Flags} from '@oclif/core'
+
+import {BaseCommand} from '../base-command.js'
+import {findConfigFile} from '../config/load.js'
+import {writeFileAtomic} from '../render/atomic-write.js'
+import {resolveTaskTypes} from '../render/render-specs.js'
+import {SCHEMA_KINDS, jsonSchemaOf, type SchemaKind} from '../spec/json-schema.js'
+import {builtinTaskTypes} from '../spec/task-types.js'
+
+export default class Schema extends BaseCommand<typeof Schema> {
+  static override summary = 'Print the JSON Schema of a DAG spec, of dagctl.yaml, or of a platform defaults file.'
+  static override description = `Editors (VS Code's YAML extension, JetBrains) complete and check YAML against a JSON Schema. These come from the same zod schemas dagctl validates with.
+
+\`spec\` includes the task types of the package's task_templates folder when run inside a package (a dagctl.yaml in this folder or above); elsewhere, the built-in types only.`
+  static override examples = [
+    {description: 'Schema for specs/*.yaml, saved for the editor', command: '<%= config.bin %> schema spec --out .dagctl/spec.schema.json'},
+    {description: 'Schema for dagctl.yaml', command: '<%= config.bin %> schema config'},
+    {description: "Schema for a platform team's shared defaults file", command: '<%= config.bin %> schema platform'},
+  ]
+
+  static override args = {
+    kind: Args.string({description: 'Which schema: spec, config or platform.', options: [...SCHEMA_KINDS], required: true}),
+  }
+
+  static override flags = {
+    out: Flags.string({char: 'o', summary: 'Write the schema to this file (atomically) instead of stdout.'}),
+  }
+
+  public async run(): Promise<Record<string, unknown>> {
+    const kind = this.args.kind as SchemaKind
+    let taskTypes = builtinTaskTypes()
+    if (kind === 'spec' && (this.flags.config || findConfigFile(process.cwd()))) {
+      const resolved = this.loadConfig()
+      taskTypes = resolveTaskTypes(resolved.root, resolved.config)
+    }
+    const schema = jsonSchemaOf(kind, taskTypes)
+    const text = `${JSON.stringify(schema, null, 2)}\n`
+    if (this.flags.out) {
+      writeFileAtomic(this.flags.out, text)
+      this.note(`wrote the ${kind} schema to ${this.flags.out}`)
+    } else if (!this.jsonEnabled()) {
+      process.stdout.write(text)
+    }
+    return schema
+  }
+}
