@@ -39,6 +39,8 @@ export interface ValidateOptions {
   engine: EngineChoice
   /** interpreter to use; default python3 (or the configured one) */
   python?: string
+  /** passed to the engine as `options` (airflow engine: file_timeout, ...) */
+  engineOptions?: Record<string, unknown>
 }
 
 export interface ValidationSummary {
