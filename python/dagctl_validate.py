@@ -219,7 +219,7 @@ def airflow3_import(module, name):
 
 def replacement_hint(replacement):
     if replacement.startswith("!"):
-        return replacement[1:].capitalize() + "."
+        return replacement[1].upper() + replacement[2:] + "."
     module, _, name = replacement.rpartition(".")
     text = f"Use `from {module} import {name}`"
     parts = module.split(".")
@@ -238,7 +238,7 @@ class FileAnalysis:
         self.aliases = {}  # local name -> qualified name, from imports
         self.star_airflow = False
         self.imports = []  # (node, guarded by try/except ImportError)
-        self.calls = []  # (Call, module_level, locals of enclosing functions)
+        self.calls = []  # (Call, locals of enclosing functions or None, enclosing module-level For loops)
         self.decorated = []  # (FunctionDef, locals of enclosing functions)
         self.assigns = {}  # module-level NAME -> value expression (last one)
         self.store_counts = {}  # module-level name -> times bound
@@ -252,17 +252,17 @@ def walk(tree, acc):
     enclosing function(s) (filled as the walk goes on, read only after it ends)."""
     AST = ast.AST
     Call, Name, Store, Lambda, Import, ImportFrom = ast.Call, ast.Name, ast.Store, ast.Lambda, ast.Import, ast.ImportFrom
-    Assign, Try, If, ClassDef, arg_t = ast.Assign, ast.Try, ast.If, ast.ClassDef, ast.arg
+    Assign, Try, If, ClassDef, arg_t, For = ast.Assign, ast.Try, ast.If, ast.ClassDef, ast.arg, ast.For
     TryStar = getattr(ast, "TryStar", Try)
     calls, imports, store_counts = acc.calls, acc.imports, acc.store_counts
     # stack items: (node, scope, guarded)
-    stack = [(tree, None, False)]
+    stack = [(tree, None, False, ())]
     pop, push = stack.pop, stack.append
     while stack:
-        node, scope, guarded = pop()
+        node, scope, guarded, loops = pop()
         t = type(node)
         if t is Call:
-            calls.append((node, scope))
+            calls.append((node, scope, loops))
         elif t is Name:
             if type(node.ctx) is Store:
                 if scope is None:
@@ -291,14 +291,14 @@ def walk(tree, acc):
                 inner.add(a.kwarg.arg)
             # decorators and defaults run at import time; the body does not
             for child in reversed(node.body):
-                push((child, inner, guarded))
+                push((child, inner, guarded, ()))
             for child in reversed(a.defaults + [d for d in a.kw_defaults if d is not None] + node.decorator_list):
-                push((child, scope, guarded))
+                push((child, scope, guarded, loops))
             continue
         elif t is Lambda:
             inner = set() if scope is None else set(scope)
             inner.update(p.arg for p in node.args.args)
-            push((node.body, inner, guarded))
+            push((node.body, inner, guarded, ()))
             continue
         elif t is Assign:
             if scope is None and len(node.targets) == 1 and type(node.targets[0]) is Name:
@@ -309,9 +309,20 @@ def walk(tree, acc):
         elif t is If and scope is None and is_main_guard(node.test):
             # `if __name__ == "__main__":` never runs when Airflow imports the file
             for child in reversed(node.body):
-                push((child, set(), guarded))
+                push((child, set(), guarded, ()))
             for child in reversed(node.orelse):
-                push((child, scope, guarded))
+                push((child, scope, guarded, loops))
+            continue
+        elif t is For and scope is None:
+            # module-level loops over literal lists are how most "dynamic" DAG files look:
+            # their bodies see the loop so that ids built from the loop variable resolve
+            push((node.target, scope, guarded, loops))
+            push((node.iter, scope, guarded, loops))
+            inner_loops = loops + (node,)
+            for child in reversed(node.orelse):
+                push((child, scope, guarded, loops))
+            for child in reversed(node.body):
+                push((child, scope, guarded, inner_loops))
             continue
         elif t is ClassDef:
             if scope is None:
@@ -329,7 +340,7 @@ def walk(tree, acc):
             elif isinstance(v, AST):
                 children.append(v)
         for child in reversed(children):
-            push((child, scope, guarded))
+            push((child, scope, guarded, loops))
 
 
 def catches_import_error(expr):
@@ -392,14 +403,24 @@ def callee_name(func):
     return None
 
 
+MAX_EXPANDED_IDS = 1000
+
+
 class Resolver:
-    """Static value of an id expression: string constants, module-level constants, f-strings, +."""
+    """Static value of an id expression: string constants, module-level constants, f-strings, +,
+    and the variables of module-level loops over literal lists, dicts and range()."""
 
     def __init__(self, acc):
         self.acc = acc
         self.cache = {}
 
-    def prefix(self, expr, scope, depth=0):
+    def constant(self, name):
+        """The expression bound once, by a plain assignment, to a module-level name."""
+        if self.acc.store_counts.get(name) != 1:
+            return None
+        return self.acc.assigns.get(name)
+
+    def prefix(self, expr, scope, env=None, depth=0):
         """(text, complete): the resolvable leading text, and whether it is the whole value."""
         t = type(expr)
         if t is ast.Constant:
@@ -407,15 +428,20 @@ class Resolver:
         if depth > 20:
             return "", False
         if t is ast.Name:
-            if scope is not None and expr.id in scope:
+            name = expr.id
+            if env and name in env:
+                return env[name], True
+            if scope is not None and name in scope:
                 return "", False
-            if self.acc.store_counts.get(expr.id) != 1 or expr.id not in self.acc.assigns:
+            bound = self.constant(name)
+            if bound is None:
                 return "", False
-            key = expr.id
-            if key not in self.cache:
-                self.cache[key] = ("", False)  # cycle guard
-                self.cache[key] = self.prefix(self.acc.assigns[key], None, depth + 1)
-            return self.cache[key]
+            if env:
+                return self.prefix(bound, None, env, depth + 1)
+            if name not in self.cache:
+                self.cache[name] = ("", False)  # cycle guard
+                self.cache[name] = self.prefix(bound, None, None, depth + 1)
+            return self.cache[name]
         if t is ast.JoinedStr:
             out = []
             for part in expr.values:
@@ -424,18 +450,68 @@ class Resolver:
                     continue
                 if part.conversion not in (-1, 115) or part.format_spec is not None:
                     return "".join(out), False
-                text, complete = self.prefix(part.value, scope, depth + 1)
+                text, complete = self.prefix(part.value, scope, env, depth + 1)
                 out.append(text)
                 if not complete:
                     return "".join(out), False
             return "".join(out), True
         if t is ast.BinOp and type(expr.op) is ast.Add:
-            left, complete = self.prefix(expr.left, scope, depth + 1)
+            left, complete = self.prefix(expr.left, scope, env, depth + 1)
             if not complete:
                 return left, False
-            right, complete = self.prefix(expr.right, scope, depth + 1)
+            right, complete = self.prefix(expr.right, scope, env, depth + 1)
             return left + right, complete
         return "", False
+
+    def literal(self, expr, depth=0):
+        if type(expr) is ast.Name and depth < 5:
+            bound = self.constant(expr.id)
+            return self.literal(bound, depth + 1) if bound is not None else None
+        if type(expr) is ast.Call and type(expr.func) is ast.Attribute and not expr.args and expr.func.attr in ("items", "keys", "values"):
+            value = self.literal(expr.func.value, depth + 1)
+            if not isinstance(value, dict):
+                return None
+            return list(getattr(value, expr.func.attr)())
+        if type(expr) is ast.Call and type(expr.func) is ast.Name and expr.func.id == "range" and "range" not in self.acc.aliases:
+            try:
+                r = range(*[ast.literal_eval(a) for a in expr.args])
+            except (ValueError, TypeError, SyntaxError):
+                return None
+            return list(r) if len(r) <= MAX_EXPANDED_IDS else None
+        try:
+            value = ast.literal_eval(expr)
+        except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+            return None
+        return value
+
+    def loop_envs(self, loops):
+        """Every binding of the loop variables (one dict per iteration, nested loops multiplied),
+        or None when a loop does not iterate over a literal."""
+        envs = [{}]
+        for loop in loops:
+            items = self.literal(loop.iter)
+            if isinstance(items, (dict, set, frozenset)):
+                items = list(items)
+            if not isinstance(items, (list, tuple)):
+                return None
+            rows = [bind(loop.target, item) for item in items]
+            envs = [{**env, **row} for env in envs for row in rows]
+            if len(envs) > MAX_EXPANDED_IDS:
+                return None
+        return envs
+
+
+def bind(target, value):
+    if type(target) is ast.Name:
+        if isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool)):
+            return {target.id: str(value)}
+        return {}
+    if type(target) in (ast.Tuple, ast.List) and isinstance(value, (tuple, list)) and len(value) == len(target.elts):
+        out = {}
+        for elt, v in zip(target.elts, value):
+            out.update(bind(elt, v))
+        return out
+    return {}
 
 
 def keyword_names(keywords):
@@ -505,7 +581,47 @@ def analyze(path, rel, package, airflow_version):
             return q in DAG_DECORATORS
         return acc.star_airflow and type(expr) is ast.Name and expr.id == "dag"
 
-    def declare(node, id_expr, fallback_id, keywords, positional, scope, what):
+    def check_id(id_expr, text, complete, line, column):
+        if complete:
+            dags.append({"dag_id": text, "file": rel, "line": line, "column": column})
+            if not text.startswith(prefix_required):
+                findings.append(
+                    finding(
+                        rel,
+                        line,
+                        column,
+                        "dag-id-prefix",
+                        f"DAG id '{text}' is outside package {package}: ids must start with '{prefix_required}'",
+                        f"Rename it to '{prefix_required}{text}' (a package owns only the DAG ids that start with its name).",
+                    )
+                )
+            return
+        shown = ast.unparse(id_expr) if hasattr(ast, "unparse") else "expression"
+        outside = not text.startswith(prefix_required) and (len(text) >= len(prefix_required) or not prefix_required.startswith(text))
+        if outside:
+            findings.append(
+                finding(
+                    rel,
+                    line,
+                    column,
+                    "dag-id-prefix",
+                    f"DAG id {shown} starts with '{text}', outside package {package}: ids must start with '{prefix_required}'",
+                    f"Start the id with '{prefix_required}'.",
+                )
+            )
+        else:
+            findings.append(
+                finding(
+                    rel,
+                    line,
+                    column,
+                    "dynamic-dag-id",
+                    f"DAG id {shown} is computed at run time; dagctl cannot check it statically",
+                    f"Fine when intended; make sure it always starts with '{prefix_required}' (`--engine airflow` checks the real ids).",
+                )
+            )
+
+    def declare(node, id_expr, fallback_id, keywords, positional, scope, what, loops=()):
         line, column = node.lineno, node.col_offset + 1
         names, has_star = keyword_names(keywords)
         if id_expr is None and fallback_id is None:
@@ -515,47 +631,17 @@ def analyze(path, rel, package, airflow_version):
                 findings.append(finding(rel, line, column, "dynamic-dag-id", f"{what} takes its dag_id from **kwargs; it cannot be checked statically", "Pass `dag_id=` explicitly, or validate with `--engine airflow`."))
         else:
             if id_expr is None:
-                text, complete = fallback_id, True
+                resolved = [(fallback_id, True)]
             else:
-                text, complete = resolver.prefix(id_expr, scope)
-            if complete:
-                dags.append({"dag_id": text, "file": rel, "line": line, "column": column})
-                if not text.startswith(prefix_required):
-                    findings.append(
-                        finding(
-                            rel,
-                            line,
-                            column,
-                            "dag-id-prefix",
-                            f"DAG id '{text}' is outside package {package}: ids must start with '{prefix_required}'",
-                            f"Rename it to '{prefix_required}{text}' (a package owns only the DAG ids that start with its name).",
-                        )
-                    )
-            else:
-                shown = ast.unparse(id_expr) if hasattr(ast, "unparse") else "expression"
-                outside = not text.startswith(prefix_required) and (len(text) >= len(prefix_required) or not prefix_required.startswith(text))
-                if outside:
-                    findings.append(
-                        finding(
-                            rel,
-                            line,
-                            column,
-                            "dag-id-prefix",
-                            f"DAG id {shown} starts with '{text}', outside package {package}: ids must start with '{prefix_required}'",
-                            f"Start the id with '{prefix_required}'.",
-                        )
-                    )
-                else:
-                    findings.append(
-                        finding(
-                            rel,
-                            line,
-                            column,
-                            "dynamic-dag-id",
-                            f"DAG id {shown} is computed at run time; dagctl cannot check it statically",
-                            f"Fine when intended; make sure it always starts with '{prefix_required}' (`--engine airflow` checks the real ids).",
-                        )
-                    )
+                resolved = [resolver.prefix(id_expr, scope)]
+                if not resolved[0][1] and loops:
+                    envs = resolver.loop_envs(loops)
+                    if envs:
+                        expanded = [resolver.prefix(id_expr, scope, env) for env in envs]
+                        if all(complete for _, complete in expanded):
+                            resolved = list(dict.fromkeys(expanded))
+            for text, complete in resolved:
+                check_id(id_expr, text, complete, line, column)
         if not has_star and not (names & set(SCHEDULE_ARGS)) and len(positional) < 3:
             default = "None (never scheduled)" if target3 else "a daily schedule"
             findings.append(
@@ -593,16 +679,16 @@ def analyze(path, rel, package, airflow_version):
             elif type(dec) is not ast.Call and is_dag_decorator(dec):
                 declare(dec, None, node.name, [], [], scope, f"@{callee_name(dec)} on {node.name}()")
 
-    dag_names = {"DAG", "dag"}
-    for node, scope in acc.calls:
+    dag_names = {"DAG", "dag"} | {local for local, q in aliases.items() if q in DAG_CLASSES}
+    for node, scope, loops in acc.calls:
         func = node.func
         name = callee_name(func)
         if name in dag_names and id(node) not in dag_calls and is_dag_class(func):
             id_expr = next((k.value for k in node.keywords if k.arg == "dag_id"), node.args[0] if node.args else None)
-            declare(node, id_expr, None, node.keywords, node.args, scope, f"{name}(...)")
+            declare(node, id_expr, None, node.keywords, node.args, scope, f"{name}(...)", loops)
 
     # top-level-code: calls that run when the scheduler imports the file.
-    for node, scope in acc.calls:
+    for node, scope, _ in acc.calls:
         if scope is not None:
             continue
         func = node.func
@@ -619,7 +705,7 @@ def analyze(path, rel, package, airflow_version):
                     node.lineno,
                     node.col_offset + 1,
                     "top-level-code",
-                    f"{'.'.join(q.split('.')[-2:])}() runs at import time, every time the scheduler parses this file ({what})",
+                    f"{ast.unparse(func) if hasattr(ast, 'unparse') else q}() runs at import time, every time the scheduler parses this file ({what})",
                     TOP_LEVEL_HINTS[what],
                 )
             )
