@@ -18,7 +18,8 @@ export function collectPythonFiles(paths: string[], base: string): string[] {
     try {
       stat = statSync(abs)
     } catch {
-      throw new UsageError(`no such file or folder: ${given}`, {file: abs, hint: 'Pass DAG files or folders that exist, or set `dags:` in dagctl.yaml.'})
+      const shown = path.relative(process.cwd(), abs) || abs
+      throw new UsageError(`no such file or folder: ${shown}`, {hint: 'Pass DAG files or folders that exist, or set `dags:` in dagctl.yaml.'})
     }
     if (stat.isDirectory()) walk(abs, out)
     else out.add(abs)

@@ -1,0 +1,156 @@
+import {readFileSync, readdirSync} from 'node:fs'
+import path from 'node:path'
+import {describe, expect, it} from 'vitest'
+
+import {validateDags} from '../../src/check/index.js'
+import type {Finding, ValidationReport} from '../../src/check/types.js'
+import {REPO_ROOT} from '../helpers/cli.js'
+import {tempDir} from '../helpers/tmp.js'
+
+const FIXTURES = path.join(REPO_ROOT, 'test', 'fixtures', 'dags')
+
+function check(files: string[], airflowVersion: 2 | 3 = 3, root = FIXTURES): Promise<ValidationReport> {
+  return validateDags({files, root, packageName: 'team_a', airflowVersion, engine: 'ast'})
+}
+
+/** `# expect: rule` comments of a fixture folder: the exact (file, line, rule) the engine must report. */
+function expectations(folder: string): string[] {
+  const out: string[] = []
+  for (const name of readdirSync(path.join(FIXTURES, folder))) {
+    const lines = readFileSync(path.join(FIXTURES, folder, name), 'utf8').split('\n')
+    lines.forEach((text, i) => {
+      const m = /# expect: ([a-z0-9-]+)/.exec(text)
+      if (m) out.push(`${folder}/${name}:${i + 1} ${m[1]}`)
+    })
+  }
+  return out.sort()
+}
+
+const key = (f: Finding) => `${f.file}:${f.line} ${f.rule}`
+
+describe('ast engine on good DAG files', () => {
+  it('reports nothing for every common style, targeting Airflow 3 or 2', async () => {
+    for (const version of [3, 2] as const) {
+      const report = await check(['good'], version)
+      expect(report.findings, `airflow ${version}`).toEqual([])
+      expect(report.engine).toBe('ast')
+      expect(report.summary).toMatchObject({errors: 0, warnings: 0, infos: 0})
+    }
+  })
+
+  it('finds every DAG id: context manager, assignment, @dag with and without id, loops, f-strings, aliases', async () => {
+    const report = await check(['good'])
+    const ids = report.dags.map((d) => d.dagId).sort()
+    expect(ids).toEqual(
+      [
+        'team_a_assigned',
+        'team_a_billing_daily',
+        'team_a_billing_hourly',
+        'team_a_billing_manual',
+        'team_a_callables',
+        'team_a_compat',
+        'team_a_ingest_billing',
+        'team_a_ingest_crm',
+        'team_a_manual_only',
+        'team_a_orders_export',
+        'team_a_pair_alpha',
+        'team_a_pair_beta',
+        'team_a_reports',
+        'team_a_shard_0',
+        'team_a_shard_1',
+        'team_a_shard_2',
+        'team_a_sync_amer',
+        'team_a_sync_apac',
+        'team_a_sync_emea',
+        'team_a_taskflow_etl',
+        'team_a_templated',
+        'team_a_timetabled',
+        'team_a_weekly_summary',
+      ].sort(),
+    )
+    expect(report.dags.find((d) => d.dagId === 'team_a_orders_export')).toEqual({dagId: 'team_a_orders_export', file: 'good/context_manager.py', line: 7})
+    expect(report.summary.files).toBe(13)
+  })
+
+  it('Airflow 2 style is clean for Airflow 2 and warned about for Airflow 3', async () => {
+    expect((await check(['good-airflow2'], 2)).findings).toEqual([])
+    const three = await check(['good-airflow2'], 3)
+    expect(three.findings.map(key)).toEqual([
+      'good-airflow2/airflow2_style.py:5 airflow3-removed-import',
+      'good-airflow2/airflow2_style.py:6 airflow3-removed-import',
+      'good-airflow2/airflow2_style.py:10 airflow3-removed-argument',
+    ])
+    expect(three.findings.every((f) => f.severity === 'warning')).toBe(true)
+  })
+})
+
+describe('ast engine on bad DAG files', () => {
+  it('reports exactly the marked (line, rule) pairs, one fixture per rule', async () => {
+    const report = await check(['bad'])
+    const got = report.findings.filter((f) => f.rule !== 'syntax-error').map(key).sort()
+    expect(got).toEqual(expectations('bad'))
+    const rules = new Set(report.findings.map((f) => f.rule))
+    for (const rule of ['dag-id-prefix', 'duplicate-dag-id', 'top-level-code', 'missing-schedule', 'airflow3-removed-import', 'airflow3-removed-argument', 'missing-dag-id', 'syntax-error']) {
+      expect(rules, rule).toContain(rule)
+    }
+  })
+
+  it('gives syntax errors with line and column', async () => {
+    const report = await check(['bad/syntax_error.py'])
+    expect(report.findings).toHaveLength(1)
+    expect(report.findings[0]).toMatchObject({file: 'bad/syntax_error.py', line: 6, column: 12, rule: 'syntax-error', severity: 'error'})
+    expect(report.findings[0].message).toMatch(/invalid syntax/)
+  })
+
+  it('names both places of a duplicate DAG id', async () => {
+    const report = await check(['bad/duplicate_a.py', 'bad/duplicate_b.py'])
+    expect(report.findings).toHaveLength(1)
+    expect(report.findings[0].message).toContain('bad/duplicate_a.py:3')
+    expect(report.findings[0].message).toContain('bad/duplicate_b.py:5')
+  })
+
+  it('gives top-level-code hints, severities and columns', async () => {
+    const report = await check(['bad/top_level_code.py'])
+    const first = report.findings[0]
+    expect(first).toMatchObject({line: 13, column: 10, rule: 'top-level-code', severity: 'warning'})
+    expect(first.message).toMatch(/^Variable\.get\(\) runs at import time/)
+    expect(first.hint).toMatch(/var\.value/)
+  })
+
+  it('puts the replacement import in each airflow3-removed-import hint', async () => {
+    const report = await check(['bad/airflow3_removed_import.py'])
+    const hint = (line: number) => report.findings.find((f) => f.line === line)?.hint
+    expect(hint(3)).toContain('from airflow.providers.standard.operators.bash import BashOperator')
+    expect(hint(4)).toContain('from airflow.providers.standard.operators.empty import EmptyOperator')
+    expect(hint(2)).toContain('from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator')
+    expect(hint(10)).toContain('pendulum.datetime')
+    // not a finding when the target is Airflow 2
+    expect((await check(['bad/airflow3_removed_import.py'], 2)).findings).toEqual([])
+  })
+
+  it('gives dynamic ids an info, never an error', async () => {
+    const report = await check(['dynamic'])
+    expect(report.findings.map(key).sort()).toEqual(expectations('dynamic'))
+    expect(report.findings.every((f) => f.severity === 'info')).toBe(true)
+  })
+})
+
+describe('validateDags', () => {
+  it('takes folders and files, absolute or relative to root, and reports paths relative to root with /', async () => {
+    const dir = tempDir({
+      'dags/nested/deeper/a.py': 'from airflow.sdk import DAG\nDAG(dag_id="pkg_x_a", schedule=None)\n',
+      'dags/.hidden/skip.py': 'x = (',
+      'dags/__pycache__/skip.py': 'x = (',
+      'dags/notes.txt': 'x = (',
+      'b.py': 'from airflow.sdk import DAG\nDAG(dag_id="other_b", schedule=None)\n',
+    })
+    const report = await validateDags({files: [path.join(dir, 'dags'), 'b.py'], root: dir, packageName: 'pkg_x', airflowVersion: 3, engine: 'ast'})
+    expect(report.summary.files).toBe(2)
+    expect(report.dags.map((d) => d.file)).toEqual(['b.py', 'dags/nested/deeper/a.py'])
+    expect(report.findings.map(key)).toEqual(['b.py:2 dag-id-prefix'])
+  })
+
+  it('refuses a path that does not exist with exit 2', async () => {
+    await expect(check(['no/such/folder'])).rejects.toMatchObject({exitCode: 2, message: expect.stringContaining('no/such/folder')})
+  })
+})
