@@ -245,6 +245,7 @@ class FileAnalysis:
 
 
 _FUNCS = (ast.FunctionDef, ast.AsyncFunctionDef)
+_CHILD_FIELDS = {}
 
 
 def walk(tree, acc):
@@ -254,6 +255,8 @@ def walk(tree, acc):
     Call, Name, Store, Lambda, Import, ImportFrom = ast.Call, ast.Name, ast.Store, ast.Lambda, ast.Import, ast.ImportFrom
     Assign, Try, If, ClassDef, arg_t, For = ast.Assign, ast.Try, ast.If, ast.ClassDef, ast.arg, ast.For
     TryStar = getattr(ast, "TryStar", Try)
+    Constant, keyword_t = ast.Constant, ast.keyword
+    child_fields = _CHILD_FIELDS
     calls, imports, store_counts = acc.calls, acc.imports, acc.store_counts
     # stack items: (node, scope, guarded)
     stack = [(tree, None, False, ())]
@@ -329,18 +332,47 @@ def walk(tree, acc):
                 store_counts[node.name] = store_counts.get(node.name, 0) + 1
         elif t is arg_t:
             continue
-        # generic children, in source order
-        children = []
-        for field in node._fields:
+        # Generic children. The hot loop of the whole tool: constants, keyword wrappers, names and
+        # expression contexts are most of a DAG file's nodes, so they are handled here, not pushed.
+        fields = child_fields.get(t)
+        if fields is None:
+            fields = child_fields[t] = tuple(f for f in t._fields if f not in SCALAR_FIELDS)
+        for field in fields:
             v = getattr(node, field, None)
             if type(v) is list:
                 for x in v:
-                    if isinstance(x, AST):
-                        children.append(x)
-            elif isinstance(v, AST):
-                children.append(v)
-        for child in reversed(children):
-            push((child, scope, guarded, loops))
+                    tx = type(x)
+                    if tx is keyword_t:
+                        x = x.value
+                        tx = type(x)
+                    if tx is Constant or x is None:
+                        continue
+                    if tx is Name:
+                        if type(x.ctx) is Store:
+                            if scope is None:
+                                store_counts[x.id] = store_counts.get(x.id, 0) + 1
+                            else:
+                                scope.add(x.id)
+                        continue
+                    push((x, scope, guarded, loops))
+            elif v is not None:
+                tv = type(v)
+                if tv is Constant:
+                    continue
+                if tv is Name:
+                    if type(v.ctx) is Store:
+                        if scope is None:
+                            store_counts[v.id] = store_counts.get(v.id, 0) + 1
+                        else:
+                            scope.add(v.id)
+                    continue
+                push((v, scope, guarded, loops))
+
+
+# fields that never hold a node worth visiting (names, flags, operators, expression contexts)
+SCALAR_FIELDS = frozenset(
+    ("ctx", "op", "ops", "id", "attr", "name", "module", "level", "arg", "kind", "conversion", "is_async", "type_comment", "simple", "names", "type_ignores", "tag")
+)
 
 
 def catches_import_error(expr):
