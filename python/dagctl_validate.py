@@ -557,16 +557,10 @@ def keyword_names(keywords):
     return names, has_star
 
 
-def analyze(path, rel, package, airflow_version):
-    """Findings and DAGs of one file."""
+def analyze(source, rel, package, airflow_version):
+    """Findings and DAGs of one file (its bytes)."""
     findings = []
     dags = []
-    try:
-        with open(path, "rb") as fh:
-            source = fh.read()
-    except OSError as e:
-        findings.append(finding(rel, 0, 0, "syntax-error", f"cannot read the file: {e.strerror}", "Check the file exists and is readable."))
-        return dags, findings
     try:
         tree = ast.parse(source, rel)
     except SyntaxError as e:
@@ -807,34 +801,116 @@ def relative(path, root):
 
 
 def analyze_chunk(args):
-    paths, root, package, airflow_version = args
-    out = []
-    for path in paths:
-        out.append(analyze(path, relative(path, root), package, airflow_version))
-    return out
+    items, package, airflow_version = args
+    return [analyze(source, rel, package, airflow_version) for rel, source in items]
+
+
+def read_file(path, rel):
+    """(bytes, None), or (None, a finding) when the file cannot be read."""
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(), None
+    except OSError as e:
+        return None, finding(rel, 0, 0, "syntax-error", f"cannot read the file: {e.strerror}", "Check the file exists and is readable.")
+
+
+class ResultCache:
+    """Per-file results keyed by content hash, so an unchanged file is not parsed again.
+    One JSON file per (package root, package, target version, Python, this script); any trouble
+    reading or writing it only costs a cold run."""
+
+    MAX_ENTRIES = 20000
+
+    def __init__(self, cache_dir, root, package, airflow_version):
+        import hashlib
+
+        self.hashlib = hashlib
+        with open(os.path.abspath(__file__), "rb") as fh:
+            script = hashlib.sha1(fh.read()).hexdigest()
+        key = "\0".join((root, package, str(airflow_version), sys.version, script))
+        self.path = os.path.join(cache_dir, "validate", hashlib.sha1(key.encode()).hexdigest()[:20] + ".json")
+        self.entries = {}
+        self.dirty = False
+        try:
+            with open(self.path, "rb") as fh:
+                self.entries = json.load(fh)
+        except (OSError, ValueError):
+            self.entries = {}
+
+    def digest(self, source):
+        return self.hashlib.sha1(source).hexdigest()
+
+    def get(self, rel, digest):
+        entry = self.entries.get(rel)
+        if entry and entry[0] == digest:
+            return entry[1], entry[2]
+        return None
+
+    def put(self, rel, digest, result):
+        self.entries[rel] = [digest, result[0], result[1]]
+        self.dirty = True
+
+    def save(self):
+        if not self.dirty:
+            return
+        if len(self.entries) > self.MAX_ENTRIES:
+            self.entries = {}
+        tmp = f"{self.path}.{os.getpid()}.tmp"
+        try:
+            os.makedirs(os.path.dirname(self.path), exist_ok=True)
+            with open(tmp, "w") as fh:
+                json.dump(self.entries, fh, separators=(",", ":"))
+            os.replace(tmp, self.path)
+        except OSError:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
 
 
 def run_ast_engine(request):
     root = request["root"]
     package = request["package"]
     airflow_version = int(request.get("airflow_version", 3))
-    files = list(request["files"])
-    results = None
+    cache_dir = (request.get("options") or {}).get("cache_dir")
+    cache = ResultCache(cache_dir, root, package, airflow_version) if cache_dir else None
+
+    results = []  # (rel, (dags, findings)) in request order
+    todo = []  # (index in results, rel, source, digest)
+    for path in request["files"]:
+        rel = relative(path, root)
+        source, problem = read_file(path, rel)
+        if source is None:
+            results.append(([], [problem]))
+            continue
+        digest = cache.digest(source) if cache else None
+        hit = cache.get(rel, digest) if cache else None
+        results.append(hit)
+        if hit is None:
+            todo.append((len(results) - 1, rel, source, digest))
+
+    fresh = None
     workers = min(os.cpu_count() or 1, 4)
     # Parsing is CPU-bound: past a few hundred files, fork workers (cheap on Linux) to use the cores.
-    if workers > 1 and len(files) >= 200 and sys.platform.startswith("linux"):
+    if workers > 1 and len(todo) >= 200 and sys.platform.startswith("linux"):
         try:
             import multiprocessing
 
             ctx = multiprocessing.get_context("fork")
-            size = (len(files) + workers * 4 - 1) // (workers * 4)
-            chunks = [(files[i : i + size], root, package, airflow_version) for i in range(0, len(files), size)]
+            size = (len(todo) + workers * 4 - 1) // (workers * 4)
+            chunks = [([(rel, source) for _, rel, source, _ in todo[i : i + size]], package, airflow_version) for i in range(0, len(todo), size)]
             with ctx.Pool(workers) as pool:
-                results = [r for chunk in pool.map(analyze_chunk, chunks) for r in chunk]
+                fresh = [r for chunk in pool.map(analyze_chunk, chunks) for r in chunk]
         except (OSError, ImportError):
-            results = None
-    if results is None:
-        results = analyze_chunk((files, root, package, airflow_version))
+            fresh = None
+    if fresh is None:
+        fresh = analyze_chunk(([(rel, source) for _, rel, source, _ in todo], package, airflow_version))
+    for (index, rel, _, digest), result in zip(todo, fresh):
+        results[index] = result
+        if cache:
+            cache.put(rel, digest, result)
+    if cache:
+        cache.save()
 
     dags = []
     findings = []
@@ -860,8 +936,7 @@ def run_ast_engine(request):
                     "Give one of them another id; Airflow keeps only one and reports an import error for the other.",
                 )
             )
-    for dag in dags:
-        del dag["column"]
+    dags = [{"dag_id": d["dag_id"], "file": d["file"], "line": d["line"]} for d in dags]
     return {"engine": "ast", "dags": dags, "findings": findings}
 
 

@@ -41,6 +41,8 @@ export interface ValidateOptions {
   python?: string
   /** passed to the engine as `options` (airflow engine: file_timeout, ...) */
   engineOptions?: Record<string, unknown>
+  /** folder for per-file results keyed by content hash (unchanged files are not parsed again); none: no cache */
+  cacheDir?: string
 }
 
 export interface ValidationSummary {

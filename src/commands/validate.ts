@@ -2,7 +2,7 @@ import {Args, Flags} from '@oclif/core'
 import path from 'node:path'
 
 import {BaseCommand} from '../base-command.js'
-import {validateDags} from '../check/index.js'
+import {defaultCacheDir, validateDags} from '../check/index.js'
 import {REPORT_FORMATS, renderReport, summaryLine, type ReportFormat} from '../check/reporters/index.js'
 import type {ValidationReport} from '../check/types.js'
 import {writeFileAtomic} from '../check/write-report.js'
@@ -41,6 +41,11 @@ Rules and their fixes: docs/rules.md. Exit 1 when any finding is an error.`
       default: 'text',
     }),
     output: Flags.string({char: 'o', summary: 'Write the report to this file (atomically) instead of stdout; the text summary still goes to stdout.'}),
+    cache: Flags.boolean({
+      summary: 'Reuse the results of unchanged files from the last run (cached by content hash under DAGCTL_CACHE_DIR or ~/.cache/dagctl).',
+      default: true,
+      allowNo: true,
+    }),
     python: Flags.string({summary: 'Python interpreter to run the checks with (default: `python` of dagctl.yaml, DAGCTL_PYTHON, or python3).'}),
   }
 
@@ -58,6 +63,7 @@ Rules and their fixes: docs/rules.md. Exit 1 when any finding is an error.`
       engine: (this.flags.engine ?? config.validate.engine) as 'ast' | 'airflow' | 'auto',
       python: config.python ?? DEFAULT_PYTHON,
       engineOptions: config.validate.file_timeout === undefined ? {} : {file_timeout: config.validate.file_timeout},
+      ...(this.flags.cache ? {cacheDir: defaultCacheDir()} : {}),
     })
 
     const format = this.flags.format as ReportFormat

@@ -1,4 +1,4 @@
-import {readFileSync, readdirSync} from 'node:fs'
+import {readFileSync, readdirSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {describe, expect, it} from 'vitest'
 
@@ -152,5 +152,33 @@ describe('validateDags', () => {
 
   it('refuses a path that does not exist with exit 2', async () => {
     await expect(check(['no/such/folder'])).rejects.toMatchObject({exitCode: 2, message: expect.stringContaining('no/such/folder')})
+  })
+
+  it('with a cache folder, reuses results of unchanged files and re-checks changed ones', async () => {
+    const dir = tempDir({
+      'dags/a.py': 'from airflow.sdk import DAG\nDAG(dag_id="team_a_a", schedule=None)\n',
+      'dags/b.py': 'from airflow.sdk import DAG\nDAG(dag_id="team_a_b", schedule=None)\n',
+    })
+    const cacheDir = tempDir()
+    const run = () => validateDags({files: ['dags'], root: dir, packageName: 'team_a', airflowVersion: 3, engine: 'ast', cacheDir})
+    const cold = await run()
+    expect(cold.findings).toEqual([])
+    const cacheFiles = readdirSync(path.join(cacheDir, 'validate'))
+    expect(cacheFiles).toHaveLength(1)
+    expect(await run()).toEqual(cold)
+    // proof of reuse: an entry edited in the cache comes back as if the engine had found it
+    const cacheFile = path.join(cacheDir, 'validate', cacheFiles[0])
+    const original = readFileSync(cacheFile, 'utf8')
+    const entries = JSON.parse(original)
+    entries['dags/a.py'][2] = [{file: 'dags/a.py', line: 1, column: 1, rule: 'dynamic-dag-id', severity: 'info', message: 'from the cache', hint: null}]
+    writeFileSync(cacheFile, JSON.stringify(entries))
+    expect((await run()).findings.map((f) => f.message)).toEqual(['from the cache'])
+    writeFileSync(cacheFile, original)
+    // a changed file is parsed again, and cross-file checks see cached and fresh results together
+    writeFileSync(path.join(dir, 'dags', 'b.py'), 'from airflow.sdk import DAG\nDAG(dag_id="team_a_a", schedule=None)\n')
+    expect((await run()).findings.map(key)).toEqual(['dags/b.py:2 duplicate-dag-id'])
+    // a damaged cache only costs a cold run
+    writeFileSync(path.join(cacheDir, 'validate', cacheFiles[0]), '{not json')
+    expect((await run()).findings.map(key)).toEqual(['dags/b.py:2 duplicate-dag-id'])
   })
 })
