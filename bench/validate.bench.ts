@@ -73,12 +73,12 @@ function dagFile(i: number, rand: () => number): string {
   return lines.join('\n')
 }
 
-async function time(cmd: string, args: string[], cwd: string, env: Record<string, string> = {}): Promise<number> {
-  const start = process.hrtime.bigint()
-  const res = await execa(cmd, args, {cwd, reject: false, env: {NO_COLOR: '1', ...env}})
-  const ms = Number(process.hrtime.bigint() - start) / 1e6
-  if (res.exitCode !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${res.exitCode}: ${res.stderr || res.stdout.slice(-500)}`)
-  return ms
+/** Wall and CPU (user + system, children included) seconds of one run, through child_time.py. */
+async function time(cmd: string, args: string[], cwd: string, env: Record<string, string> = {}): Promise<{wall: number; cpu: number}> {
+  const res = await execa('python3', [path.join(REPO, 'bench', 'child_time.py'), cmd, ...args], {cwd, env: {NO_COLOR: '1', ...env}})
+  const out = JSON.parse(res.stdout) as {wall: number; cpu: number; code: number}
+  if (out.code !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${out.code}`)
+  return {wall: out.wall * 1000, cpu: out.cpu * 1000}
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
@@ -101,10 +101,10 @@ export default async function bench(): Promise<void> {
     const report = JSON.parse(check.stdout)
     if (report.summary.dags !== FILES || report.findings.length > 0) throw new Error(`unexpected report: ${JSON.stringify(report.summary)}`)
 
-    const floor: number[] = []
-    const cold: number[] = []
-    const warm: number[] = []
-    const boot: number[] = []
+    const floor: Array<{wall: number; cpu: number}> = []
+    const cold: typeof floor = []
+    const warm: typeof floor = []
+    const boot: typeof floor = []
     const env = {DAGCTL_CACHE_DIR: path.join(dir, 'cache')}
     await time('node', [BIN, 'validate', '--engine', 'ast'], dir, env) // primes the result cache
     for (let r = 0; r < RUNS; r++) {
@@ -113,14 +113,21 @@ export default async function bench(): Promise<void> {
       warm.push(await time('node', [BIN, 'validate', '--engine', 'ast'], dir, env))
       boot.push(await time('node', [BIN, '--version'], dir))
     }
-    const f = median(floor)
-    const row = (what: string, ms: number) => ({what, ms: Math.round(ms), 'vs floor': `${(ms / f).toFixed(2)}×`})
-    console.log(`${FILES} DAG files, ${totalLines} lines (${Math.round(totalLines / FILES)} per file), median of ${RUNS} runs, each a new process, ${os.cpus().length} cores, load ${os.loadavg()[0].toFixed(1)}`)
+    const fWall = median(floor.map((x) => x.wall))
+    const fCpu = median(floor.map((x) => x.cpu))
+    const row = (what: string, runs: typeof floor) => {
+      const wall = median(runs.map((x) => x.wall))
+      const cpu = median(runs.map((x) => x.cpu))
+      return {what, 'wall ms': Math.round(wall), 'wall vs floor': `${(wall / fWall).toFixed(2)}×`, 'cpu ms': Math.round(cpu), 'cpu vs floor': `${(cpu / fCpu).toFixed(2)}×`}
+    }
+    console.log(
+      `${FILES} DAG files, ${totalLines} lines (${Math.round(totalLines / FILES)} per file), median of ${RUNS} runs, each a new process; ${os.cpus().length} cores, load ${os.loadavg()[0].toFixed(1)}`,
+    )
     console.table([
-      row('floor: one python3 reads + ast.parses every file', f),
-      row('dagctl validate --engine ast --no-cache (every file parsed)', median(cold)),
-      row('dagctl validate --engine ast (unchanged files from the cache)', median(warm)),
-      row('CLI start-up alone (dagctl --version)', median(boot)),
+      row('floor: one python3 reads + ast.parses every file', floor),
+      row('dagctl validate --engine ast --no-cache (every file parsed)', cold),
+      row('dagctl validate --engine ast (unchanged files from the cache)', warm),
+      row('CLI start-up alone (dagctl --version)', boot),
     ])
   } finally {
     rmSync(dir, {recursive: true, force: true})

@@ -686,8 +686,9 @@ def analyze(source, rel, package, airflow_version):
                     findings.append(
                         finding(
                             rel,
-                            getattr(k, "lineno", line),
-                            getattr(k, "col_offset", node.col_offset) + 1,
+                            # keywords have positions from Python 3.9; before, `name=value` is assumed
+                            k.lineno if hasattr(k, "lineno") else k.value.lineno,
+                            (k.col_offset if hasattr(k, "lineno") else max(k.value.col_offset - len(k.arg) - 1, 0)) + 1,
                             "airflow3-removed-argument",
                             f"`{k.arg}` is not accepted by Airflow 3's DAG",
                             AIRFLOW3_REMOVED_DAG_ARGS[k.arg][0].upper() + AIRFLOW3_REMOVED_DAG_ARGS[k.arg][1:] + ".",

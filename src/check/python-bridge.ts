@@ -63,6 +63,10 @@ export class PythonBridge {
       if (result.exitCode === 127 || /No such file|not found/i.test(tail) && !result.stdout) {
         throw new UsageError(`cannot run the Python interpreter '${this.python}': ${tail}`, {code: 'PYTHON_MISSING', hint: PYTHON_HINT})
       }
+      if (/SyntaxError/.test(tail) && tail.includes(script)) {
+        // Python 2 or a Python 3 too old to even read the helper
+        throw new UsageError(`the Python interpreter '${this.python}' is too old to run dagctl's helper`, {code: 'PYTHON_TOO_OLD', hint: 'Point --python (or DAGCTL_PYTHON, or `python:` in dagctl.yaml) at Python 3.8 or newer.'})
+      }
       throw new DagctlError(`the Python helper ${script} failed (exit ${result.exitCode}):\n${tail || result.stdout.slice(0, 500)}`, ExitCode.CHECK_FAILED, {
         code: 'PYTHON_HELPER_FAILED',
         hint: `Check that '${this.python}' is Python 3.8 or newer; re-run with --verbose and report the error if it persists.`,

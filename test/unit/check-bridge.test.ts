@@ -37,6 +37,12 @@ describe('PythonBridge', () => {
     await expect(bridge.call('x.py', {})).rejects.toMatchObject({code: 'PYTHON_HELPER_FAILED', message: expect.stringContaining('Boom: broken')})
   })
 
+  it('an interpreter too old to read the helper (Python 2) is exit 2, not a crash', async () => {
+    const py2 = (async () => ({exitCode: 1, stdout: '', stderr: '  File "/x/python/dagctl_validate.py", line 109\n    return {n: (kind, f"{module}.{n}") for n in names}\nSyntaxError: invalid syntax', failed: true})) as never
+    const bridge = new PythonBridge('python2', undefined, py2)
+    await expect(bridge.call('dagctl_validate.py', {})).rejects.toMatchObject({exitCode: 2, code: 'PYTHON_TOO_OLD', hint: expect.stringContaining('3.8')})
+  })
+
   it('one process checks many files', async () => {
     const calls: string[][] = []
     const spy = (async (file: string, args: string[], options: never) => {
