@@ -8,7 +8,8 @@ Protocol (one process for all files; JSON in, JSON out):
            "files": ["/abs/dags/a.py", ...],
            "package": "team_a",                    # DAG ids must start with "team_a_"
            "airflow_version": 2 | 3,               # the target Airflow (airflow3-* rules)
-           "options": {...}}                       # engine options (airflow: file_timeout, ...)
+           "options": {...}}                       # engine options: cache (default true),
+                                                   # ast_cache_dir; airflow: file_timeout, ...
 
   stdout  {"engine": "ast" | "airflow",
            "dags": [{"dag_id", "file", "line", "tasks"?}],
@@ -17,6 +18,9 @@ Protocol (one process for all files; JSON in, JSON out):
       or  {"error": {"code", "message", "hint"}}   # the caller exits 2 and shows the hint
 
   `python3 dagctl_validate.py --rules` prints the rule catalogue {name: severity}.
+
+Results per file are cached by content hash under $DAGCTL_CACHE_DIR/validate-ast (else
+$XDG_CACHE_HOME/dagctl/..., else ~/.cache/dagctl/...), unless options.cache is false.
 
 The ast engine always runs first. With engine "airflow", or "auto" when Airflow is importable,
 its result goes to dagctl_airflow_engine.run_airflow_engine(request, ast_result) (a module beside
@@ -815,6 +819,13 @@ def read_file(path, rel):
         return None, finding(rel, 0, 0, "syntax-error", f"cannot read the file: {e.strerror}", "Check the file exists and is readable.")
 
 
+def default_cache_dir():
+    """<dagctl cache dir>/validate-ast; the dagctl cache dir is $DAGCTL_CACHE_DIR, else
+    $XDG_CACHE_HOME/dagctl, else ~/.cache/dagctl (the airflow engine uses the same root)."""
+    base = os.environ.get("DAGCTL_CACHE_DIR") or os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "dagctl")
+    return os.path.join(base, "validate-ast")
+
+
 class ResultCache:
     """Per-file results keyed by content hash, so an unchanged file is not parsed again.
     One JSON file per (package root, package, target version, Python, this script); any trouble
@@ -829,7 +840,7 @@ class ResultCache:
         with open(os.path.abspath(__file__), "rb") as fh:
             script = hashlib.sha1(fh.read()).hexdigest()
         key = "\0".join((root, package, str(airflow_version), sys.version, script))
-        self.path = os.path.join(cache_dir, "validate", hashlib.sha1(key.encode()).hexdigest()[:20] + ".json")
+        self.path = os.path.join(cache_dir, hashlib.sha1(key.encode()).hexdigest()[:20] + ".json")
         self.entries = {}
         self.dirty = False
         try:
@@ -873,8 +884,8 @@ def run_ast_engine(request):
     root = request["root"]
     package = request["package"]
     airflow_version = int(request.get("airflow_version", 3))
-    cache_dir = (request.get("options") or {}).get("cache_dir")
-    cache = ResultCache(cache_dir, root, package, airflow_version) if cache_dir else None
+    options = request.get("options") or {}
+    cache = ResultCache(options.get("ast_cache_dir") or default_cache_dir(), root, package, airflow_version) if options.get("cache", True) else None
 
     results = []  # (rel, (dags, findings)) in request order
     todo = []  # (index in results, rel, source, digest)

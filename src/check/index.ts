@@ -1,4 +1,3 @@
-import os from 'node:os'
 import path from 'node:path'
 
 import {collectPythonFiles} from './files.js'
@@ -16,11 +15,6 @@ interface EngineResponse {
   dags: Array<{dag_id: string; file: string; line: number; tasks?: number}>
   findings: Array<{file: string; line: number; column: number; rule: string; severity: Severity; message: string; hint?: string | null}>
   files?: Array<{file: string; seconds?: number; cached?: boolean}>
-}
-
-/** dagctl's cache folder: DAGCTL_CACHE_DIR, else $XDG_CACHE_HOME/dagctl, else ~/.cache/dagctl. */
-export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
-  return env.DAGCTL_CACHE_DIR ?? path.join(env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'dagctl')
 }
 
 const SEVERITY_ORDER: Record<Severity, number> = {error: 0, warning: 1, info: 2}
@@ -42,8 +36,8 @@ export async function validateDags(options: ValidateOptions, deps: {bridge?: Pyt
     files,
     package: options.packageName,
     airflow_version: options.airflowVersion,
-    options: {...options.engineOptions, ...(options.cacheDir ? {cache_dir: options.cacheDir} : {})},
-  })
+    options: {...options.engineOptions, cache: options.cache ?? true},
+  }, {env: options.cacheDir ? {DAGCTL_CACHE_DIR: options.cacheDir} : undefined})
   return toReport(response, files.length)
 }
 

@@ -16,7 +16,7 @@ interface HelperError {
 }
 
 export interface PythonRunner {
-  (file: string, args: string[], options: {input: string; timeout?: number; reject: false; maxBuffer: number}): Promise<{
+  (file: string, args: string[], options: {input: string; timeout?: number; reject: false; maxBuffer: number; env?: Record<string, string>}): Promise<{
     exitCode?: number
     stdout: string
     stderr: string
@@ -38,13 +38,14 @@ export class PythonBridge {
     private readonly runner: PythonRunner = execa as unknown as PythonRunner,
   ) {}
 
-  async call<T>(script: string, request: unknown, options: {timeoutMs?: number; args?: string[]} = {}): Promise<T> {
+  async call<T>(script: string, request: unknown, options: {timeoutMs?: number; args?: string[]; env?: Record<string, string>} = {}): Promise<T> {
     const scriptPath = path.join(this.scriptDir, script)
     const result = await this.runner(this.python, [scriptPath, ...(options.args ?? [])], {
       input: JSON.stringify(request),
       timeout: options.timeoutMs,
       reject: false,
       maxBuffer: 512 * 1024 * 1024,
+      ...(options.env ? {env: options.env} : {}),
     })
     if (result.code === 'ENOENT' || result.code === 'EACCES' || (result.failed && result.exitCode === undefined && !result.timedOut)) {
       throw new UsageError(`cannot run the Python interpreter '${this.python}'${result.code ? ` (${result.code})` : ''}`, {

@@ -41,7 +41,9 @@ export interface ValidateOptions {
   python?: string
   /** passed to the engine as `options` (airflow engine: file_timeout, ...) */
   engineOptions?: Record<string, unknown>
-  /** folder for per-file results keyed by content hash (unchanged files are not parsed again); none: no cache */
+  /** reuse per-file results of unchanged files (keyed by content hash); default true */
+  cache?: boolean
+  /** dagctl's cache folder for this run (given to the engines as DAGCTL_CACHE_DIR); default: theirs */
   cacheDir?: string
 }
 

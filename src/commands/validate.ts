@@ -2,7 +2,7 @@ import {Args, Flags} from '@oclif/core'
 import path from 'node:path'
 
 import {BaseCommand} from '../base-command.js'
-import {defaultCacheDir, validateDags} from '../check/index.js'
+import {validateDags} from '../check/index.js'
 import {REPORT_FORMATS, renderReport, summaryLine, type ReportFormat} from '../check/reporters/index.js'
 import type {ValidationReport} from '../check/types.js'
 import {writeFileAtomic} from '../check/write-report.js'
@@ -63,7 +63,7 @@ Rules and their fixes: docs/rules.md. Exit 1 when any finding is an error.`
       engine: (this.flags.engine ?? config.validate.engine) as 'ast' | 'airflow' | 'auto',
       python: config.python ?? DEFAULT_PYTHON,
       engineOptions: config.validate.file_timeout === undefined ? {} : {file_timeout: config.validate.file_timeout},
-      ...(this.flags.cache ? {cacheDir: defaultCacheDir()} : {}),
+      cache: this.flags.cache,
     })
 
     const format = this.flags.format as ReportFormat

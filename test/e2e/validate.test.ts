@@ -164,7 +164,7 @@ describe('dagctl validate (built binary, real python3)', () => {
       expect(readdirSync(cacheDir)).toEqual([])
       const on = await runCli(['validate', '--engine', 'ast'], {cwd: dir, env: {DAGCTL_CACHE_DIR: cacheDir}})
       expect(on.stdout).toBe(off.stdout)
-      expect(readdirSync(path.join(cacheDir, 'validate'))).toHaveLength(1)
+      expect(readdirSync(path.join(cacheDir, 'validate-ast'))).toHaveLength(1)
     } finally {
       rmSync(cacheDir, {recursive: true, force: true})
     }

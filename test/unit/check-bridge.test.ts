@@ -20,14 +20,14 @@ describe('PythonBridge', () => {
     const dir = tempDir({'dags/a.py': 'x = 1\n'})
     // the tests' own venv (moto, no Airflow), whatever the machine's python3 has installed
     const python = inject('testPython')
-    const err = await validateDags({files: ['dags'], root: dir, packageName: 'team_a', airflowVersion: 3, engine: 'airflow', python}).catch((e: unknown) => e)
+    const err = await validateDags({files: ['dags'], root: dir, packageName: 'team_a', airflowVersion: 3, engine: 'airflow', python, cache: false}).catch((e: unknown) => e)
     expect(err).toMatchObject({exitCode: 2, code: 'AIRFLOW_MISSING'})
     expect((err as {hint: string}).hint).toContain('dagctl python setup --airflow 3')
     expect((err as {hint: string}).hint).toContain('--engine ast')
   })
 
   it('auto falls back to the ast engine when Airflow is not importable', async () => {
-    const report = await validateDags({files: [GOOD], root: path.dirname(GOOD), packageName: 'team_a', airflowVersion: 3, engine: 'auto', python: inject('testPython')})
+    const report = await validateDags({files: [GOOD], root: path.dirname(GOOD), packageName: 'team_a', airflowVersion: 3, engine: 'auto', python: inject('testPython'), cache: false})
     expect(report.engine).toBe('ast')
     expect(report.dags.map((d) => d.dagId)).toEqual(['team_a_orders_export'])
   })
@@ -52,7 +52,7 @@ describe('PythonBridge', () => {
     const files: Record<string, string> = {}
     for (let i = 0; i < 30; i++) files[`dags/d${i}.py`] = `from airflow.sdk import DAG\nDAG(dag_id="team_a_d${i}", schedule=None)\n`
     const dir = tempDir(files)
-    const report = await validateDags({files: ['dags'], root: dir, packageName: 'team_a', airflowVersion: 3, engine: 'ast'}, {bridge: new PythonBridge('python3', undefined, spy)})
+    const report = await validateDags({files: ['dags'], root: dir, packageName: 'team_a', airflowVersion: 3, engine: 'ast', cache: false}, {bridge: new PythonBridge('python3', undefined, spy)})
     expect(report.summary).toMatchObject({files: 30, dags: 30, errors: 0})
     expect(calls).toHaveLength(1)
   })

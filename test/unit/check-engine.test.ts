@@ -10,7 +10,7 @@ import {tempDir} from '../helpers/tmp.js'
 const FIXTURES = path.join(REPO_ROOT, 'test', 'fixtures', 'dags')
 
 function check(files: string[], airflowVersion: 2 | 3 = 3, root = FIXTURES): Promise<ValidationReport> {
-  return validateDags({files, root, packageName: 'team_a', airflowVersion, engine: 'ast'})
+  return validateDags({files, root, packageName: 'team_a', airflowVersion, engine: 'ast', cache: false})
 }
 
 /** `# expect: rule` comments of a fixture folder: the exact (file, line, rule) the engine must report. */
@@ -144,7 +144,7 @@ describe('validateDags', () => {
       'dags/notes.txt': 'x = (',
       'b.py': 'from airflow.sdk import DAG\nDAG(dag_id="other_b", schedule=None)\n',
     })
-    const report = await validateDags({files: [path.join(dir, 'dags'), 'b.py'], root: dir, packageName: 'pkg_x', airflowVersion: 3, engine: 'ast'})
+    const report = await validateDags({files: [path.join(dir, 'dags'), 'b.py'], root: dir, packageName: 'pkg_x', airflowVersion: 3, engine: 'ast', cache: false})
     expect(report.summary.files).toBe(2)
     expect(report.dags.map((d) => d.file)).toEqual(['b.py', 'dags/nested/deeper/a.py'])
     expect(report.findings.map(key)).toEqual(['b.py:2 dag-id-prefix'])
@@ -163,11 +163,11 @@ describe('validateDags', () => {
     const run = () => validateDags({files: ['dags'], root: dir, packageName: 'team_a', airflowVersion: 3, engine: 'ast', cacheDir})
     const cold = await run()
     expect(cold.findings).toEqual([])
-    const cacheFiles = readdirSync(path.join(cacheDir, 'validate'))
+    const cacheFiles = readdirSync(path.join(cacheDir, 'validate-ast'))
     expect(cacheFiles).toHaveLength(1)
     expect(await run()).toEqual(cold)
     // proof of reuse: an entry edited in the cache comes back as if the engine had found it
-    const cacheFile = path.join(cacheDir, 'validate', cacheFiles[0])
+    const cacheFile = path.join(cacheDir, 'validate-ast', cacheFiles[0])
     const original = readFileSync(cacheFile, 'utf8')
     const entries = JSON.parse(original)
     entries['dags/a.py'][2] = [{file: 'dags/a.py', line: 1, column: 1, rule: 'dynamic-dag-id', severity: 'info', message: 'from the cache', hint: null}]
@@ -178,7 +178,7 @@ describe('validateDags', () => {
     writeFileSync(path.join(dir, 'dags', 'b.py'), 'from airflow.sdk import DAG\nDAG(dag_id="team_a_a", schedule=None)\n')
     expect((await run()).findings.map(key)).toEqual(['dags/b.py:2 duplicate-dag-id'])
     // a damaged cache only costs a cold run
-    writeFileSync(path.join(cacheDir, 'validate', cacheFiles[0]), '{not json')
+    writeFileSync(path.join(cacheDir, 'validate-ast', cacheFiles[0]), '{not json')
     expect((await run()).findings.map(key)).toEqual(['dags/b.py:2 duplicate-dag-id'])
   })
 })
