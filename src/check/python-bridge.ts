@@ -61,7 +61,8 @@ export class PythonBridge {
       answer = JSON.parse(result.stdout)
     } catch {
       const tail = result.stderr.trim().split('\n').slice(-6).join('\n')
-      if (result.exitCode === 127 || /No such file|not found/i.test(tail) && !result.stdout) {
+      // 127: a wrapper (pyenv shim, env) found no such interpreter
+      if (result.exitCode === 127 || /command not found/.test(tail)) {
         throw new UsageError(`cannot run the Python interpreter '${this.python}': ${tail}`, {code: 'PYTHON_MISSING', hint: PYTHON_HINT})
       }
       if (/SyntaxError/.test(tail) && tail.includes(script)) {
