@@ -5,7 +5,7 @@ import {PythonBridge} from './python-bridge.js'
 import type {DagInfo, EngineName, Finding, Severity, ValidateOptions, ValidationReport, ValidationSummary} from './types.js'
 
 export type {DagInfo, EngineChoice, EngineName, Finding, Severity, ValidateOptions, ValidationReport, ValidationSummary} from './types.js'
-export {collectPythonFiles} from './files.js'
+export {collectPythonFiles, type CollectOptions} from './files.js'
 export {PythonBridge, DEFAULT_PYTHON, PYTHON_DIR} from './python-bridge.js'
 export {RULES, RULES_DOC_URL, ruleHelpUri, ruleInfo, type RuleInfo} from './rules.js'
 
@@ -28,7 +28,7 @@ const SEVERITY_ORDER: Record<Severity, number> = {error: 0, warning: 1, info: 2}
  */
 export async function validateDags(options: ValidateOptions, deps: {bridge?: PythonBridge} = {}): Promise<ValidationReport> {
   const root = path.resolve(options.root)
-  const files = collectPythonFiles(options.files, root)
+  const files = collectPythonFiles(options.files, root, {ignoreSyntax: options.airflowVersion >= 3 ? 'glob' : 'regexp'})
   const bridge = deps.bridge ?? new PythonBridge(options.python)
   const response = await bridge.call<EngineResponse>('dagctl_validate.py', {
     engine: options.engine,

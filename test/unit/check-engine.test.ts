@@ -150,6 +150,34 @@ describe('validateDags', () => {
     expect(report.findings.map(key)).toEqual(['b.py:2 dag-id-prefix'])
   })
 
+  it('skips what .airflowignore excludes, as Airflow does: globs for Airflow 3, regexps for Airflow 2', async () => {
+    const dag = (id: string) => `from airflow.sdk import DAG\nDAG(dag_id="${id}", schedule=None)\n`
+    const dir = tempDir({
+      'dags/.airflowignore': '# test scaffolding lives beside the DAGs\ntests/\n*_scratch.py\nlegacy/old_*.py\n',
+      'dags/keep.py': dag('team_a_keep'),
+      'dags/tests/test_dags.py': dag('whatever_test_id'),
+      'dags/my_scratch.py': dag('scratch'),
+      'dags/nested/other_scratch.py': dag('scratch2'),
+      'dags/legacy/old_one.py': dag('old'),
+      'dags/legacy/new_one.py': dag('team_a_new'),
+    })
+    const three = await validateDags({files: ['dags'], root: dir, packageName: 'team_a', airflowVersion: 3, engine: 'ast', cache: false})
+    expect(three.dags.map((d) => d.file)).toEqual(['dags/keep.py', 'dags/legacy/new_one.py'])
+    expect(three.findings).toEqual([])
+
+    const two = tempDir({
+      'dags/.airflowignore': 'tests\n_scratch\\.py$\n',
+      'dags/keep.py': dag('team_a_keep'),
+      'dags/tests/test_dags.py': dag('whatever_test_id'),
+      'dags/sub/my_scratch.py': dag('scratch'),
+    })
+    const report = await validateDags({files: ['dags'], root: two, packageName: 'team_a', airflowVersion: 2, engine: 'ast', cache: false})
+    expect(report.dags.map((d) => d.file)).toEqual(['dags/keep.py'])
+    // a file named on the command line is checked even when ignored
+    const named = await validateDags({files: ['dags/tests/test_dags.py'], root: two, packageName: 'team_a', airflowVersion: 2, engine: 'ast', cache: false})
+    expect(named.findings.map(key)).toEqual(['dags/tests/test_dags.py:2 dag-id-prefix'])
+  })
+
   it('refuses a path that does not exist with exit 2', async () => {
     await expect(check(['no/such/folder'])).rejects.toMatchObject({exitCode: 2, message: expect.stringContaining('no/such/folder')})
   })
