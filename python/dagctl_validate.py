@@ -902,7 +902,9 @@ def run_ast_engine(request):
             todo.append((len(results) - 1, rel, source, digest))
 
     fresh = None
-    workers = min(os.cpu_count() or 1, 4)
+    # the cores this process may use (a CI container often gets fewer than the host has)
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    workers = min(cores, 4)
     # Parsing is CPU-bound: past a few hundred files, fork workers (cheap on Linux) to use the cores.
     if workers > 1 and len(todo) >= 200 and sys.platform.startswith("linux"):
         try:

@@ -96,3 +96,20 @@ function readIgnoreFile(dir: string, syntax: 'glob' | 'regexp'): IgnoreRule[] {
   }
   return rules
 }
+
+/**
+ * Where `dir` sits inside its git repository, as a prefix for repository-relative paths
+ * (`packages/team_a/`); empty when it is the repository root or not in a repository.
+ */
+export function repositoryPrefix(dir: string): string {
+  let current = path.resolve(dir)
+  for (;;) {
+    if (existsSync(path.join(current, '.git'))) {
+      const relative = path.relative(current, path.resolve(dir)).split(path.sep).join('/')
+      return relative === '' ? '' : `${relative}/`
+    }
+    const parent = path.dirname(current)
+    if (parent === current) return ''
+    current = parent
+  }
+}

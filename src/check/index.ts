@@ -5,7 +5,7 @@ import {PythonBridge} from './python-bridge.js'
 import type {DagInfo, EngineName, Finding, Severity, ValidateOptions, ValidationReport, ValidationSummary} from './types.js'
 
 export type {DagInfo, EngineChoice, EngineName, Finding, Severity, ValidateOptions, ValidationReport, ValidationSummary} from './types.js'
-export {collectPythonFiles, type CollectOptions} from './files.js'
+export {collectPythonFiles, repositoryPrefix, type CollectOptions} from './files.js'
 export {PythonBridge, DEFAULT_PYTHON, PYTHON_DIR} from './python-bridge.js'
 export {RULES, RULES_DOC_URL, ruleHelpUri, ruleInfo, type RuleInfo} from './rules.js'
 

@@ -2,7 +2,7 @@ import {Args, Flags} from '@oclif/core'
 import path from 'node:path'
 
 import {BaseCommand} from '../base-command.js'
-import {validateDags} from '../check/index.js'
+import {repositoryPrefix, validateDags} from '../check/index.js'
 import {REPORT_FORMATS, renderReport, summaryLine, type ReportFormat} from '../check/reporters/index.js'
 import type {ValidationReport} from '../check/types.js'
 import {writeFileAtomic} from '../check/write-report.js'
@@ -67,9 +67,11 @@ Rules and their fixes: docs/rules.md. Exit 1 when any finding is an error.`
     })
 
     const format = this.flags.format as ReportFormat
+    // GitLab and GitHub place findings by repository path; the package may be a subfolder
+    const machine = {toolVersion: this.config.version, pathPrefix: repositoryPrefix(resolved.root)}
     if (this.flags.output) {
       try {
-        writeFileAtomic(this.flags.output, renderReport(report, format, {toolVersion: this.config.version}))
+        writeFileAtomic(this.flags.output, renderReport(report, format, machine))
       } catch (error) {
         throw new UsageError(`cannot write ${this.flags.output}: ${(error as Error).message}`, {hint: 'Pass an --output path in a writable folder.'})
       }
@@ -78,7 +80,7 @@ Rules and their fixes: docs/rules.md. Exit 1 when any finding is an error.`
       if (this.flags.output || format === 'text') {
         process.stdout.write(renderReport(report, 'text', {colour: palette(process.stdout)}))
       } else {
-        process.stdout.write(renderReport(report, format, {toolVersion: this.config.version}))
+        process.stdout.write(renderReport(report, format, machine))
       }
       if (this.flags.output) this.note(`report written to ${this.flags.output}`)
     }

@@ -111,6 +111,17 @@ describe('dagctl validate (built binary, real python3)', () => {
     expect(res.stderr).toContain('report written to reports/validate.sarif')
   })
 
+  it('in a monorepo, SARIF and code quality paths are repository paths; text and --json stay package paths', async () => {
+    const repo = tempDir({'.git/HEAD': 'ref: refs/heads/main\n', 'packages/team_a/dagctl.yaml': 'package: team_a\n', 'packages/team_a/dags/bad.py': BAD_DAG})
+    const cwd = path.join(repo, 'packages', 'team_a')
+    const sarif = await runCli(['validate', '--engine', 'ast', '--format', 'sarif'], {cwd, env: CACHE})
+    expect(JSON.parse(sarif.stdout).runs[0].results[0].locations[0].physicalLocation.artifactLocation.uri).toBe('packages/team_a/dags/bad.py')
+    const cq = await runCli(['validate', '--engine', 'ast', '--format', 'codequality'], {cwd, env: CACHE})
+    expect(JSON.parse(cq.stdout)[0].location.path).toBe('packages/team_a/dags/bad.py')
+    const json = await runCli(['validate', '--engine', 'ast', '--json'], {cwd, env: CACHE})
+    expect(json.json().findings[0].file).toBe('dags/bad.py')
+  })
+
   it('--format junit and codequality print to stdout when there is no --output', async () => {
     const dir = pkg({'dags/bad.py': BAD_DAG})
     const junit = await runCli(['validate', '--engine', 'ast', '--format', 'junit'], {cwd: dir, env: CACHE})

@@ -116,6 +116,13 @@ describe('SARIF reporter', () => {
     expect(run.results[4].level).toBe('note')
   })
 
+  it('prefixes paths with where the package sits in the repository (SARIF and code quality)', () => {
+    const sarif = JSON.parse(renderSarif(REPORT, {pathPrefix: 'packages/team_a/'}))
+    expect(sarif.runs[0].results[1].locations[0].physicalLocation.artifactLocation.uri).toBe('packages/team_a/dags/x.py')
+    const issues = JSON.parse(renderCodeQuality(REPORT, {pathPrefix: 'packages/team_a/'}))
+    expect(issues[1].location.path).toBe('packages/team_a/dags/x.py')
+  })
+
   it('renderReport dispatches on the format', () => {
     expect(renderReport(CLEAN, 'text')).toBe('✔ no problems in 2 files, 0 DAGs, ast engine\n')
     expect(JSON.parse(renderReport(CLEAN, 'sarif')).version).toBe('2.1.0')

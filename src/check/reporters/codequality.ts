@@ -14,10 +14,13 @@ export interface CodeQualityIssue {
 const SEVERITY: Record<Severity, CodeQualityIssue['severity']> = {error: 'critical', warning: 'minor', info: 'info'}
 
 /**
- * GitLab code quality JSON (`artifacts:reports:codequality`). The fingerprint leaves the line
- * out, so an issue keeps its identity when code above it moves; repeats in one file are numbered.
+ * GitLab code quality JSON (`artifacts:reports:codequality`). Paths are relative to the repository
+ * (`pathPrefix`: where the package sits in it), as GitLab maps them onto merge request diffs. The
+ * fingerprint leaves the line out, so an issue keeps its identity when code above it moves;
+ * repeats in one file are numbered.
  */
-export function renderCodeQuality(report: ValidationReport): string {
+export function renderCodeQuality(report: ValidationReport, options: {pathPrefix?: string} = {}): string {
+  const prefix = options.pathPrefix ?? ''
   const seen = new Map<string, number>()
   const issues: CodeQualityIssue[] = report.findings.map((f) => {
     const key = `${f.rule}\u0000${f.file}\u0000${f.message}`
@@ -28,7 +31,7 @@ export function renderCodeQuality(report: ValidationReport): string {
       check_name: f.rule,
       fingerprint: createHash('sha256').update(`${key}\u0000${n}`).digest('hex'),
       severity: SEVERITY[f.severity],
-      location: {path: f.file, lines: {begin: Math.max(f.line, 1)}},
+      location: {path: prefix + f.file, lines: {begin: Math.max(f.line, 1)}},
     }
   })
   return `${JSON.stringify(issues, null, 2)}\n`

@@ -7,6 +7,8 @@ export interface SarifOptions {
   toolVersion?: string
   /** where docs/rules.md is published; rule anchors are appended */
   rulesDocUrl?: string
+  /** the package's folder relative to the repository root (`packages/team_a/`), for result paths */
+  pathPrefix?: string
 }
 
 /**
@@ -38,7 +40,7 @@ export function renderSarif(report: ValidationReport, options: SarifOptions = {}
     locations: [
       {
         physicalLocation: {
-          artifactLocation: {uri: encodeURI(f.file), uriBaseId: '%SRCROOT%'},
+          artifactLocation: {uri: encodeURI((options.pathPrefix ?? '') + f.file), uriBaseId: '%SRCROOT%'},
           ...(f.line > 0 ? {region: {startLine: f.line, ...(f.column > 0 ? {startColumn: f.column} : {})}} : {}),
         },
       },
