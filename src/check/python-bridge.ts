@@ -38,9 +38,13 @@ export class PythonBridge {
     private readonly runner: PythonRunner = execa as unknown as PythonRunner,
   ) {}
 
-  async call<T>(script: string, request: unknown, options: {timeoutMs?: number; args?: string[]; env?: Record<string, string>} = {}): Promise<T> {
+  async call<T>(
+    script: string,
+    request: unknown,
+    options: {timeoutMs?: number; args?: string[]; env?: Record<string, string>; interpreterArgs?: string[]} = {},
+  ): Promise<T> {
     const scriptPath = path.join(this.scriptDir, script)
-    const result = await this.runner(this.python, [scriptPath, ...(options.args ?? [])], {
+    const result = await this.runner(this.python, [...(options.interpreterArgs ?? []), scriptPath, ...(options.args ?? [])], {
       input: JSON.stringify(request),
       timeout: options.timeoutMs,
       reject: false,
