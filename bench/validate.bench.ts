@@ -103,6 +103,7 @@ export default async function bench(): Promise<void> {
 
     const floor: Array<{wall: number; cpu: number}> = []
     const cold: typeof floor = []
+    const coldOne: typeof floor = []
     const warm: typeof floor = []
     const boot: typeof floor = []
     const env = {DAGCTL_CACHE_DIR: path.join(dir, 'cache')}
@@ -110,6 +111,7 @@ export default async function bench(): Promise<void> {
     for (let r = 0; r < RUNS; r++) {
       floor.push(await time('python3', [path.join(REPO, 'bench', 'parse_floor.py'), 'dags'], dir))
       cold.push(await time('node', [BIN, 'validate', '--engine', 'ast', '--no-cache'], dir, env))
+      coldOne.push(await time('node', [BIN, 'validate', '--engine', 'ast', '--no-cache'], dir, {...env, DAGCTL_VALIDATE_WORKERS: '1'}))
       warm.push(await time('node', [BIN, 'validate', '--engine', 'ast'], dir, env))
       boot.push(await time('node', [BIN, '--version'], dir))
     }
@@ -126,6 +128,7 @@ export default async function bench(): Promise<void> {
     console.table([
       row('floor: one python3 reads + ast.parses every file', floor),
       row('dagctl validate --engine ast --no-cache (every file parsed)', cold),
+      row('  the same without worker processes (DAGCTL_VALIDATE_WORKERS=1)', coldOne),
       row('dagctl validate --engine ast (unchanged files from the cache)', warm),
       row('CLI start-up alone (dagctl --version)', boot),
     ])

@@ -9,7 +9,7 @@ Protocol (one process for all files; JSON in, JSON out):
            "package": "team_a",                    # DAG ids must start with "team_a_"
            "airflow_version": 2 | 3,               # the target Airflow (airflow3-* rules)
            "options": {...}}                       # engine options: cache (default true),
-                                                   # ast_cache_dir; airflow: file_timeout, ...
+                                                   # ast_cache_dir, workers; airflow: file_timeout, ...
 
   stdout  {"engine": "ast" | "airflow",
            "dags": [{"dag_id", "file", "line", "tasks"?}],
@@ -924,9 +924,13 @@ def run_ast_engine(request):
             todo.append((len(results) - 1, rel, source, digest))
 
     fresh = None
-    # the cores this process may use (a CI container often gets fewer than the host has)
+    # the cores this process may use (a CI container often gets fewer than the host has), unless
+    # options.workers or DAGCTL_VALIDATE_WORKERS says otherwise (1: no worker processes)
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    workers = min(cores, 4)
+    try:
+        workers = int(options.get("workers") or os.environ.get("DAGCTL_VALIDATE_WORKERS") or min(cores, 4))
+    except ValueError:
+        workers = min(cores, 4)
     # Parsing is CPU-bound: past a few hundred files, fork workers (cheap on Linux) to use the cores.
     if workers > 1 and len(todo) >= 200 and sys.platform.startswith("linux"):
         try:
