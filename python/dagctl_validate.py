@@ -927,10 +927,14 @@ def run_ast_engine(request):
     # the cores this process may use (a CI container often gets fewer than the host has), unless
     # options.workers or DAGCTL_VALIDATE_WORKERS says otherwise (1: no worker processes)
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    workers = min(cores, 4)
+    # on a machine already busy with other work, extra processes only add their own overhead
+    if hasattr(os, "getloadavg") and os.getloadavg()[0] >= cores:
+        workers = 1
     try:
-        workers = int(options.get("workers") or os.environ.get("DAGCTL_VALIDATE_WORKERS") or min(cores, 4))
+        workers = int(options.get("workers") or os.environ.get("DAGCTL_VALIDATE_WORKERS") or workers)
     except ValueError:
-        workers = min(cores, 4)
+        pass
     # Parsing is CPU-bound: past a few hundred files, fork workers (cheap on Linux) to use the cores.
     if workers > 1 and len(todo) >= 200 and sys.platform.startswith("linux"):
         try:
