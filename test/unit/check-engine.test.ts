@@ -178,6 +178,21 @@ describe('validateDags', () => {
     expect(named.findings.map(key)).toEqual(['dags/tests/test_dags.py:2 dag-id-prefix'])
   })
 
+  it('worker processes (past 200 files) give the same report as one process', async () => {
+    const files: Record<string, string> = {}
+    for (let i = 0; i < 230; i++) {
+      const id = i % 50 === 0 ? `other_${i}` : i % 70 === 1 ? 'team_a_twice' : `team_a_n${i}`
+      files[`dags/d${String(i).padStart(3, '0')}.py`] = `from airflow.sdk import DAG, Variable\nX = Variable.get("x")\nDAG(dag_id="${id}", schedule=None)\n`
+    }
+    files['dags/broken.py'] = 'def f(:\n'
+    const dir = tempDir(files)
+    const run = (workers: number) =>
+      validateDags({files: ['dags'], root: dir, packageName: 'team_a', airflowVersion: 3, engine: 'ast', cache: false, engineOptions: {workers}})
+    const [one, two] = [await run(1), await run(2)]
+    expect(two).toEqual(one)
+    expect(one.summary).toMatchObject({files: 231, dags: 230, errors: 5 + 3 + 1})
+  })
+
   it('refuses a path that does not exist with exit 2', async () => {
     await expect(check(['no/such/folder'])).rejects.toMatchObject({exitCode: 2, message: expect.stringContaining('no/such/folder')})
   })
