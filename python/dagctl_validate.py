@@ -106,6 +106,7 @@ CONNECTION_METHODS = {"get_connection", "get_connection_from_secrets", "get_conn
 # Airflow 3 import paths (ruff AIR301/AIR302/AIR312). module -> {name or "*": (kind, replacement)}
 # kind "removed": the import fails on Airflow 3; "moved": still importable through a deprecated
 # alias that a later 3.x drops. replacement: a dotted name, or a sentence starting with "!".
+# Checked against Airflow 3.3.2: every "removed" entry fails to import there, every "moved" one works.
 _STD = "airflow.providers.standard"
 
 
@@ -146,10 +147,10 @@ AIRFLOW3_IMPORTS = {
     "airflow.hooks.http_hook": _same(["HttpHook"], "airflow.providers.http.hooks.http"),
     "airflow.utils.dates": {
         "days_ago": ("removed", "!use a fixed start_date such as `pendulum.datetime(2024, 1, 1, tz=\"UTC\")`"),
-        "*": ("removed", "!use `datetime`/`pendulum` directly"),
+        **{n: ("removed", "!use `datetime`/`pendulum` directly") for n in ("date_range", "parse_execution_date", "round_time", "scale_time_units", "infer_time_unit")},
     },
     "airflow.utils.helpers": _same(["chain", "cross_downstream"], "airflow.sdk"),
-    "airflow.models.baseoperator": _same(["chain", "chain_linear", "cross_downstream"], "airflow.sdk"),
+    "airflow.models.baseoperator": _same(["chain", "chain_linear", "cross_downstream"], "airflow.sdk", "moved"),
     "airflow.utils.decorators": {"apply_defaults": ("removed", "!remove it: defaults are always applied now")},
     "airflow.utils.dag_parsing_context": _same(["get_parsing_context"], "airflow.sdk"),
     "airflow.datasets": {
@@ -158,7 +159,7 @@ AIRFLOW3_IMPORTS = {
         "DatasetAll": ("removed", "airflow.sdk.AssetAll"),
         "DatasetAny": ("removed", "airflow.sdk.AssetAny"),
     },
-    "airflow": {"Dataset": ("removed", "airflow.sdk.Asset")},
+    "airflow": {"Dataset": ("moved", "airflow.sdk.Asset")},
     # Still importable on Airflow 3.0 through deprecated aliases (ruff AIR312).
     "airflow.operators.bash": _same(["BashOperator"], f"{_STD}.operators.bash", "moved"),
     "airflow.operators.python": {
