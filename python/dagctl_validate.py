@@ -63,6 +63,10 @@ DAG_DECORATORS = {
     "airflow.sdk.dag",
     "airflow.sdk.definitions.dag.dag",
 }
+# Airflow 3 assets: every @asset(...) / @asset.multi(...) function is a DAG of its own, with the
+# asset's name (default: the function name) or, for multi, the function name as its id.
+ASSET_DECORATORS = {"airflow.sdk.asset", "airflow.sdk.definitions.asset.decorators.asset"}
+ASSET_MULTI_DECORATORS = {f"{q}.multi" for q in ASSET_DECORATORS}
 SCHEDULE_ARGS = ("schedule", "schedule_interval", "timetable")
 
 # DAG arguments Airflow 3 no longer accepts: name -> what to use instead.
@@ -276,6 +280,8 @@ def walk(tree, acc):
     while stack:
         node, scope, guarded, loops = pop()
         t = type(node)
+        if t is Constant:  # a default value, a lambda's body, a loop's iterable
+            continue
         if t is Call:
             calls.append((node, scope, loops))
         elif t is Name:
@@ -383,7 +389,7 @@ def walk(tree, acc):
 
 # fields that never hold a node worth visiting (names, flags, operators, expression contexts)
 SCALAR_FIELDS = frozenset(
-    ("ctx", "op", "ops", "id", "attr", "name", "module", "level", "arg", "kind", "conversion", "is_async", "type_comment", "simple", "names", "type_ignores", "tag")
+    ("ctx", "op", "ops", "id", "attr", "name", "asname", "module", "level", "arg", "kind", "conversion", "is_async", "type_comment", "simple", "names", "type_ignores", "tag", "rest", "kwd_attrs")
 )
 
 
@@ -454,8 +460,9 @@ class Resolver:
     """Static value of an id expression: string constants, module-level constants, f-strings, +,
     and the variables of module-level loops over literal lists, dicts and range()."""
 
-    def __init__(self, acc):
+    def __init__(self, acc, rel):
         self.acc = acc
+        self.rel = rel
         self.cache = {}
 
     def constant(self, name):
@@ -499,6 +506,10 @@ class Resolver:
                 if not complete:
                     return "".join(out), False
             return "".join(out), True
+        if t is ast.Attribute and expr.attr == "stem" and self.is_path_of_this_file(expr.value):
+            # dag_id=Path(__file__).stem: the file's name without .py
+            name = self.rel.rsplit("/", 1)[-1]
+            return (name[:-3] if name.endswith(".py") else name), True
         if t is ast.BinOp and type(expr.op) is ast.Add:
             left, complete = self.prefix(expr.left, scope, env, depth + 1)
             if not complete:
@@ -506,6 +517,15 @@ class Resolver:
             right, complete = self.prefix(expr.right, scope, env, depth + 1)
             return left + right, complete
         return "", False
+
+    def is_path_of_this_file(self, expr):
+        return (
+            type(expr) is ast.Call
+            and len(expr.args) == 1
+            and type(expr.args[0]) is ast.Name
+            and expr.args[0].id == "__file__"
+            and qualified(expr.func, self.acc.aliases) in ("pathlib.Path", "pathlib.PurePath")
+        )
 
     def literal(self, expr, depth=0):
         if type(expr) is ast.Name and depth < 5:
@@ -604,7 +624,7 @@ def analyze(source, rel, package, airflow_version):
         return dags, findings
 
     prefix_required = package + "_"
-    resolver = Resolver(acc)
+    resolver = Resolver(acc, rel)
     target3 = airflow_version >= 3
 
     def is_dag_class(func):
@@ -717,6 +737,11 @@ def analyze(source, rel, package, airflow_version):
                 declare(dec, id_expr, node.name if id_expr is None else None, dec.keywords, dec.args, scope, f"@{callee_name(dec.func)}(...) on {node.name}()")
             elif type(dec) is not ast.Call and is_dag_decorator(dec):
                 declare(dec, None, node.name, [], [], scope, f"@{callee_name(dec)} on {node.name}()")
+            elif type(dec) is ast.Call and type(dec.func) in (ast.Name, ast.Attribute):
+                q = qualified(dec.func, aliases)
+                if q in ASSET_DECORATORS or q in ASSET_MULTI_DECORATORS:
+                    id_expr = None if q in ASSET_MULTI_DECORATORS else next((k.value for k in dec.keywords if k.arg == "name"), None)
+                    declare(dec, id_expr, node.name if id_expr is None else None, dec.keywords, dec.args, scope, f"@{q.split('.', 2)[-1]}(...) on {node.name}()")
 
     dag_names = {"DAG", "dag"} | {local for local, q in aliases.items() if q in DAG_CLASSES}
     for node, scope, loops in acc.calls:

@@ -38,12 +38,16 @@ describe('ast engine on good DAG files', () => {
     }
   })
 
-  it('finds every DAG id: context manager, assignment, @dag with and without id, loops, f-strings, aliases', async () => {
+  it('finds every DAG id: context manager, assignment, @dag with and without id, @asset, loops, f-strings, Path(__file__).stem, aliases', async () => {
     const report = await check(['good'])
     const ids = report.dags.map((d) => d.dagId).sort()
     expect(ids).toEqual(
       [
+        'team_a_airflow3_assets',
         'team_a_assigned',
+        'team_a_clean_orders',
+        'team_a_raw_orders',
+        'team_a_split_orders',
         'team_a_billing_daily',
         'team_a_billing_hourly',
         'team_a_billing_manual',
@@ -69,7 +73,7 @@ describe('ast engine on good DAG files', () => {
       ].sort(),
     )
     expect(report.dags.find((d) => d.dagId === 'team_a_orders_export')).toEqual({dagId: 'team_a_orders_export', file: 'good/context_manager.py', line: 7})
-    expect(report.summary.files).toBe(13)
+    expect(report.summary.files).toBe(14)
   })
 
   it('Airflow 2 style is clean for Airflow 2 and warned about for Airflow 3', async () => {
