@@ -248,7 +248,7 @@ def replacement_hint(replacement):
 class FileAnalysis:
     """Everything one walk of one file collects; the rules then run on these few nodes."""
 
-    __slots__ = ("aliases", "star_airflow", "imports", "calls", "decorated", "assigns", "store_counts", "main_guard_lines")
+    __slots__ = ("aliases", "star_airflow", "imports", "calls", "decorated", "assigns", "store_counts")
 
     def __init__(self):
         self.aliases = {}  # local name -> qualified name, from imports
@@ -267,14 +267,13 @@ _CHILD_FIELDS = {}
 def walk(tree, acc):
     """One pre-order pass. Scope: None at module level, else the set of names local to the
     enclosing function(s) (filled as the walk goes on, read only after it ends)."""
-    AST = ast.AST
     Call, Name, Store, Lambda, Import, ImportFrom = ast.Call, ast.Name, ast.Store, ast.Lambda, ast.Import, ast.ImportFrom
     Assign, Try, If, ClassDef, arg_t, For = ast.Assign, ast.Try, ast.If, ast.ClassDef, ast.arg, ast.For
     TryStar = getattr(ast, "TryStar", Try)
     Constant, keyword_t = ast.Constant, ast.keyword
     child_fields = _CHILD_FIELDS
     calls, imports, store_counts = acc.calls, acc.imports, acc.store_counts
-    # stack items: (node, scope, guarded)
+    # stack items: (node, scope, guarded by `except ImportError`, enclosing module-level For loops)
     stack = [(tree, None, False, ())]
     pop, push = stack.pop, stack.append
     while stack:
