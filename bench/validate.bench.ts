@@ -7,7 +7,7 @@
  * Python work removes.
  */
 import {execa} from 'execa'
-import {mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 
@@ -106,6 +106,11 @@ export default async function bench(): Promise<void> {
     const coldOne: typeof floor = []
     const warm: typeof floor = []
     const boot: typeof floor = []
+    const helper: typeof floor = []
+    // the helper alone, exactly as dagctl runs it: the same request on stdin, python3 -S
+    const files = readdirSync(path.join(dir, 'dags')).map((f) => path.join(dir, 'dags', f))
+    const request = path.join(dir, 'request.json')
+    writeFileSync(request, JSON.stringify({engine: 'ast', root: dir, files, package: 'team_a', airflow_version: 3, options: {cache: false}}))
     const env = {DAGCTL_CACHE_DIR: path.join(dir, 'cache')}
     await time('node', [BIN, 'validate', '--engine', 'ast'], dir, env) // primes the result cache
     for (let r = 0; r < RUNS; r++) {
@@ -114,6 +119,7 @@ export default async function bench(): Promise<void> {
       coldOne.push(await time('node', [BIN, 'validate', '--engine', 'ast', '--no-cache'], dir, {...env, DAGCTL_VALIDATE_WORKERS: '1'}))
       warm.push(await time('node', [BIN, 'validate', '--engine', 'ast'], dir, env))
       boot.push(await time('node', [BIN, '--version'], dir))
+      helper.push(await time('sh', ['-c', `python3 -S "${path.join(REPO, 'python', 'dagctl_validate.py')}" < "${request}"`], dir))
     }
     const fWall = median(floor.map((x) => x.wall))
     const fCpu = median(floor.map((x) => x.cpu))
@@ -131,6 +137,7 @@ export default async function bench(): Promise<void> {
       row('  the same without worker processes (DAGCTL_VALIDATE_WORKERS=1)', coldOne),
       row('dagctl validate --engine ast (unchanged files from the cache)', warm),
       row('CLI start-up alone (dagctl --version)', boot),
+      row('the Python helper alone (--no-cache), as dagctl runs it', helper),
     ])
   } finally {
     rmSync(dir, {recursive: true, force: true})
