@@ -7,14 +7,14 @@ import {REPORT_FORMATS, renderReport, summaryLine, type ReportFormat} from '../c
 import type {ValidationReport} from '../check/types.js'
 import {writeFileAtomic} from '../check/write-report.js'
 import {DEFAULT_PYTHON} from '../check/python-bridge.js'
-import {UsageError} from '../errors.js'
+import {CheckFailedError, ExitCode, UsageError} from '../errors.js'
 import {palette} from '../ui/colour.js'
 
 export default class Validate extends BaseCommand<typeof Validate> {
   static override summary = 'Check DAG files: syntax, DAG ids, schedules, import-time code, Airflow 3 imports.'
   static override description = `Checks every *.py under the dags folder of dagctl.yaml (or the files and folders given) through one Python process.
 --engine ast needs only python3 and never imports the files; --engine airflow loads them with Airflow's own DagBag; auto (the default) uses Airflow when the interpreter has it.
-Rules and their fixes: docs/rules.md. Exit 1 when any finding is an error.`
+Rules and their fixes: docs/rules.md. Exit 1 when any finding is an error (under --json, stdout still holds the whole report), 2 when the interpreter is missing.`
 
   static override examples = [
     '<%= config.bin %> validate',
@@ -85,12 +85,19 @@ Rules and their fixes: docs/rules.md. Exit 1 when any finding is an error.`
       if (this.flags.output) this.note(`report written to ${this.flags.output}`)
     }
     if (report.summary.errors > 0) {
-      // The report stays the whole of stdout under --json; the exit code says it failed.
-      if (this.jsonEnabled()) this.logJson(report)
-      else if (format !== 'text' && !this.flags.output) this.logToStderr(summaryLine(report))
-      this.exit(1)
+      if (this.jsonEnabled()) {
+        // Under --json the report stays the whole of stdout (the contract); the exit code says it failed.
+        this.logJson(report)
+        this.exit(ExitCode.CHECK_FAILED)
+      }
+      const {errors, files} = report.summary
+      const failing = [...new Set(report.findings.filter((f) => f.severity === 'error').map((f) => f.file))]
+      const where = failing.length === 1 ? failing[0] : `${failing.length} files`
+      throw new CheckFailedError(`validation failed: ${errors} error${errors === 1 ? '' : 's'} in ${where}`, {
+        hint: `Fix the findings marked error${this.flags.output ? ` (listed above and in ${this.flags.output})` : ''}; docs/rules.md explains each rule and its fix.`,
+        details: {files},
+      })
     }
     return report
   }
-
 }

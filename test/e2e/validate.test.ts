@@ -62,6 +62,7 @@ describe('dagctl validate (built binary, real python3)', () => {
     expect(res.stdout).toContain('dags/bad.py\n  dags/bad.py:4:9 top-level-code warning: Variable.get() runs at import time')
     expect(res.stdout).toMatch(/dags\/bad\.py:6:6 dag-id-prefix error: DAG id 'sales_daily' is outside package team_a.*\n\s+hint: Rename it to 'team_a_sales_daily'/)
     expect(res.stdout.trim().split('\n').at(-1)).toBe('✖ 1 error, 1 warning, 0 info in 2 files, 2 DAGs, ast engine')
+    expect(res.stderr).toContain('Error: validation failed: 1 error in dags/bad.py\nHint: Fix the findings marked error; docs/rules.md')
     expect(res.stdout + res.stderr).not.toMatch(/\n\s+at .*\.js:\d+/)
 
     const json = await runCli(['validate', '--engine', 'ast', '--json'], {cwd: dir, env: CACHE})
