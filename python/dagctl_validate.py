@@ -326,6 +326,13 @@ def walk(tree, acc):
         elif t is Try or t is TryStar:
             if not guarded and any(catches_import_error(h.type) for h in node.handlers):
                 guarded = True
+        elif t is If and not guarded and is_type_checking(node.test):
+            # imports only type checkers see are never executed: not an Airflow 3 break
+            for child in node.body:
+                push((child, scope, True, loops))
+            for child in node.orelse:
+                push((child, scope, guarded, loops))
+            continue
         elif t is If and scope is None and is_main_guard(node.test):
             # `if __name__ == "__main__":` never runs when Airflow imports the file
             for child in reversed(node.body):
@@ -398,6 +405,10 @@ def catches_import_error(expr):
     if type(expr) is ast.Tuple:
         return any(catches_import_error(e) for e in expr.elts)
     return type(expr) is ast.Name and expr.id in IMPORT_ERRORS
+
+
+def is_type_checking(test):
+    return (type(test) is ast.Name and test.id == "TYPE_CHECKING") or (type(test) is ast.Attribute and test.attr == "TYPE_CHECKING")
 
 
 def is_main_guard(test):
