@@ -39,6 +39,12 @@ export interface ValidateOptions {
   engine: EngineChoice
   /** interpreter to use; default python3 (or the configured one) */
   python?: string
+  /** passed to the engine as `options` (airflow engine: file_timeout, ...) */
+  engineOptions?: Record<string, unknown>
+  /** reuse per-file results of unchanged files (keyed by content hash); default true */
+  cache?: boolean
+  /** dagctl's cache folder for this run (given to the engines as DAGCTL_CACHE_DIR); default: theirs */
+  cacheDir?: string
 }
 
 export interface ValidationSummary {

@@ -1,0 +1,75 @@
+import path from 'node:path'
+
+import {collectPythonFiles} from './files.js'
+import {PythonBridge} from './python-bridge.js'
+import type {DagInfo, EngineName, Finding, Severity, ValidateOptions, ValidationReport, ValidationSummary} from './types.js'
+
+export type {DagInfo, EngineChoice, EngineName, Finding, Severity, ValidateOptions, ValidationReport, ValidationSummary} from './types.js'
+export {collectPythonFiles, repositoryPrefix, type CollectOptions} from './files.js'
+export {PythonBridge, DEFAULT_PYTHON, PYTHON_DIR} from './python-bridge.js'
+export {RULES, RULES_DOC_URL, ruleHelpUri, ruleInfo, type RuleInfo} from './rules.js'
+
+/** The helper's answer (python/dagctl_validate.py), snake_case on the wire. */
+interface EngineResponse {
+  engine: EngineName
+  dags: Array<{dag_id: string; file: string; line: number; tasks?: number}>
+  findings: Array<{file: string; line: number; column: number; rule: string; severity: Severity; message: string; hint?: string | null}>
+  files?: Array<{file: string; seconds?: number; cached?: boolean}>
+}
+
+const SEVERITY_ORDER: Record<Severity, number> = {error: 0, warning: 1, info: 2}
+
+/**
+ * Validates DAG files through one Python process: the core of `dagctl validate`, also called by
+ * `publish` before it uploads. Files may be files or folders (searched for *.py), absolute or
+ * relative to `root`; finding paths are relative to `root`. Never throws for findings: the caller
+ * decides (the command exits 1 when `summary.errors > 0`). Throws UsageError (exit 2) when the
+ * interpreter is missing or the airflow engine is unavailable.
+ */
+export async function validateDags(options: ValidateOptions, deps: {bridge?: PythonBridge} = {}): Promise<ValidationReport> {
+  const root = path.resolve(options.root)
+  const files = collectPythonFiles(options.files, root, {ignoreSyntax: options.airflowVersion >= 3 ? 'glob' : 'regexp'})
+  const bridge = deps.bridge ?? new PythonBridge(options.python)
+  const response = await bridge.call<EngineResponse>('dagctl_validate.py', {
+    engine: options.engine,
+    root,
+    files,
+    package: options.packageName,
+    airflow_version: options.airflowVersion,
+    options: {...options.engineOptions, cache: options.cache ?? true},
+  }, {
+    env: options.cacheDir ? {DAGCTL_CACHE_DIR: options.cacheDir} : undefined,
+    // The ast engine needs only the standard library: -S skips site-packages and its .pth hooks,
+    // which on some machines cost more start-up time than parsing a hundred files.
+    interpreterArgs: options.engine === 'ast' ? ['-S'] : [],
+  })
+  return toReport(response, files.length)
+}
+
+/** The wire answer as the ValidationReport of types.ts, sorted by file, line, column. */
+export function toReport(response: EngineResponse, fileCount: number): ValidationReport {
+  const dags: DagInfo[] = response.dags.map((d) => ({dagId: d.dag_id, file: d.file, line: d.line, ...(d.tasks === undefined ? {} : {tasks: d.tasks})}))
+  dags.sort((a, b) => compare(a.file, b.file) || a.line - b.line)
+  const findings: Finding[] = response.findings.map((f) => ({
+    file: f.file,
+    line: f.line,
+    column: f.column,
+    rule: f.rule,
+    severity: f.severity,
+    message: f.message,
+    ...(f.hint ? {hint: f.hint} : {}),
+  }))
+  findings.sort((a, b) => compare(a.file, b.file) || a.line - b.line || a.column - b.column || SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity] || compare(a.rule, b.rule))
+  const summary: ValidationSummary = {
+    files: fileCount,
+    dags: dags.length,
+    errors: findings.filter((f) => f.severity === 'error').length,
+    warnings: findings.filter((f) => f.severity === 'warning').length,
+    infos: findings.filter((f) => f.severity === 'info').length,
+  }
+  return {engine: response.engine, dags, findings, summary, ...(response.files ? {files: response.files} : {})}
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0
+}
