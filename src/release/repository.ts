@@ -1,0 +1,234 @@
+import {CheckFailedError, ConflictError} from '../errors.js'
+import {PreconditionFailed, type Store} from '../store/index.js'
+import {PackageLayout} from './layout.js'
+import {
+  diffFiles,
+  HeadSchema,
+  LiveStateSchema,
+  parseJsonObject,
+  parseManifest,
+  serialise,
+  type FileMap,
+  type Head,
+  type LiveState,
+  type Manifest,
+} from './manifest.js'
+import {mapLimit, nonce} from './util.js'
+
+export const PARALLEL = 32
+
+export interface HeadRead {
+  head?: Head
+  etag?: string
+}
+
+/**
+ * One package in one environment of a store: the release algorithms of DESIGN.md on the Store
+ * interface only. Manifests are immutable, so they are cached for the life of the object.
+ */
+export class PackageRepository {
+  readonly layout: PackageLayout
+  private readonly manifests = new Map<number, Manifest>()
+
+  constructor(
+    readonly store: Store,
+    readonly env: string,
+    readonly pkg: string,
+  ) {
+    this.layout = new PackageLayout(env, pkg)
+  }
+
+  async readHead(): Promise<HeadRead> {
+    const obj = await this.store.get(this.layout.head)
+    if (!obj) return {}
+    return {head: parseJsonObject(this.layout.head, obj.body, HeadSchema), etag: obj.etag}
+  }
+
+  async manifest(id: number): Promise<Manifest> {
+    const cached = this.manifests.get(id)
+    if (cached) return cached
+    const key = this.layout.release(id)
+    const obj = await this.store.get(key)
+    if (!obj) {
+      throw new CheckFailedError(`release ${id} of ${this.pkg} is missing from ${this.env}`, {
+        code: 'RELEASE_MISSING',
+        key,
+        hint: 'The store is damaged: run `dagctl fsck` for details.',
+      })
+    }
+    const m = parseManifest(key, obj.body, {id, package: this.pkg})
+    this.manifests.set(id, m)
+    return m
+  }
+
+  async tryManifest(id: number): Promise<Manifest | undefined> {
+    if (this.manifests.has(id)) return this.manifests.get(id)
+    const obj = await this.store.get(this.layout.release(id))
+    if (!obj) return undefined
+    const m = parseManifest(this.layout.release(id), obj.body, {id, package: this.pkg})
+    this.manifests.set(id, m)
+    return m
+  }
+
+  /** Every release id with a manifest in the store (history and orphans), ascending. */
+  async releaseIds(): Promise<number[]> {
+    const keys = await this.store.list(this.layout.releasesPrefix)
+    return keys.map((k) => PackageLayout.releaseIdOf(k)).filter((id): id is number => id !== undefined).sort((a, b) => a - b)
+  }
+
+  /** Never reuses an id, orphans included. */
+  async nextId(headId?: number): Promise<number> {
+    const ids = await this.releaseIds()
+    return Math.max(0, headId ?? 0, ...ids) + 1
+  }
+
+  /** History: the chain from HEAD through `parent`, newest first. */
+  async history(limit = Number.POSITIVE_INFINITY, from?: number): Promise<Manifest[]> {
+    const out: Manifest[] = []
+    let id: number | null | undefined = from ?? (await this.readHead()).head?.release
+    const seen = new Set<number>()
+    while (id && out.length < limit) {
+      if (seen.has(id)) break
+      seen.add(id)
+      const m: Manifest = await this.manifest(id)
+      out.push(m)
+      id = m.parent
+    }
+    return out
+  }
+
+  /**
+   * Claims the manifest's key with If-None-Match: *. A 412 means the id is taken: by another
+   * publisher (conflict) or by this very write whose answer was lost and retried (then the stored
+   * bytes are ours).
+   */
+  async writeManifest(m: Manifest): Promise<void> {
+    const key = this.layout.release(m.id)
+    const body = serialise(m)
+    try {
+      await this.store.put(key, body, {ifNoneMatch: '*'})
+    } catch (error) {
+      if (!(error instanceof PreconditionFailed)) throw error
+      const stored = await this.store.get(key)
+      if (stored && stored.body.equals(body)) return
+      throw lostRace(this.env, `release id ${m.id} was taken by another publish`)
+    }
+    this.manifests.set(m.id, m)
+  }
+
+  /** Compare-and-swap of HEAD from the version read (or create-only for the first release). */
+  async swapHead(id: number, expected: HeadRead): Promise<Head> {
+    const head: Head = {release: id, nonce: nonce(), updatedAt: new Date().toISOString()}
+    const body = serialise(head)
+    try {
+      await this.store.put(this.layout.head, body, expected.etag ? {ifMatch: expected.etag} : {ifNoneMatch: '*'})
+    } catch (error) {
+      if (!(error instanceof PreconditionFailed)) throw error
+      // Our own write may have landed before a retried request lost its answer.
+      const now = await this.readHead()
+      if (now.head?.release === id && now.head.nonce === head.nonce) return head
+      throw lostRace(this.env, `HEAD moved to release ${now.head?.release ?? '(none)'} while this one was prepared`)
+    }
+    return head
+  }
+
+  async readLiveState(): Promise<{state?: LiveState; etag?: string}> {
+    const obj = await this.store.get(this.layout.liveState)
+    if (!obj) return {}
+    return {state: parseJsonObject(this.layout.liveState, obj.body, LiveStateSchema), etag: obj.etag}
+  }
+
+  /**
+   * Brings the live tree in line with HEAD, touching only the paths that can differ. Before writing,
+   * live.json records the target as pending (by compare-and-swap), so a writer killed half way leaves
+   * a record of which paths may be wrong; the next writer (publish, rollback, fsck --repair) rewrites
+   * the union of those diffs. A writer whose final swap of live.json loses has written files of its
+   * target after someone else's, so it goes round again with its target marked pending.
+   *
+   * `contents` may supply file bodies by hash (publish has them locally); otherwise blobs are read.
+   */
+  async updateLive(contents?: Map<string, Buffer>, force: readonly string[] = []): Promise<{written: number; deleted: number; release?: number}> {
+    let written = 0
+    let deleted = 0
+    const dirtied = new Set<number>()
+    for (let round = 0; round < 20; round++) {
+      const {head} = await this.readHead()
+      if (!head) return {written, deleted}
+      const target = await this.manifest(head.release)
+      const {state, etag} = await this.readLiveState()
+      const base = state?.release ?? null
+      const pending = new Set([...(state?.pending ?? []), ...dirtied])
+      pending.delete(target.id)
+      if (base === target.id && pending.size === 0 && (round > 0 || force.length === 0)) {
+        return {written, deleted, release: target.id}
+      }
+      const marked: LiveState = {release: base, pending: [...new Set([...(state?.pending ?? []), ...dirtied, target.id])].sort((a, b) => a - b), updatedAt: new Date().toISOString()}
+      let markEtag: string
+      try {
+        markEtag = (await this.store.put(this.layout.liveState, serialise(marked), etag ? {ifMatch: etag} : {ifNoneMatch: '*'})).etag
+      } catch (error) {
+        if (error instanceof PreconditionFailed) continue
+        throw error
+      }
+      const baseFiles: FileMap = base === null ? await this.listedLiveAsUnknown() : (await this.manifest(base)).files
+      const paths = new Set<string>(round === 0 ? force : [])
+      const addDiff = (from: FileMap, to: FileMap): void => {
+        const d = diffFiles(from, to)
+        for (const p of [...d.added, ...d.changed, ...d.removed]) paths.add(p)
+      }
+      addDiff(baseFiles, target.files)
+      for (const id of marked.pending) if (id !== target.id) addDiff(baseFiles, (await this.tryManifest(id))?.files ?? {})
+      dirtied.add(target.id)
+      const list = [...paths].sort()
+      await mapLimit(list, PARALLEL, async (p) => {
+        const f = target.files[p]
+        if (f) {
+          const body = contents?.get(f.sha256) ?? (await this.readBlob(f.sha256))
+          await this.store.put(this.layout.live(p), body)
+          written++
+        } else {
+          await this.store.delete(this.layout.live(p))
+          deleted++
+        }
+      })
+      const done: LiveState = {release: target.id, pending: [], updatedAt: new Date().toISOString()}
+      try {
+        await this.store.put(this.layout.liveState, serialise(done), {ifMatch: markEtag})
+        return {written, deleted, release: target.id}
+      } catch (error) {
+        if (!(error instanceof PreconditionFailed)) throw error
+        // Someone else marked or finished meanwhile; our files may have landed after theirs.
+      }
+    }
+    throw new ConflictError('the live tree kept changing under this update', {
+      code: 'LIVE_BUSY',
+      hint: 'Another publish or rollback is writing the live tree. Run `dagctl fsck --repair` when it is done.',
+    })
+  }
+
+  /** No live.json yet: every file currently in the live tree is of unknown content. */
+  private async listedLiveAsUnknown(): Promise<FileMap> {
+    const keys = await this.store.list(this.layout.livePrefix)
+    const out: FileMap = {}
+    for (const k of keys) out[k.slice(this.layout.livePrefix.length)] = {sha256: '', size: -1}
+    return out
+  }
+
+  async readBlob(sha: string): Promise<Buffer> {
+    const obj = await this.store.get(this.layout.blob(sha))
+    if (!obj) {
+      throw new CheckFailedError(`blob ${sha} of ${this.pkg} is missing from the store`, {
+        code: 'BLOB_MISSING',
+        hint: 'The store is damaged: run `dagctl fsck` for details.',
+      })
+    }
+    return obj.body
+  }
+}
+
+export function lostRace(env: string, why: string): ConflictError {
+  return new ConflictError(`another publish won the race: ${why}; nothing of this one became current`, {
+    code: 'LOST_RACE',
+    hint: `Re-run the command: it will compare with the new HEAD (\`dagctl releases --env ${env}\` shows it).`,
+  })
+}
