@@ -44,6 +44,8 @@ export class S3Store implements Store {
   private readonly client: S3Client
 
   constructor(private readonly options: S3StoreOptions) {
+    // The SDK warns on Node 20 about its releases after early 2027; package.json pins a range that supports Node 20.
+    process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'
     this.url = `s3://${options.bucket}${options.prefix ? `/${options.prefix}` : ''}`
     const region = options.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? (options.endpoint ? 'us-east-1' : undefined)
     const maxSockets = options.maxSockets ?? 32

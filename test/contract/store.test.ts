@@ -1,0 +1,53 @@
+import {afterAll, describe, expect, it} from 'vitest'
+
+import {PreconditionFailed} from '../../src/store/index.js'
+import {freshStore, STORE_VARIANTS, stopSharedMoto} from '../helpers/stores.js'
+
+afterAll(stopSharedMoto)
+
+describe.each(STORE_VARIANTS)('Store contract: $name', (variant) => {
+  it('puts, gets, lists recursively and by folder, deletes', async () => {
+    const {store} = await freshStore(variant)
+    await store.put('dev/a/dags/x.py', 'x')
+    await store.put('dev/a/dags/sub/y.py', Buffer.from('y'))
+    await store.put('_dagctl/dev/a/HEAD.json', '{}')
+    await store.put('_dagctl/dev/b/HEAD.json', '{}')
+    expect((await store.get('dev/a/dags/x.py'))?.body.toString()).toBe('x')
+    expect(await store.get('dev/a/dags/nope.py')).toBeUndefined()
+    expect(await store.list('dev/a/dags/')).toEqual(['dev/a/dags/sub/y.py', 'dev/a/dags/x.py'])
+    expect(await store.list('dev/a/dag')).toEqual([])
+    expect(await store.listFolders('_dagctl/dev/')).toEqual(['a', 'b'])
+    await store.delete('dev/a/dags/x.py')
+    await store.delete('dev/a/dags/never-there.py')
+    expect(await store.list('dev/a/')).toEqual(['dev/a/dags/sub/y.py'])
+  })
+
+  it('create-only fails on an existing key and leaves it untouched', async () => {
+    const {store} = await freshStore(variant)
+    await store.put('k/one', 'first', {ifNoneMatch: '*'})
+    await expect(store.put('k/one', 'second', {ifNoneMatch: '*'})).rejects.toBeInstanceOf(PreconditionFailed)
+    expect((await store.get('k/one'))?.body.toString()).toBe('first')
+  })
+
+  it('compare-and-swap replaces only the version read, and fails on a missing key', async () => {
+    const {store} = await freshStore(variant)
+    const {etag} = await store.put('k/head', 'v1', {ifNoneMatch: '*'})
+    expect((await store.get('k/head'))?.etag).toBe(etag)
+    const v2 = await store.put('k/head', 'v2', {ifMatch: etag})
+    await expect(store.put('k/head', 'v3', {ifMatch: etag})).rejects.toBeInstanceOf(PreconditionFailed)
+    expect((await store.get('k/head'))?.body.toString()).toBe('v2')
+    await store.put('k/head', 'v4', {ifMatch: v2.etag})
+    await expect(store.put('k/missing', 'v', {ifMatch: etag})).rejects.toBeInstanceOf(PreconditionFailed)
+  })
+
+  it('of many concurrent swaps from one version, exactly one wins', async () => {
+    const {store} = await freshStore(variant)
+    const {etag} = await store.put('k/head', 'v0')
+    const results = await Promise.allSettled(Array.from({length: 8}, (_, i) => store.put('k/head', `w${i}`, {ifMatch: etag})))
+    const won = results.filter((r) => r.status === 'fulfilled')
+    expect(won).toHaveLength(1)
+    expect(results.filter((r) => r.status === 'rejected').every((r) => (r as PromiseRejectedResult).reason instanceof PreconditionFailed)).toBe(true)
+    const i = results.findIndex((r) => r.status === 'fulfilled')
+    expect((await store.get('k/head'))?.body.toString()).toBe(`w${i}`)
+  })
+})
