@@ -27,6 +27,10 @@ function corpus(n: number, tag: string): Record<string, string> {
   return Object.fromEntries(Array.from({length: n}, (_, i) => [`team_a_${String(i).padStart(3, '0')}.py`, `# ${tag}\nfrom airflow import DAG\ndag_id = "team_a_${i}"\n`]))
 }
 
+function writeDags(dir: string, files: Record<string, string>): void {
+  writeFiles(path.join(dir, 'dags'), files)
+}
+
 async function target(variant: StoreVariant): Promise<{url: string; env: Record<string, string>; endpoint?: string}> {
   const s = await freshStore(variant)
   return {url: s.url, endpoint: s.endpoint, env: s.endpoint ? {...MOTO_ENV, AWS_ENDPOINT_URL_S3: s.endpoint} : {}}
@@ -108,16 +112,28 @@ describe.each([LOCAL, S3])('reliability on $name', (variant) => {
     const t = await target(variant)
     const dir = pkg(corpus(12, 'v0'), t.url)
     expect((await runCli(['publish'], {cwd: dir, env: t.env})).exitCode).toBe(0)
+    // How long one whole publish takes here: kills spread from start-up to just after the end.
+    writeDags(dir, corpus(12, 'calibrate'))
+    const started = Date.now()
+    expect((await runCli(['publish', '--no-validate'], {cwd: dir, env: t.env})).exitCode).toBe(0)
+    let full = Date.now() - started
     const store = await openStore({url: t.url, root: dir, endpoint: t.endpoint})
     let killed = 0
-    for (let i = 1; i <= 20; i++) {
-      writeFiles(dir, corpus(12, `v${i}`))
+    const heads = new Set<number>()
+    let lagging = 0
+    // At least 20 kills on the local store; fewer on moto, where each round's fsck reads every blob.
+    const rounds = variant.kind === 'local' ? 24 : 10
+    for (let i = 1; i <= rounds; i++) {
+      writeDags(dir, corpus(12, `v${i}`))
       const child = execa('node', [BIN, 'publish', '--no-validate'], {cwd: dir, env: {NO_COLOR: '1', ...t.env}, reject: false})
-      // Start-up takes ~250 ms; kill anywhere from before the first write to after the last.
-      await new Promise((r) => setTimeout(r, 150 + Math.random() * 450))
+      const t0 = Date.now()
+      await new Promise((r) => setTimeout(r, full * (0.3 + 0.9 * Math.random())))
       if (child.kill('SIGKILL')) killed++
-      await child
+      const done = await child
+      if (done.exitCode === 0) full = (full + (Date.now() - t0)) / 2
       const report = await fsck({store, env: 'dev'})
+      heads.add(report.packages[0].head!)
+      if (report.findings.some((f) => f.severity === 'lag')) lagging++
       expect(report.findings.filter((f) => f.severity === 'damage'), `kill ${i}`).toEqual([])
       expect(report.packages[0].head).not.toBeNull()
       if (i % 5 === 0) {
@@ -125,7 +141,9 @@ describe.each([LOCAL, S3])('reliability on $name', (variant) => {
         expect(repaired.findings.filter((f) => f.severity !== 'info')).toEqual([])
       }
     }
-    expect(killed).toBeGreaterThanOrEqual(15)
+    expect(killed).toBeGreaterThanOrEqual(rounds / 2)
+    // The kills landed both before and after HEAD moved (otherwise the test proves little).
+    expect(heads.size, `heads ${[...heads]} lagging ${lagging}`).toBeGreaterThanOrEqual(2)
     const final = await runCli(['publish', '--json'], {cwd: dir, env: t.env})
     expect(final.exitCode, final.stderr).toBe(0)
     const report = await fsck({store, env: 'dev'})
@@ -145,7 +163,7 @@ describe('faults between dagctl and S3', () => {
         const env = {...t.env, AWS_ENDPOINT_URL_S3: proxy.endpoint}
         const dir = pkg(corpus(6, 'v1'), t.url)
         for (const step of [1, 2]) {
-          if (step === 2) writeFiles(dir, corpus(6, 'v2'))
+          if (step === 2) writeDags(dir, corpus(6, 'v2'))
           const res = await runCli(['publish', '--json'], {cwd: dir, env})
           expect([0, 4], res.stdout + res.stderr).toContain(res.exitCode)
           outcomes.push(res.exitCode)
