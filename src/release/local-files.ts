@@ -1,4 +1,4 @@
-import {lstat, readFile, readdir, realpath, stat} from 'node:fs/promises'
+import {readFile, readdir, realpath, stat} from 'node:fs/promises'
 import path from 'node:path'
 
 import {PolicyError, UsageError} from '../errors.js'
@@ -46,12 +46,14 @@ export async function collectFiles(dagsDir: string, packageRoot: string, extensi
     visited.add(real)
     const entries = await readdir(dir, {withFileTypes: true})
     entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+    const reads: Array<Promise<void>> = []
     for (const e of entries) {
       if (e.name.startsWith('.') || e.name === '__pycache__') continue
       const abs = path.join(dir, e.name)
       const r = rel === '' ? e.name : `${rel}/${e.name}`
-      let info = await lstat(abs)
-      if (info.isSymbolicLink()) {
+      let isDir = e.isDirectory()
+      let isFile = e.isFile()
+      if (e.isSymbolicLink()) {
         let target: string
         try {
           target = await realpath(abs)
@@ -65,13 +67,15 @@ export async function collectFiles(dagsDir: string, packageRoot: string, extensi
             hint: 'Copy the file into the package instead of linking to it: a release holds only what the package owns.',
           })
         }
-        info = await stat(abs)
+        const info = await stat(abs)
+        isDir = info.isDirectory()
+        isFile = info.isFile()
       }
-      if (info.isDirectory()) {
+      if (isDir) {
         await walk(abs, r)
         continue
       }
-      if (!info.isFile()) continue
+      if (!isFile) continue
       if (!allowed.has(path.extname(e.name))) {
         skipped.push(r)
         continue
@@ -79,9 +83,15 @@ export async function collectFiles(dagsDir: string, packageRoot: string, extensi
       if (!isSafeRelativePath(r)) {
         throw new PolicyError(`cannot publish ${JSON.stringify(r)}: not a portable path`, {code: 'PATH_UNSAFE', file: abs, hint: 'Rename the file (no backslashes or control characters).'})
       }
-      const body = await readFile(abs)
-      files.push({path: r, abs, sha256: sha256(body), size: body.length, body})
+      const slot = files.length
+      files.push(undefined as unknown as LocalFile)
+      reads.push(
+        readFile(abs).then((body) => {
+          files[slot] = {path: r, abs, sha256: sha256(body), size: body.length, body}
+        }),
+      )
     }
+    await Promise.all(reads)
   }
   await walk(dagsDir, '')
   return {files, skipped}

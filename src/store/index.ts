@@ -3,7 +3,7 @@ import path from 'node:path'
 import type {EnvironmentConfig} from '../config/schema.js'
 import {UsageError} from '../errors.js'
 import {LocalStore} from './local.js'
-import type {Store} from './types.js'
+import type {PutCondition, Store} from './types.js'
 
 export type {PutCondition, Store, StoredObject} from './types.js'
 export {PreconditionFailed} from './types.js'
@@ -36,15 +36,55 @@ export async function openStore(options: OpenStoreOptions): Promise<Store> {
   const prefix = (m[2] ?? '').replace(/^\/+|\/+$/g, '')
   if (prefix.split('/').some((s) => s === '..' || s === '.')) throw badUrl(url)
   const endpoint = options.endpoint ?? options.s3?.endpoint ?? env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL ?? undefined
-  const {S3Store} = await import('./s3.js')
-  return new S3Store({
-    bucket: m[1],
-    prefix,
-    region: options.s3?.region,
-    endpoint: endpoint || undefined,
-    sse: options.s3?.sse,
-    kmsKeyId: options.s3?.kms_key_id,
+  return new DeferredStore(`s3://${m[1]}${prefix ? `/${prefix}` : ''}`, async () => {
+    const {S3Store} = await import('./s3.js')
+    return new S3Store({
+      bucket: m[1],
+      prefix,
+      region: options.s3?.region,
+      endpoint: endpoint || undefined,
+      sse: options.s3?.sse,
+      kmsKeyId: options.s3?.kms_key_id,
+    })
   })
+}
+
+/**
+ * Starts loading an adapter at once and answers calls when it is ready, so that importing the AWS
+ * SDK (a few hundred ms) overlaps with what a command does first: reading and hashing the DAG
+ * files, validating them.
+ */
+class DeferredStore implements Store {
+  private inner?: Store
+  private readonly ready: Promise<Store>
+
+  constructor(
+    readonly url: string,
+    make: () => Promise<Store>,
+  ) {
+    this.ready = make().then((store) => (this.inner = store))
+    this.ready.catch(() => {})
+  }
+
+  get requestCount(): number {
+    return this.inner?.requestCount ?? 0
+  }
+
+  async get(key: string) {
+    return (await this.ready).get(key)
+  }
+  async put(key: string, body: Buffer | string, condition?: PutCondition) {
+    return (await this.ready).put(key, body, condition)
+  }
+  async delete(key: string) {
+    return (await this.ready).delete(key)
+  }
+  async list(prefix: string) {
+    return (await this.ready).list(prefix)
+  }
+  async listFolders(prefix: string) {
+    return (await this.ready).listFolders(prefix)
+  }
 }
 
 function badUrl(url: string): UsageError {
