@@ -1,7 +1,9 @@
 import {afterAll, describe, expect, it} from 'vitest'
 
-import {PreconditionFailed} from '../../src/store/index.js'
-import {freshStore, STORE_VARIANTS, stopSharedMoto} from '../helpers/stores.js'
+import {GetObjectCommand, S3Client} from '@aws-sdk/client-s3'
+
+import {openStore, PreconditionFailed} from '../../src/store/index.js'
+import {freshStore, sharedMoto, STORE_VARIANTS, stopSharedMoto} from '../helpers/stores.js'
 
 afterAll(stopSharedMoto)
 
@@ -49,5 +51,22 @@ describe.each(STORE_VARIANTS)('Store contract: $name', (variant) => {
     expect(results.filter((r) => r.status === 'rejected').every((r) => (r as PromiseRejectedResult).reason instanceof PreconditionFailed)).toBe(true)
     const i = results.findIndex((r) => r.status === 'fulfilled')
     expect((await store.get('k/head'))?.body.toString()).toBe(`w${i}`)
+  })
+})
+
+describe('S3 options', () => {
+  it('sends server-side encryption (AES256, aws:kms with a key id) as configured', async () => {
+    const {url, endpoint, root} = await freshStore(STORE_VARIANTS[2])
+    const sdk = new S3Client({endpoint, forcePathStyle: true, region: 'us-east-1'})
+    const [, bucket, prefix] = /^s3:\/\/([^/]+)\/(.*)$/.exec(url)!
+    const aes = await openStore({url, root, endpoint, s3: {sse: 'AES256'}})
+    await aes.put('enc/aes', 'x')
+    expect((await sdk.send(new GetObjectCommand({Bucket: bucket, Key: `${prefix}/enc/aes`}))).ServerSideEncryption).toBe('AES256')
+    const kms = await openStore({url, root, endpoint, s3: {sse: 'aws:kms', kms_key_id: 'alias/dags'}})
+    await kms.put('enc/kms', 'x')
+    const out = await sdk.send(new GetObjectCommand({Bucket: bucket, Key: `${prefix}/enc/kms`}))
+    expect(out.ServerSideEncryption).toBe('aws:kms')
+    expect(out.SSEKMSKeyId).toMatch(/alias\/dags|dags/)
+    expect((await sharedMoto()).endpoint).toBe(endpoint)
   })
 })
