@@ -38,13 +38,14 @@ export async function openStoreContext(
   needConfig = false,
 ): Promise<StoreContext> {
   let config: ResolvedConfig | undefined
+  const storeUrl = flags.store ?? process.env.DAGCTL_STORE
   try {
     config = load()
   } catch (error) {
-    if (needConfig || !(error instanceof ConfigError && error.code === 'CONFIG_MISSING' && flags.store)) throw error
+    if (needConfig || !(error instanceof ConfigError && error.code === 'CONFIG_MISSING' && storeUrl)) throw error
   }
   const root = config?.root ?? process.cwd()
-  const url = config?.environment.store ?? flags.store!
+  const url = config?.environment.store ?? storeUrl!
   const store = await openStore({url, root, s3: config?.environment.s3, endpoint: flags.endpoint})
   return {store, env: config?.envName ?? flags.env, pkg: flags.package ?? config?.config.package, root, config}
 }
