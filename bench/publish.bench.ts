@@ -12,7 +12,7 @@
  * Validation is skipped (--no-validate) to time publishing only. Nothing here asserts a time.
  */
 import {execa} from 'execa'
-import {cpSync, mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync} from 'node:fs'
+import {mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 
@@ -54,6 +54,8 @@ function checkout(dir: string, changedVersion: number): void {
 
 interface Run {
   seconds: number
+  /** user + system CPU of the process (and its children): steadier than wall time on a busy machine */
+  cpu: number
   requests: number
   detail?: string
 }
@@ -66,11 +68,13 @@ export default async function bench(): Promise<void> {
   const env = {...process.env, ...MOTO_ENV, AWS_ENDPOINT_URL_S3: proxy.endpoint, NO_COLOR: '1'}
   const measure = async (cmd: string, args: string[], cwd: string): Promise<Run & {stdout: string}> => {
     proxy.resetCounts()
+    const timing = path.join(work, 'time.txt')
     const t0 = performance.now()
-    const res = await execa(cmd, args, {cwd, env, reject: false})
+    const res = await execa('/usr/bin/time', ['-f', '%U %S', '-o', timing, cmd, ...args], {cwd, env, reject: false})
     const seconds = (performance.now() - t0) / 1000
     if (res.exitCode !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${res.exitCode}):\n${res.stderr}`)
-    return {seconds, requests: proxy.counts.total, stdout: res.stdout}
+    const [user, sys] = readFileSync(timing, 'utf8').trim().split('\n').at(-1)!.split(' ').map(Number)
+    return {seconds, cpu: user + sys, requests: proxy.counts.total, stdout: res.stdout}
   }
   const dagctl = async (args: string[], cwd: string): Promise<Run> => {
     const r = await measure('node', [BIN, ...args, '--json'], cwd)
@@ -94,9 +98,12 @@ export default async function bench(): Promise<void> {
     checkout(previous, 1)
     rows.push([`rollback (${CHANGED} files differ)`, await dagctl(['rollback', '--steps', '1', '--yes'], pkg), await sync(previous)])
 
-    console.log(`${FILES} DAG files of ~1.5 KB, moto ${moto.endpoint} behind a counting proxy; requests = HTTP requests to S3\n`)
-    const head = ['case', 'dagctl s', 'aws s3 sync s', 'speed-up', 'dagctl req', 'sync req', 'dagctl did']
-    const table = [head, ...rows.map(([name, d, s]) => [name, d.seconds.toFixed(2), s.seconds.toFixed(2), `${(s.seconds / d.seconds).toFixed(1)}×`, String(d.requests), String(s.requests), d.detail ?? ''])]
+    console.log(`${FILES} DAG files of ~1.5 KB, moto ${moto.endpoint} behind a counting proxy; requests = HTTP requests to S3; load average ${os.loadavg()[0].toFixed(1)} on ${os.cpus().length} cores\n`)
+    const head = ['case', 'dagctl s', 'aws s3 sync s', 'speed-up', 'dagctl cpu s', 'sync cpu s', 'dagctl req', 'sync req', 'dagctl did']
+    const table = [
+      head,
+      ...rows.map(([name, d, s]) => [name, d.seconds.toFixed(2), s.seconds.toFixed(2), `${(s.seconds / d.seconds).toFixed(1)}×`, d.cpu.toFixed(2), s.cpu.toFixed(2), String(d.requests), String(s.requests), d.detail ?? '']),
+    ]
     const widths = head.map((_, i) => Math.max(...table.map((r) => r[i].length)))
     for (const r of table) console.log(r.map((c, i) => c.padEnd(widths[i])).join('  '))
 

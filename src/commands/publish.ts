@@ -100,7 +100,7 @@ Exit codes: 0 published (or nothing to do), 1 validation failed, 2 bad usage or 
         {
           title: 'Bring the live tree in line',
           task: async (s, task) => {
-            s.live = await plan.repo.updateLive(plan.contents)
+            s.live = await plan.repo.updateLiveAfterSwap(s.manifest!.id, plan.contents)
             task.title = `Live tree: ${s.live.written} written, ${s.live.deleted} removed`
           },
         },

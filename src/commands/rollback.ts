@@ -70,7 +70,7 @@ Exit codes: 0 done, 2 bad usage (unknown release, no --yes when not on a termina
         {
           title: 'Bring the live tree in line',
           task: async (s, task) => {
-            s.live = await plan.repo.updateLive()
+            s.live = await plan.repo.updateLiveAfterSwap(s.manifest!.id)
             task.title = `Live tree: ${s.live.written} written, ${s.live.deleted} removed`
           },
         },

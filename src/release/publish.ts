@@ -223,6 +223,6 @@ export async function publish(options: PublishOptions & {dryRun?: boolean}): Pro
   const uploaded = await uploadBlobs(plan)
   const manifest = await writeRelease(plan)
   await plan.repo.swapHead(manifest.id, plan.headRead)
-  const live = await plan.repo.updateLive(plan.contents)
+  const live = await plan.repo.updateLiveAfterSwap(manifest.id, plan.contents)
   return publishResult(plan, {release: manifest.id, dryRun: false, uploaded, live})
 }

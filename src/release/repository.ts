@@ -1,4 +1,4 @@
-import {CheckFailedError, ConflictError} from '../errors.js'
+import {CheckFailedError, ConflictError, DagctlError, ExitCode} from '../errors.js'
 import {PreconditionFailed, type Store} from '../store/index.js'
 import {PackageLayout} from './layout.js'
 import {
@@ -204,6 +204,23 @@ export class PackageRepository {
       code: 'LIVE_BUSY',
       hint: 'Another publish or rollback is writing the live tree. Run `dagctl fsck --repair` when it is done.',
     })
+  }
+
+  /**
+   * updateLive right after this process made `release` current: a failure here does not undo the
+   * release, and the message says so (the live tree lags until the next writer or fsck --repair).
+   */
+  async updateLiveAfterSwap(release: number, contents?: Map<string, Buffer>): Promise<{written: number; deleted: number}> {
+    try {
+      return await this.updateLive(contents)
+    } catch (error) {
+      const inner = error instanceof Error ? error.message : String(error)
+      throw new DagctlError(`release ${release} is current, but bringing the live tree in line failed: ${inner}`, error instanceof DagctlError ? error.exitCode : ExitCode.REMOTE, {
+        code: 'LIVE_UPDATE_FAILED',
+        cause: error,
+        hint: `Consumers of the live tree (${this.layout.livePrefix}) may still see the previous files. Run \`dagctl fsck --env ${this.env} --package ${this.pkg} --repair\` (safe to repeat).`,
+      })
+    }
   }
 
   /** No live.json yet: every file currently in the live tree is of unknown content. */

@@ -143,6 +143,6 @@ export async function rollback(options: RollbackOptions & {dryRun?: boolean; met
   }
   const manifest = await writeRollbackRelease(plan, options, options.metadata)
   await plan.repo.swapHead(manifest.id, plan.headRead)
-  const live = await plan.repo.updateLive()
+  const live = await plan.repo.updateLiveAfterSwap(manifest.id)
   return rollbackResult(plan, options, {release: manifest.id, dryRun: false, live})
 }
