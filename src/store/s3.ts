@@ -73,7 +73,7 @@ export class S3Store implements Store {
     return this.options.prefix ? `${this.options.prefix}/${key}` : key
   }
 
-  private async send<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  private async send<T>(fn: () => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       this.requestCount++
       try {
@@ -108,7 +108,7 @@ export class S3Store implements Store {
 
   async get(key: string): Promise<StoredObject | undefined> {
     try {
-      return await this.send(`GET ${key}`, async () => {
+      return await this.send(async () => {
         const out = await this.client.send(new GetObjectCommand({Bucket: this.options.bucket, Key: this.key(key)}))
         const body = Buffer.from(await out.Body!.transformToByteArray())
         return {body, etag: out.ETag ?? ''}
@@ -132,7 +132,7 @@ export class S3Store implements Store {
     if (condition && 'ifNoneMatch' in condition) input.IfNoneMatch = '*'
     if (condition && 'ifMatch' in condition) input.IfMatch = condition.ifMatch
     try {
-      const out = await this.send(`PUT ${key}`, () => this.client.send(new PutObjectCommand(input)))
+      const out = await this.send(() => this.client.send(new PutObjectCommand(input)))
       return {etag: out.ETag ?? ''}
     } catch (error) {
       const status = (error as S3ServiceException).$metadata?.httpStatusCode
@@ -144,7 +144,7 @@ export class S3Store implements Store {
 
   async delete(key: string): Promise<void> {
     try {
-      await this.send(`DELETE ${key}`, () => this.client.send(new DeleteObjectCommand({Bucket: this.options.bucket, Key: this.key(key)})))
+      await this.send(() => this.client.send(new DeleteObjectCommand({Bucket: this.options.bucket, Key: this.key(key)})))
     } catch (error) {
       if ((error as S3ServiceException).$metadata?.httpStatusCode === 404) return
       throw this.remote(`DELETE ${key}`, error)
@@ -159,7 +159,7 @@ export class S3Store implements Store {
     let token: string | undefined
     try {
       do {
-        const out = await this.send(`LIST ${prefix}`, () =>
+        const out = await this.send(() =>
           this.client.send(new ListObjectsV2Command({Bucket: this.options.bucket, Prefix: full, Delimiter: delimiter, ContinuationToken: token})),
         )
         for (const o of out.Contents ?? []) if (o.Key) keys.push(o.Key.slice(strip))
