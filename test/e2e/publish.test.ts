@@ -13,6 +13,29 @@ import {tempDir, writeFiles} from '../helpers/tmp.js'
 
 afterAll(stopSharedMoto)
 
+/** Runs argv[2:] on a pseudo-terminal, answers argv[1] to the first `[y/N]` prompt, echoes the terminal, exits with the child's code. */
+const PTY_ANSWER = `
+import os, pty, sys
+pid, fd = pty.fork()
+if pid == 0:
+    os.execvp(sys.argv[2], sys.argv[2:])
+buf = b''
+answered = False
+while True:
+    try:
+        data = os.read(fd, 4096)
+    except OSError:
+        break
+    if not data:
+        break
+    buf += data
+    if not answered and b'[y/N]' in buf:
+        os.write(fd, sys.argv[1].encode() + b'\\n')
+        answered = True
+sys.stdout.write(buf.decode(errors='replace'))
+sys.exit(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))
+`
+
 const LOCAL = STORE_VARIANTS[0]
 const S3 = STORE_VARIANTS[1]
 
@@ -63,6 +86,25 @@ describe('publish and friends through the built binary', () => {
     const check = await runCli(['fsck', '--json'], {cwd: dir, env: t.env})
     expect(check.exitCode).toBe(0)
     expect(check.json()).toMatchObject({ok: true, findings: []})
+  })
+
+  it('rollback asks on a terminal: "n" cancels and writes nothing, "y" rolls back', async () => {
+    const t = await target(LOCAL)
+    const dir = pkg({'team_a_a.py': 'a1'}, t.url)
+    expect((await runCli(['publish'], {cwd: dir, env: t.env})).exitCode).toBe(0)
+    writeDags(dir, {'team_a_a.py': 'a2'})
+    expect((await runCli(['publish'], {cwd: dir, env: t.env})).exitCode).toBe(0)
+    // A pseudo-terminal: answer the prompt once it appears.
+    const onTerminal = (answer: string) =>
+      execa('python3', ['-c', PTY_ANSWER, answer, 'node', BIN, 'rollback', '--to', '1'], {cwd: dir, env: {NO_COLOR: '1', ...t.env}, reject: false, timeout: 60_000})
+    const no = await onTerminal('n')
+    expect(no.stdout).toMatch(/Roll back team_a in dev from release 2 to the files of release 1\? \[y\/N\]/)
+    expect(no.exitCode).toBe(2)
+    expect(no.stdout).toMatch(/cancelled/)
+    expect((await runCli(['releases', '--json'], {cwd: dir, env: t.env})).json().releases).toHaveLength(2)
+    const yes = await onTerminal('y')
+    expect(yes.exitCode, yes.stdout).toBe(0)
+    expect(yes.stdout).toMatch(/Rolled back: release 3 is current/)
   })
 
   it('a manifest edited to name a path outside the package is refused by every reader', async () => {
