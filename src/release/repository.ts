@@ -183,8 +183,9 @@ export class PackageRepository {
       await mapLimit(list, PARALLEL, async (p) => {
         const f = target.files[p]
         if (f) {
-          const body = contents?.get(f.sha256) ?? (await this.readBlob(f.sha256))
-          await this.store.put(this.layout.live(p), body)
+          const body = contents?.get(f.sha256)
+          if (body) await this.store.put(this.layout.live(p), body)
+          else if (!(await this.store.copy(this.layout.blob(f.sha256), this.layout.live(p)))) throw this.blobMissing(f.sha256)
           written++
         } else {
           await this.store.delete(this.layout.live(p))
@@ -231,15 +232,12 @@ export class PackageRepository {
     return out
   }
 
-  async readBlob(sha: string): Promise<Buffer> {
-    const obj = await this.store.get(this.layout.blob(sha))
-    if (!obj) {
-      throw new CheckFailedError(`blob ${sha} of ${this.pkg} is missing from the store`, {
-        code: 'BLOB_MISSING',
-        hint: 'The store is damaged: run `dagctl fsck` for details.',
-      })
-    }
-    return obj.body
+  private blobMissing(sha: string): CheckFailedError {
+    return new CheckFailedError(`blob ${sha} of ${this.pkg} is missing from the store`, {
+      code: 'BLOB_MISSING',
+      key: this.layout.blob(sha),
+      hint: 'The store is damaged: run `dagctl fsck` for details.',
+    })
   }
 }
 

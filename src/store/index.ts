@@ -76,6 +76,9 @@ class DeferredStore implements Store {
   async put(key: string, body: Buffer | string, condition?: PutCondition) {
     return (await this.ready).put(key, body, condition)
   }
+  async copy(from: string, to: string) {
+    return (await this.ready).copy(from, to)
+  }
   async delete(key: string) {
     return (await this.ready).delete(key)
   }

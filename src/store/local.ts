@@ -1,6 +1,6 @@
 import {createHash, randomBytes} from 'node:crypto'
 import {constants as fsc} from 'node:fs'
-import {link, mkdir, open, readFile, readdir, rename, rm, stat, unlink} from 'node:fs/promises'
+import {copyFile, link, mkdir, open, readFile, readdir, rename, rm, stat, unlink} from 'node:fs/promises'
 import path from 'node:path'
 
 import {assertSafeKey, PreconditionFailed, type PutCondition, type Store, type StoredObject} from './types.js'
@@ -138,6 +138,26 @@ export class LocalStore implements Store {
     } catch {
       return false
     }
+  }
+
+  async copy(from: string, to: string): Promise<boolean> {
+    this.requestCount++
+    const target = this.file(to)
+    await mkdir(path.dirname(target), {recursive: true})
+    await mkdir(path.join(this.dir, TMP_DIR), {recursive: true})
+    const tmp = path.join(this.dir, TMP_DIR, `${process.pid}-${randomBytes(6).toString('hex')}`)
+    try {
+      await copyFile(this.file(from), tmp)
+    } catch (error) {
+      if (isCode(error, 'ENOENT')) return false
+      throw error
+    }
+    try {
+      await rename(tmp, target)
+    } finally {
+      await unlink(tmp).catch(() => {})
+    }
+    return true
   }
 
   async delete(key: string): Promise<void> {

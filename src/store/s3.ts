@@ -1,4 +1,5 @@
 import {
+  CopyObjectCommand,
   DeleteObjectCommand,
   GetObjectCommand,
   ListObjectsV2Command,
@@ -125,7 +126,7 @@ export class S3Store implements Store {
       Bucket: this.options.bucket,
       Key: this.key(key),
       Body: body,
-      ContentType: key.endsWith('.json') ? 'application/json' : key.endsWith('.py') ? 'text/x-python' : 'application/octet-stream',
+      ContentType: contentType(key),
     }
     if (this.options.sse) input.ServerSideEncryption = this.options.sse
     if (this.options.sse === 'aws:kms' && this.options.kmsKeyId) input.SSEKMSKeyId = this.options.kmsKeyId
@@ -139,6 +140,30 @@ export class S3Store implements Store {
       // 404 on If-Match: the key is gone, which for a compare-and-swap is the same lost condition.
       if (condition && (status === 412 || (status === 404 && 'ifMatch' in condition))) throw new PreconditionFailed(key)
       throw this.remote(`PUT ${key}`, error)
+    }
+  }
+
+  async copy(from: string, to: string): Promise<boolean> {
+    const source = `${this.options.bucket}/${this.key(from).split('/').map(encodeURIComponent).join('/')}`
+    try {
+      await this.send(() =>
+        this.client.send(
+          new CopyObjectCommand({
+            Bucket: this.options.bucket,
+            Key: this.key(to),
+            CopySource: source,
+            MetadataDirective: 'REPLACE',
+            ContentType: contentType(to),
+            ...(this.options.sse ? {ServerSideEncryption: this.options.sse} : {}),
+            ...(this.options.sse === 'aws:kms' && this.options.kmsKeyId ? {SSEKMSKeyId: this.options.kmsKeyId} : {}),
+          }),
+        ),
+      )
+      return true
+    } catch (error) {
+      const e = error as S3ServiceException
+      if (e.name === 'NoSuchKey' || e.$metadata?.httpStatusCode === 404) return false
+      throw this.remote(`COPY ${from} → ${to}`, error)
     }
   }
 
@@ -179,4 +204,8 @@ export class S3Store implements Store {
   async listFolders(prefix: string): Promise<string[]> {
     return (await this.listRaw(prefix === '' || prefix.endsWith('/') ? prefix : `${prefix}/`, '/')).folders
   }
+}
+
+function contentType(key: string): string {
+  return key.endsWith('.json') ? 'application/json' : key.endsWith('.py') ? 'text/x-python' : 'application/octet-stream'
 }

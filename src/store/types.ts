@@ -22,6 +22,8 @@ export interface Store {
   readonly url: string
   get(key: string): Promise<StoredObject | undefined>
   put(key: string, body: Buffer | string, condition?: PutCondition): Promise<{etag: string}>
+  /** copies an object inside the store (server-side on S3: one request, no bytes through dagctl); false when `from` is missing */
+  copy(from: string, to: string): Promise<boolean>
   /** deleting a missing key is not an error */
   delete(key: string): Promise<void>
   /** every key under the prefix (recursive), sorted */

@@ -24,6 +24,15 @@ describe.each(STORE_VARIANTS)('Store contract: $name', (variant) => {
     expect(await store.list('dev/a/')).toEqual(['dev/a/dags/sub/y.py'])
   })
 
+  it('copies inside the store, and says false for a missing source', async () => {
+    const {store} = await freshStore(variant)
+    await store.put('_dagctl/dev/a/blobs/abc', 'content')
+    expect(await store.copy('_dagctl/dev/a/blobs/abc', 'dev/a/dags/sub/x.py')).toBe(true)
+    expect((await store.get('dev/a/dags/sub/x.py'))?.body.toString()).toBe('content')
+    expect(await store.copy('_dagctl/dev/a/blobs/missing', 'dev/a/dags/y.py')).toBe(false)
+    expect(await store.get('dev/a/dags/y.py')).toBeUndefined()
+  })
+
   it('create-only fails on an existing key and leaves it untouched', async () => {
     const {store} = await freshStore(variant)
     await store.put('k/one', 'first', {ifNoneMatch: '*'})
