@@ -42,6 +42,9 @@ export interface PublishPlan {
   /** content hashes to upload: not already in HEAD's manifest (whose blobs exist by invariant) */
   newBlobs: string[]
   contents: Map<string, Buffer>
+  /** started during the plan when there is something to publish: the release list (for the next id), git/CI metadata */
+  releaseIds?: Promise<number[]>
+  metadata?: Promise<ReleaseMetadata>
 }
 
 export interface DiffSummary {
@@ -112,7 +115,16 @@ export async function planPublish(options: PublishOptions): Promise<PublishPlan>
   const known = new Set(Object.values(headManifest?.files ?? {}).map((f) => f.sha256))
   const contents = new Map(files.map((f) => [f.sha256, f.body]))
   const newBlobs = [...new Set(files.map((f) => f.sha256))].filter((s) => !known.has(s)).sort()
-  return {options, repo, files, skipped, report, dags, headRead, headManifest, diff, newBlobs, contents}
+  // What a new release needs later (the release list for its id, git and CI metadata), started now
+  // so that it overlaps with the upload; not when there is nothing to publish.
+  let releaseIds: Promise<number[]> | undefined
+  let metadata: Promise<ReleaseMetadata> | undefined
+  if (!isEmptyDiff(diff) || !headManifest) {
+    releaseIds = repo.releaseIds()
+    metadata = options.metadata ? Promise.resolve(options.metadata) : collectMetadata(options.root)
+    releaseIds.catch(() => {})
+  }
+  return {options, repo, files, skipped, report, dags, headRead, headManifest, diff, newBlobs, contents, releaseIds, metadata}
 }
 
 export function planIsNoop(plan: PublishPlan): boolean {
@@ -135,11 +147,11 @@ export async function uploadBlobs(plan: PublishPlan, onProgress?: (done: number,
 
 export async function buildManifest(
   repo: PackageRepository,
-  base: {headRead: HeadRead; headManifest?: Manifest},
+  base: {headRead: HeadRead; headManifest?: Manifest; releaseIds?: Promise<number[]>},
   files: FileMap,
   extra: Pick<Manifest, 'dags' | 'validation'> & {message?: string; image?: string; rollback?: Manifest['rollback']; metadata: ReleaseMetadata},
 ): Promise<Manifest> {
-  const id = await repo.nextId(base.headRead.head?.release)
+  const id = await repo.nextId(base.headRead.head?.release, base.releaseIds)
   const parentFiles = base.headManifest?.files ?? {}
   const diff = diffFiles(parentFiles, files)
   return {
@@ -170,7 +182,7 @@ export async function buildManifest(
 
 /** Claims the next id for the manifest (If-None-Match) — after the blobs, before HEAD. */
 export async function writeRelease(plan: PublishPlan): Promise<Manifest> {
-  const metadata = plan.options.metadata ?? (await collectMetadata(plan.options.root))
+  const metadata = await (plan.metadata ?? plan.options.metadata ?? collectMetadata(plan.options.root))
   const manifest = await buildManifest(plan.repo, plan, fileMapOf(plan.files), {
     metadata,
     message: plan.options.message,

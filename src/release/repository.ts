@@ -76,9 +76,9 @@ export class PackageRepository {
     return keys.map((k) => PackageLayout.releaseIdOf(k)).filter((id): id is number => id !== undefined).sort((a, b) => a - b)
   }
 
-  /** Never reuses an id, orphans included. */
-  async nextId(headId?: number): Promise<number> {
-    const ids = await this.releaseIds()
+  /** Never reuses an id, orphans included. `listed` may come from an earlier releaseIds() call. */
+  async nextId(headId?: number, listed?: Promise<number[]>): Promise<number> {
+    const ids = await (listed ?? this.releaseIds())
     return Math.max(0, headId ?? 0, ...ids) + 1
   }
 
@@ -147,14 +147,15 @@ export class PackageRepository {
    *
    * `contents` may supply file bodies by hash (publish has them locally); otherwise blobs are read.
    */
-  async updateLive(contents?: Map<string, Buffer>, force: readonly string[] = []): Promise<{written: number; deleted: number; release?: number}> {
+  async updateLive(contents?: Map<string, Buffer>, force: readonly string[] = [], justMadeCurrent?: number): Promise<{written: number; deleted: number; release?: number}> {
     let written = 0
     let deleted = 0
     const dirtied = new Set<number>()
     for (let round = 0; round < 20; round++) {
-      const {head} = await this.readHead()
-      if (!head) return {written, deleted}
-      const target = await this.manifest(head.release)
+      // Right after our own HEAD swap we know HEAD; later rounds read it again.
+      const headId = round === 0 && justMadeCurrent !== undefined ? justMadeCurrent : (await this.readHead()).head?.release
+      if (headId === undefined) return {written, deleted}
+      const target = await this.manifest(headId)
       const {state, etag} = await this.readLiveState()
       const base = state?.release ?? null
       const pending = new Set([...(state?.pending ?? []), ...dirtied])
@@ -213,7 +214,7 @@ export class PackageRepository {
    */
   async updateLiveAfterSwap(release: number, contents?: Map<string, Buffer>): Promise<{written: number; deleted: number}> {
     try {
-      return await this.updateLive(contents)
+      return await this.updateLive(contents, [], release)
     } catch (error) {
       const inner = error instanceof Error ? error.message : String(error)
       throw new DagctlError(`release ${release} is current, but bringing the live tree in line failed: ${inner}`, error instanceof DagctlError ? error.exitCode : ExitCode.REMOTE, {

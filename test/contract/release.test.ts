@@ -116,10 +116,10 @@ describe.each(STORE_VARIANTS)('releases on $name', (variant) => {
     await publish(options(store, rootA))
     writeFiles(rootA, {'dags/team_a_x.py': 'A2'})
     const planA = await planPublish(options(store, rootA))
-    const planB = await planPublish(options(store, rootB))
-    // Both read HEAD 1. A finishes first.
     await uploadBlobs(planA)
     const mA = await writeRelease(planA)
+    // B reads HEAD 1 (and sees release 2 claimed) before A makes 2 current.
+    const planB = await planPublish(options(store, rootB))
     await planA.repo.swapHead(mA.id, planA.headRead)
     await uploadBlobs(planB)
     const mB = await writeRelease(planB)
