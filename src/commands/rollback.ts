@@ -1,0 +1,99 @@
+import {Flags} from '@oclif/core'
+import {createInterface} from 'node:readline/promises'
+
+import {BaseCommand, environmentFlags} from '../base-command.js'
+import {UsageError} from '../errors.js'
+import {openStoreContext, packageFlag, requirePackage, storeFlags} from '../release/context.js'
+import type {Manifest} from '../release/manifest.js'
+import {collectMetadata} from '../release/metadata.js'
+import {renderDiff} from '../release/render.js'
+import {planRollback, rollbackIsNoop, rollbackResult, writeRollbackRelease, type RollbackResult} from '../release/rollback.js'
+
+export default class Rollback extends BaseCommand<typeof Rollback> {
+  static override summary = 'Put an earlier release back, as a new release: the whole package or one DAG.'
+  static override description = `Writes a new release whose files equal the target (history only grows; the new release records what it rolled back), swaps HEAD by compare-and-swap and brings the live tree in line, touching only the files that differ. No bucket versioning needed.
+
+Asks for confirmation on a terminal; elsewhere (CI, scripts) pass --yes. Works without a dagctl.yaml when --store and --package are given.
+
+Exit codes: 0 done, 2 bad usage (unknown release, no --yes when not on a terminal), 3 another publish or rollback won the race (re-run), 4 the store failed after retries.`
+  static override examples = [
+    {description: 'Back one release in prod (asks first)', command: '<%= config.bin %> rollback --env prod'},
+    {description: 'Back to release 41, from CI', command: '<%= config.bin %> rollback --env prod --to 41 --yes'},
+    {description: 'Only one DAG back to how it was two releases ago', command: '<%= config.bin %> rollback --env prod --steps 2 --dag team_a_orders --yes'},
+    {description: 'From an ops laptop, without the package checkout', command: '<%= config.bin %> rollback --store s3://company-dags/airflow --package team_a --env prod --to 41 --dry-run'},
+  ]
+  static override flags = {
+    ...environmentFlags,
+    ...storeFlags,
+    package: packageFlag,
+    to: Flags.integer({summary: 'Release id to go back to (see `dagctl releases`).', min: 1, exclusive: ['steps']}),
+    steps: Flags.integer({summary: 'Go back N releases in the history (default 1).', min: 1, exclusive: ['to']}),
+    dag: Flags.string({summary: 'Only the file of this DAG id; the rest stays as it is.'}),
+    message: Flags.string({char: 'm', summary: 'Why: recorded in the new release.'}),
+    yes: Flags.boolean({char: 'y', summary: 'Do not ask for confirmation (needed when not on a terminal).'}),
+    'dry-run': Flags.boolean({summary: 'Show what would change; write nothing.'}),
+  }
+
+  public async run(): Promise<RollbackResult> {
+    const {flags} = this
+    const ctx = await openStoreContext(() => this.loadConfig(), flags)
+    const pkg = requirePackage(ctx)
+    const options = {store: ctx.store, env: ctx.env, pkg, to: flags.to, steps: flags.steps, dag: flags.dag, message: flags.message}
+    const plan = await planRollback(options)
+    const what = `${flags.dag ? `DAG ${flags.dag} of ` : ''}${pkg} in ${ctx.env} from release ${plan.headManifest.id} to the files of release ${plan.target.id}`
+    if (!this.jsonEnabled()) {
+      this.log(`Roll back ${what}:`)
+      this.log(renderDiff({added: plan.diff.added, changed: plan.diff.changed, removed: plan.diff.removed, unchanged: plan.diff.unchanged.length}))
+    }
+    if (flags['dry-run']) {
+      this.note('Dry run: nothing written.')
+      return rollbackResult(plan, options, {release: null, dryRun: true})
+    }
+    if (rollbackIsNoop(plan)) {
+      const live = await plan.repo.updateLive()
+      this.note(`Nothing to do: HEAD (${plan.headManifest.id}) already has these files.`)
+      return rollbackResult(plan, options, {release: null, dryRun: false, live})
+    }
+    if (!flags.yes) await this.confirm(`Roll back ${what}?`)
+    const run: {manifest?: Manifest; live?: {written: number; deleted: number}} = {}
+    const metadata = await collectMetadata(ctx.root)
+    await this.progress(
+      [
+        {
+          title: 'Write the rollback release',
+          task: async (s, task) => {
+            s.manifest = await writeRollbackRelease(plan, options, metadata)
+            task.title = `Write release ${s.manifest.id} (= files of ${plan.target.id})`
+          },
+        },
+        {title: 'Make it current (swap HEAD)', task: async (s) => void (await plan.repo.swapHead(s.manifest!.id, plan.headRead))},
+        {
+          title: 'Bring the live tree in line',
+          task: async (s, task) => {
+            s.live = await plan.repo.updateLiveAfterSwap(s.manifest!.id)
+            task.title = `Live tree: ${s.live.written} written, ${s.live.deleted} removed`
+          },
+        },
+      ],
+      run,
+    )
+    this.note(`Rolled back: release ${run.manifest!.id} is current in ${ctx.env}.`)
+    return rollbackResult(plan, options, {release: run.manifest!.id, dryRun: false, live: run.live})
+  }
+
+  private async confirm(question: string): Promise<void> {
+    if (!process.stdin.isTTY || !process.stderr.isTTY) {
+      throw new UsageError('rollback needs confirmation, and this is not a terminal', {
+        code: 'CONFIRMATION_NEEDED',
+        hint: 'Check the diff with --dry-run, then re-run with --yes.',
+      })
+    }
+    const rl = createInterface({input: process.stdin, output: process.stderr})
+    try {
+      const answer = (await rl.question(`${question} [y/N] `)).trim().toLowerCase()
+      if (answer !== 'y' && answer !== 'yes') throw new UsageError('rollback cancelled', {code: 'CANCELLED', hint: 'Nothing was written.'})
+    } finally {
+      rl.close()
+    }
+  }
+}

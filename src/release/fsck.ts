@@ -1,0 +1,194 @@
+import {DagctlError} from '../errors.js'
+import type {Store} from '../store/index.js'
+import {envMetaPrefix, PackageLayout, SHA256_RE} from './layout.js'
+import type {Manifest} from './manifest.js'
+import {PackageRepository, PARALLEL} from './repository.js'
+import {mapLimit, sha256} from './util.js'
+
+/**
+ * damage: an invariant is broken (exit 1). lag: the live tree is behind HEAD in a way the
+ * bookkeeping explains (a writer died or is running); the next publish/rollback or --repair heals it.
+ * info: harmless leftovers (orphan releases of lost races, unreferenced blobs).
+ */
+export type FsckSeverity = 'damage' | 'lag' | 'info'
+
+export interface FsckFinding {
+  severity: FsckSeverity
+  package: string
+  code: string
+  message: string
+  key?: string
+}
+
+export interface FsckPackageReport {
+  package: string
+  head: number | null
+  releases: number
+  history: number
+  blobs: number
+  liveFiles: number
+  repaired?: {written: number; deleted: number}
+}
+
+export interface FsckResult {
+  store: string
+  env: string
+  ok: boolean
+  packages: FsckPackageReport[]
+  findings: FsckFinding[]
+}
+
+export interface FsckOptions {
+  store: Store
+  env: string
+  /** only this package; default every package of the environment */
+  pkg?: string
+  repair?: boolean
+}
+
+export async function fsck(options: FsckOptions): Promise<FsckResult> {
+  const pkgs = options.pkg ? [options.pkg] : await options.store.listFolders(envMetaPrefix(options.env))
+  const findings: FsckFinding[] = []
+  const packages: FsckPackageReport[] = []
+  for (const pkg of pkgs) {
+    const repo = new PackageRepository(options.store, options.env, pkg)
+    let report = await checkPackage(repo, findings)
+    const live = findings.filter((f) => f.package === pkg && f.code.startsWith('LIVE_'))
+    if (options.repair && live.length > 0 && report.head !== null && !findings.some((f) => f.package === pkg && f.severity === 'damage' && !f.code.startsWith('LIVE_'))) {
+      const paths = live.map((f) => f.key).filter((k): k is string => k !== undefined && k.startsWith(repo.layout.livePrefix)).map((k) => k.slice(repo.layout.livePrefix.length))
+      const repaired = await repo.updateLive(undefined, paths)
+      // Check again from scratch: what --repair leaves is what the report says.
+      for (let i = findings.length - 1; i >= 0; i--) if (findings[i].package === pkg) findings.splice(i, 1)
+      report = {...(await checkPackage(new PackageRepository(options.store, options.env, pkg), findings)), repaired: {written: repaired.written, deleted: repaired.deleted}}
+    }
+    packages.push(report)
+  }
+  return {store: options.store.url, env: options.env, ok: !findings.some((f) => f.severity === 'damage'), packages, findings}
+}
+
+async function checkPackage(repo: PackageRepository, findings: FsckFinding[]): Promise<FsckPackageReport> {
+  const pkg = repo.pkg
+  const {layout, store} = repo
+  const add = (severity: FsckSeverity, code: string, message: string, key?: string): void => {
+    findings.push({severity, package: pkg, code, message, ...(key ? {key} : {})})
+  }
+  const report: FsckPackageReport = {package: pkg, head: null, releases: 0, history: 0, blobs: 0, liveFiles: 0}
+
+  const [releaseKeys, blobKeys, liveKeys] = await Promise.all([store.list(layout.releasesPrefix), store.list(layout.blobsPrefix), store.list(layout.livePrefix)])
+  const ids = new Set<number>()
+  for (const k of releaseKeys) {
+    const id = PackageLayout.releaseIdOf(k)
+    if (id === undefined) add('info', 'UNEXPECTED_KEY', `unexpected object among the releases: ${k}`, k)
+    else ids.add(id)
+  }
+  report.releases = ids.size
+  report.liveFiles = liveKeys.length
+
+  // Blobs: the key is the SHA-256 of the content; verified by reading every one.
+  const blobs = new Set<string>()
+  await mapLimit(blobKeys, PARALLEL, async (k) => {
+    const sha = k.slice(layout.blobsPrefix.length)
+    if (!SHA256_RE.test(sha)) {
+      add('info', 'UNEXPECTED_KEY', `unexpected object among the blobs: ${k}`, k)
+      return
+    }
+    const obj = await store.get(k)
+    if (!obj) return
+    if (sha256(obj.body) !== sha) add('damage', 'BLOB_CORRUPT', `blob ${sha} does not hold the content its name says (sha256 ${sha256(obj.body)})`, k)
+    else blobs.add(sha)
+  })
+  report.blobs = blobs.size
+
+  // HEAD and the history chain.
+  let headId: number | undefined
+  try {
+    headId = (await repo.readHead()).head?.release
+  } catch (error) {
+    add('damage', 'HEAD_DAMAGED', (error as Error).message, layout.head)
+    return report
+  }
+  if (headId === undefined) {
+    if (ids.size > 0) add('info', 'NO_HEAD', `no HEAD yet; ${ids.size} release(s) of publishes that did not finish`, layout.head)
+    if (liveKeys.length > 0) add('damage', 'LIVE_WITHOUT_HEAD', `${liveKeys.length} live file(s) but no HEAD`, layout.livePrefix)
+    return report
+  }
+  report.head = headId
+  const chain: Manifest[] = []
+  const seen = new Set<number>()
+  let id: number | null = headId
+  let child: Manifest | undefined
+  while (id !== null) {
+    if (seen.has(id)) {
+      add('damage', 'HISTORY_CYCLE', `the history loops back to release ${id}`, layout.release(id))
+      break
+    }
+    seen.add(id)
+    let m: Manifest | undefined
+    try {
+      m = await repo.tryManifest(id)
+    } catch (error) {
+      add('damage', 'MANIFEST_REFUSED', error instanceof DagctlError ? error.message : String(error), layout.release(id))
+      break
+    }
+    if (!m) {
+      add('damage', 'RELEASE_MISSING', `release ${id} is ${child ? `the parent of release ${child.id}` : 'named by HEAD'} but its manifest is missing`, layout.release(id))
+      break
+    }
+    if (child && m.id >= child.id) add('damage', 'HISTORY_ORDER', `release ${child.id} has parent ${m.id}, which is not older`, layout.release(child.id))
+    for (const [p, f] of Object.entries(m.files)) {
+      if (!blobs.has(f.sha256)) add('damage', 'BLOB_MISSING', `release ${m.id}: ${p} needs blob ${f.sha256}, which is missing or corrupt`, layout.blob(f.sha256))
+    }
+    chain.push(m)
+    child = m
+    id = m.parent
+  }
+  report.history = chain.length
+  const referenced = new Set(chain.flatMap((m) => Object.values(m.files).map((f) => f.sha256)))
+  const orphans = [...ids].filter((i) => !seen.has(i)).sort((a, b) => a - b)
+  if (orphans.length > 0) add('info', 'ORPHAN_RELEASES', `release(s) ${orphans.join(', ')} lost the race for HEAD or were interrupted: not history`)
+  for (const o of orphans) {
+    try {
+      const m = await repo.tryManifest(o)
+      for (const f of Object.values(m?.files ?? {})) referenced.add(f.sha256)
+    } catch (error) {
+      add('damage', 'MANIFEST_REFUSED', error instanceof DagctlError ? error.message : String(error), layout.release(o))
+    }
+  }
+  const unreferenced = [...blobs].filter((b) => !referenced.has(b))
+  if (unreferenced.length > 0) add('info', 'UNREFERENCED_BLOBS', `${unreferenced.length} blob(s) no release names (uploads of publishes that did not finish)`)
+  if (chain.length === 0 || chain[0].id !== headId) return report
+  const head = chain[0]
+
+  // The live tree: content by hash against HEAD, and what live.json claims.
+  let claimsCurrent = false
+  let liveNote = ''
+  try {
+    const {state} = await repo.readLiveState()
+    claimsCurrent = state?.release === headId && state.pending.length === 0
+    if (!claimsCurrent) {
+      liveNote = state
+        ? `live.json says release ${state.release ?? '(none)'}${state.pending.length > 0 ? ` with ${state.pending.join(', ')} being written` : ''}, HEAD is ${headId}`
+        : 'live.json is missing'
+      add('lag', 'LIVE_BEHIND', `the live tree lags HEAD: ${liveNote}; the next publish or rollback, or fsck --repair, brings it in line`, layout.liveState)
+    }
+  } catch (error) {
+    add('damage', 'LIVE_STATE_DAMAGED', (error as Error).message, layout.liveState)
+  }
+  const severity: FsckSeverity = claimsCurrent ? 'damage' : 'lag'
+  const present = new Set(liveKeys.map((k) => k.slice(layout.livePrefix.length)))
+  await mapLimit(liveKeys, PARALLEL, async (k) => {
+    const p = k.slice(layout.livePrefix.length)
+    const want = head.files[p]
+    if (!want) {
+      add(severity, 'LIVE_EXTRA', `live file ${p} is not in release ${headId}`, k)
+      return
+    }
+    const obj = await store.get(k)
+    if (!obj) return
+    if (sha256(obj.body) !== want.sha256) add(severity, 'LIVE_DIFFERS', `live file ${p} differs from release ${headId}`, k)
+  })
+  for (const p of Object.keys(head.files)) {
+    if (!present.has(p)) add(severity, 'LIVE_MISSING', `live file ${p} of release ${headId} is missing`, layout.live(p))
+  }
+  return report
+}

@@ -1,0 +1,146 @@
+import {z} from 'zod'
+
+import {CheckFailedError, PolicyError} from '../errors.js'
+import {isSafeRelativePath, SHA256_RE} from './layout.js'
+
+const SafePath = z.string().refine(isSafeRelativePath, {message: 'not a relative, normalised path inside the package'})
+
+export const ManifestFileSchema = z.object({
+  sha256: z.string().regex(SHA256_RE),
+  size: z.number().int().nonnegative(),
+  /** the release in whose chain this content first appeared */
+  since: z.number().int().positive(),
+})
+
+export const ManifestSchema = z.object({
+  format: z.literal(1),
+  package: z.string(),
+  env: z.string(),
+  id: z.number().int().positive(),
+  parent: z.number().int().positive().nullable(),
+  createdAt: z.string(),
+  author: z.string(),
+  git: z.object({sha: z.string().optional(), branch: z.string().optional()}).default({}),
+  ci: z.object({provider: z.string(), jobUrl: z.string().optional()}).optional(),
+  image: z.string().optional(),
+  message: z.string().optional(),
+  dagctlVersion: z.string(),
+  validation: z.object({
+    skipped: z.boolean(),
+    engine: z.string().optional(),
+    summary: z.object({files: z.number(), dags: z.number(), errors: z.number(), warnings: z.number(), infos: z.number()}).optional(),
+  }),
+  files: z.record(z.string(), ManifestFileSchema),
+  dags: z.array(z.object({dagId: z.string(), file: SafePath})).default([]),
+  changes: z.object({added: z.array(SafePath), changed: z.array(SafePath), removed: z.array(SafePath)}),
+  rollback: z.object({from: z.number().int().positive(), to: z.number().int().positive(), dag: z.string().optional()}).optional(),
+  /** makes every manifest unique, so reading one back tells whether it is ours */
+  nonce: z.string(),
+})
+
+export type Manifest = z.infer<typeof ManifestSchema>
+export type ManifestFile = z.infer<typeof ManifestFileSchema>
+export type FileMap = Record<string, {sha256: string; size: number; since?: number}>
+
+export const HeadSchema = z.object({release: z.number().int().positive(), nonce: z.string(), updatedAt: z.string()})
+export type Head = z.infer<typeof HeadSchema>
+
+export const LiveStateSchema = z.object({
+  /** the release the live tree equals, except the paths of `pending` releases' diffs */
+  release: z.number().int().positive().nullable(),
+  /** releases whose files a writer started to copy into the live tree and may not have finished */
+  pending: z.array(z.number().int().positive()),
+  updatedAt: z.string(),
+})
+export type LiveState = z.infer<typeof LiveStateSchema>
+
+/** A store object that does not parse, or names a path outside the package. */
+export class UnsafeManifestError extends PolicyError {
+  constructor(
+    readonly storeKey: string,
+    message: string,
+    readonly offendingPath?: string,
+  ) {
+    super(`refusing ${storeKey}: ${message}`, {
+      code: 'MANIFEST_REFUSED',
+      key: storeKey,
+      details: offendingPath === undefined ? undefined : {path: offendingPath},
+      hint: 'The store holds a manifest dagctl did not write (or a damaged one). Nothing was read from it. Run `dagctl fsck` and restore the object from bucket versioning.',
+    })
+  }
+}
+
+/** Parses a manifest and refuses anything unsafe, naming the offending path. */
+export function parseManifest(storeKey: string, body: Buffer, expect: {id?: number; package: string}): Manifest {
+  let raw: unknown
+  try {
+    raw = JSON.parse(body.toString('utf8'))
+  } catch (error) {
+    throw new UnsafeManifestError(storeKey, `not JSON (${(error as Error).message})`)
+  }
+  // Paths first, so the error names the path whatever else is wrong.
+  if (raw && typeof raw === 'object' && 'files' in raw && raw.files && typeof raw.files === 'object') {
+    for (const p of Object.keys(raw.files)) {
+      if (!isSafeRelativePath(p)) throw new UnsafeManifestError(storeKey, `path ${JSON.stringify(p)} is not inside the package`, p)
+    }
+  }
+  const result = ManifestSchema.safeParse(raw)
+  if (!result.success) {
+    const issue = result.error.issues[0]
+    const at = issue.path.join('.')
+    const value = issue.path.reduce<unknown>((node, k) => (node as Record<string | number, unknown> | undefined)?.[k as string], raw)
+    throw new UnsafeManifestError(storeKey, `${at}: ${issue.message}`, typeof value === 'string' ? value : undefined)
+  }
+  const m = result.data
+  if (m.package !== expect.package) throw new UnsafeManifestError(storeKey, `belongs to package ${m.package}, not ${expect.package}`)
+  if (expect.id !== undefined && m.id !== expect.id) throw new UnsafeManifestError(storeKey, `says it is release ${m.id}, not ${expect.id}`)
+  return m
+}
+
+export function parseJsonObject<T>(storeKey: string, body: Buffer, schema: z.ZodType<T>): T {
+  let raw: unknown
+  try {
+    raw = JSON.parse(body.toString('utf8'))
+  } catch {
+    throw new CheckFailedError(`${storeKey} is not JSON`, {code: 'STORE_DAMAGED', key: storeKey, hint: 'Run `dagctl fsck` to see the state of the store.'})
+  }
+  const r = schema.safeParse(raw)
+  if (!r.success) {
+    throw new CheckFailedError(`${storeKey} is damaged: ${r.error.issues[0].path.join('.')}: ${r.error.issues[0].message}`, {
+      code: 'STORE_DAMAGED',
+      key: storeKey,
+      hint: 'Run `dagctl fsck` to see the state of the store.',
+    })
+  }
+  return r.data
+}
+
+export interface FileDiff {
+  added: string[]
+  changed: string[]
+  removed: string[]
+  unchanged: string[]
+}
+
+/** What turns `from` into `to`, by content hash. */
+export function diffFiles(from: FileMap, to: FileMap): FileDiff {
+  const d: FileDiff = {added: [], changed: [], removed: [], unchanged: []}
+  for (const [p, f] of Object.entries(to)) {
+    const old = from[p]
+    if (!old) d.added.push(p)
+    else if (old.sha256 !== f.sha256) d.changed.push(p)
+    else d.unchanged.push(p)
+  }
+  for (const p of Object.keys(from)) if (!(p in to)) d.removed.push(p)
+  for (const list of Object.values(d)) list.sort()
+  return d
+}
+
+export function isEmptyDiff(d: FileDiff): boolean {
+  return d.added.length + d.changed.length + d.removed.length === 0
+}
+
+/** Stable JSON: what is written is what is compared when a write is read back. */
+export function serialise(value: unknown): Buffer {
+  return Buffer.from(`${JSON.stringify(value, null, 1)}\n`)
+}

@@ -1,0 +1,49 @@
+import {execFile} from 'node:child_process'
+import {readFileSync} from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+
+export interface ReleaseMetadata {
+  author: string
+  git: {sha?: string; branch?: string}
+  ci?: {provider: string; jobUrl?: string}
+  dagctlVersion: string
+}
+
+let version: string | undefined
+export function dagctlVersion(): string {
+  version ??= (JSON.parse(readFileSync(path.resolve(import.meta.dirname, '..', '..', 'package.json'), 'utf8')) as {version: string}).version
+  return version
+}
+
+function git(cwd: string, args: string[]): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    execFile('git', args, {cwd, timeout: 5000}, (error, stdout) => resolve(error ? undefined : stdout.trim() || undefined))
+  })
+}
+
+/** Who and what published: CI variables (GitLab, GitHub) first, then git and the local user. */
+export async function collectMetadata(cwd: string, env: NodeJS.ProcessEnv = process.env): Promise<ReleaseMetadata> {
+  let ci: ReleaseMetadata['ci']
+  if (env.GITLAB_CI) ci = {provider: 'gitlab', jobUrl: env.CI_JOB_URL}
+  else if (env.GITHUB_ACTIONS) {
+    ci = {
+      provider: 'github',
+      jobUrl: env.GITHUB_SERVER_URL && env.GITHUB_REPOSITORY && env.GITHUB_RUN_ID ? `${env.GITHUB_SERVER_URL}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID}` : undefined,
+    }
+  }
+  const ciSha = env.CI_COMMIT_SHA ?? env.GITHUB_SHA
+  const ciBranch = env.CI_COMMIT_REF_NAME ?? env.GITHUB_HEAD_REF ?? env.GITHUB_REF_NAME
+  const [sha, branch] = await Promise.all([
+    ciSha ? Promise.resolve(ciSha) : git(cwd, ['rev-parse', 'HEAD']),
+    ciBranch ? Promise.resolve(ciBranch) : git(cwd, ['rev-parse', '--abbrev-ref', 'HEAD']),
+  ])
+  let user: string | undefined
+  try {
+    user = os.userInfo().username
+  } catch {
+    user = undefined
+  }
+  const author = env.DAGCTL_AUTHOR ?? env.GITLAB_USER_LOGIN ?? env.GITHUB_ACTOR ?? env.USER ?? user ?? 'unknown'
+  return {author, git: {sha, branch: branch === 'HEAD' ? undefined : branch}, ci, dagctlVersion: dagctlVersion()}
+}

@@ -1,0 +1,240 @@
+import path from 'node:path'
+
+import {validateDags} from '../check/index.js'
+import type {ValidateOptions, ValidationReport} from '../check/types.js'
+import {CheckFailedError, PolicyError, UsageError} from '../errors.js'
+import {PreconditionFailed, type Store} from '../store/index.js'
+import {collectFiles, type LocalFile} from './local-files.js'
+import {diffFiles, isEmptyDiff, type FileDiff, type FileMap, type Manifest} from './manifest.js'
+import {collectMetadata, type ReleaseMetadata} from './metadata.js'
+import {PackageRepository, PARALLEL, type HeadRead} from './repository.js'
+import {mapLimit, nonce} from './util.js'
+
+export interface PublishOptions {
+  store: Store
+  env: string
+  pkg: string
+  /** the package root (folder of dagctl.yaml) */
+  root: string
+  /** the dags folder, absolute */
+  dagsDir: string
+  extensions: readonly string[]
+  /** false with --no-validate (recorded in the manifest) */
+  validate: boolean
+  validateOptions: Omit<ValidateOptions, 'files' | 'root' | 'packageName'>
+  allowMassRemoval: boolean
+  message?: string
+  image?: string
+  /** for tests: metadata instead of reading git and CI variables */
+  metadata?: ReleaseMetadata
+}
+
+export interface PublishPlan {
+  options: PublishOptions
+  repo: PackageRepository
+  files: LocalFile[]
+  skipped: string[]
+  report?: ValidationReport
+  dags: Array<{dagId: string; file: string}>
+  headRead: HeadRead
+  headManifest?: Manifest
+  diff: FileDiff
+  /** content hashes to upload: not already in HEAD's manifest (whose blobs exist by invariant) */
+  newBlobs: string[]
+  contents: Map<string, Buffer>
+  /** started during the plan when there is something to publish: the release list (for the next id), git/CI metadata */
+  releaseIds?: Promise<number[]>
+  metadata?: Promise<ReleaseMetadata>
+}
+
+export interface DiffSummary {
+  added: string[]
+  changed: string[]
+  removed: string[]
+  unchanged: number
+}
+
+export function summariseDiff(d: FileDiff): DiffSummary {
+  return {added: d.added, changed: d.changed, removed: d.removed, unchanged: d.unchanged.length}
+}
+
+export function fileMapOf(files: LocalFile[]): FileMap {
+  return Object.fromEntries(files.map((f) => [f.path, {sha256: f.sha256, size: f.size}]))
+}
+
+/** Validate, read HEAD, diff, guardrails. Writes nothing. */
+export async function planPublish(options: PublishOptions): Promise<PublishPlan> {
+  const {files, skipped} = await collectFiles(options.dagsDir, options.root, options.extensions)
+  if (files.length === 0 && !options.allowMassRemoval) {
+    throw new UsageError(`no DAG files to publish under ${options.dagsDir}`, {
+      code: 'NOTHING_TO_PUBLISH',
+      key: 'dags',
+      hint: `Only .py${options.extensions.length > 0 ? ` and ${options.extensions.join(', ')}` : ''} files are published (publish.extensions adds more). To remove every DAG of the package, add --allow-mass-removal.`,
+    })
+  }
+  let report: ValidationReport | undefined
+  let dags: PublishPlan['dags'] = []
+  if (options.validate) {
+    report = await validateDags({
+      ...options.validateOptions,
+      files: files.filter((f) => f.path.endsWith('.py')).map((f) => f.abs),
+      root: options.root,
+      packageName: options.pkg,
+    })
+    if (report.summary.errors > 0) {
+      const first = report.findings.filter((f) => f.severity === 'error').slice(0, 10)
+      throw new CheckFailedError(
+        `validation found ${report.summary.errors} error(s); nothing was published:\n${first.map((f) => `  ${f.file}:${f.line}:${f.column} ${f.rule}: ${f.message}`).join('\n')}`,
+        {code: 'VALIDATION_FAILED', file: first[0] ? path.resolve(options.root, first[0].file) : undefined, line: first[0]?.line, hint: 'Run `dagctl validate` for the full report, fix the errors, and publish again.'},
+      )
+    }
+    dags = report.dags.map((d) => ({dagId: d.dagId, file: path.relative(options.dagsDir, path.resolve(options.root, d.file)).split(path.sep).join('/')}))
+    const foreign = report.dags.filter((d) => !d.dagId.startsWith(`${options.pkg}_`))
+    if (foreign.length > 0) {
+      throw new PolicyError(`DAG id${foreign.length > 1 ? 's' : ''} without the package prefix ${options.pkg}_: ${foreign.map((d) => `${d.dagId} (${d.file}:${d.line})`).join(', ')}`, {
+        code: 'DAG_OUTSIDE_PACKAGE',
+        file: path.resolve(options.root, foreign[0].file),
+        line: foreign[0].line,
+        hint: `Package ${options.pkg} owns only DAG ids starting with ${options.pkg}_: rename the DAG.`,
+      })
+    }
+  }
+  const repo = new PackageRepository(options.store, options.env, options.pkg)
+  const headRead = await repo.readHead()
+  const headManifest = headRead.head ? await repo.manifest(headRead.head.release) : undefined
+  const diff = diffFiles(headManifest?.files ?? {}, fileMapOf(files))
+  const publishedDags = Object.keys(headManifest?.files ?? {}).filter((p) => p.endsWith('.py'))
+  const removedDags = diff.removed.filter((p) => p.endsWith('.py'))
+  if (!options.allowMassRemoval && publishedDags.length > 0 && removedDags.length * 2 > publishedDags.length) {
+    throw new PolicyError(`this publish would remove ${removedDags.length} of the ${publishedDags.length} published DAG files of ${options.pkg} in ${options.env}`, {
+      code: 'MASS_REMOVAL',
+      details: {removed: removedDags},
+      hint: 'Check the dags folder (a wrong checkout, a failed generate?). If you mean it, publish again with --allow-mass-removal.',
+    })
+  }
+  const known = new Set(Object.values(headManifest?.files ?? {}).map((f) => f.sha256))
+  const contents = new Map(files.map((f) => [f.sha256, f.body]))
+  const newBlobs = [...new Set(files.map((f) => f.sha256))].filter((s) => !known.has(s)).sort()
+  // What a new release needs later (the release list for its id, git and CI metadata), started now
+  // so that it overlaps with the upload; not when there is nothing to publish.
+  let releaseIds: Promise<number[]> | undefined
+  let metadata: Promise<ReleaseMetadata> | undefined
+  if (!isEmptyDiff(diff) || !headManifest) {
+    releaseIds = repo.releaseIds()
+    metadata = options.metadata ? Promise.resolve(options.metadata) : collectMetadata(options.root)
+    releaseIds.catch(() => {})
+  }
+  return {options, repo, files, skipped, report, dags, headRead, headManifest, diff, newBlobs, contents, releaseIds, metadata}
+}
+
+export function planIsNoop(plan: PublishPlan): boolean {
+  return plan.headManifest !== undefined && isEmptyDiff(plan.diff)
+}
+
+/** Blobs first, in parallel; one that exists already (412) is fine: it holds the same bytes. */
+export async function uploadBlobs(plan: PublishPlan, onProgress?: (done: number, total: number) => void): Promise<number> {
+  let done = 0
+  await mapLimit(plan.newBlobs, PARALLEL, async (sha) => {
+    try {
+      await plan.repo.store.put(plan.repo.layout.blob(sha), plan.contents.get(sha)!, {ifNoneMatch: '*'})
+    } catch (error) {
+      if (!(error instanceof PreconditionFailed)) throw error
+    }
+    onProgress?.(++done, plan.newBlobs.length)
+  })
+  return plan.newBlobs.length
+}
+
+export async function buildManifest(
+  repo: PackageRepository,
+  base: {headRead: HeadRead; headManifest?: Manifest; releaseIds?: Promise<number[]>},
+  files: FileMap,
+  extra: Pick<Manifest, 'dags' | 'validation'> & {message?: string; image?: string; rollback?: Manifest['rollback']; metadata: ReleaseMetadata},
+): Promise<Manifest> {
+  const id = await repo.nextId(base.headRead.head?.release, base.releaseIds)
+  const parentFiles = base.headManifest?.files ?? {}
+  const diff = diffFiles(parentFiles, files)
+  return {
+    format: 1,
+    package: repo.pkg,
+    env: repo.env,
+    id,
+    parent: base.headRead.head?.release ?? null,
+    createdAt: new Date().toISOString(),
+    author: extra.metadata.author,
+    git: extra.metadata.git,
+    ...(extra.metadata.ci ? {ci: extra.metadata.ci} : {}),
+    ...(extra.image ? {image: extra.image} : {}),
+    ...(extra.message ? {message: extra.message} : {}),
+    dagctlVersion: extra.metadata.dagctlVersion,
+    validation: extra.validation,
+    files: Object.fromEntries(
+      Object.entries(files)
+        .sort(([a], [b]) => (a < b ? -1 : 1))
+        .map(([p, f]) => [p, {sha256: f.sha256, size: f.size, since: parentFiles[p]?.sha256 === f.sha256 ? (parentFiles[p].since ?? id) : id}]),
+    ),
+    dags: extra.dags,
+    changes: {added: diff.added, changed: diff.changed, removed: diff.removed},
+    ...(extra.rollback ? {rollback: extra.rollback} : {}),
+    nonce: nonce(),
+  }
+}
+
+/** Claims the next id for the manifest (If-None-Match) — after the blobs, before HEAD. */
+export async function writeRelease(plan: PublishPlan): Promise<Manifest> {
+  const metadata = await (plan.metadata ?? plan.options.metadata ?? collectMetadata(plan.options.root))
+  const manifest = await buildManifest(plan.repo, plan, fileMapOf(plan.files), {
+    metadata,
+    message: plan.options.message,
+    image: plan.options.image,
+    dags: plan.dags,
+    validation: plan.report ? {skipped: false, engine: plan.report.engine, summary: plan.report.summary} : {skipped: true},
+  })
+  await plan.repo.writeManifest(manifest)
+  return manifest
+}
+
+export interface PublishResult {
+  package: string
+  env: string
+  store: string
+  release: number | null
+  parent: number | null
+  dryRun: boolean
+  diff: DiffSummary
+  skipped: string[]
+  uploaded: number
+  live?: {written: number; deleted: number}
+  validation: {skipped: boolean; errors?: number; warnings?: number}
+}
+
+export function publishResult(plan: PublishPlan, extra: {release: number | null; dryRun: boolean; uploaded: number; live?: {written: number; deleted: number}}): PublishResult {
+  return {
+    package: plan.repo.pkg,
+    env: plan.repo.env,
+    store: plan.repo.store.url,
+    release: extra.release,
+    parent: plan.headRead.head?.release ?? null,
+    dryRun: extra.dryRun,
+    diff: summariseDiff(plan.diff),
+    skipped: plan.skipped,
+    uploaded: extra.uploaded,
+    ...(extra.live ? {live: extra.live} : {}),
+    validation: plan.report ? {skipped: false, errors: plan.report.summary.errors, warnings: plan.report.summary.warnings} : {skipped: true},
+  }
+}
+
+/** The whole publish without a display: plan, blobs, manifest, HEAD, live tree. */
+export async function publish(options: PublishOptions & {dryRun?: boolean}): Promise<PublishResult> {
+  const plan = await planPublish(options)
+  if (options.dryRun) return publishResult(plan, {release: null, dryRun: true, uploaded: 0})
+  if (planIsNoop(plan)) {
+    const live = await plan.repo.updateLive(plan.contents)
+    return publishResult(plan, {release: null, dryRun: false, uploaded: 0, live})
+  }
+  const uploaded = await uploadBlobs(plan)
+  const manifest = await writeRelease(plan)
+  await plan.repo.swapHead(manifest.id, plan.headRead)
+  const live = await plan.repo.updateLiveAfterSwap(manifest.id, plan.contents)
+  return publishResult(plan, {release: manifest.id, dryRun: false, uploaded, live})
+}

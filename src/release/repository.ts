@@ -1,0 +1,250 @@
+import {CheckFailedError, ConflictError, DagctlError, ExitCode} from '../errors.js'
+import {PreconditionFailed, type Store} from '../store/index.js'
+import {PackageLayout} from './layout.js'
+import {
+  diffFiles,
+  HeadSchema,
+  LiveStateSchema,
+  parseJsonObject,
+  parseManifest,
+  serialise,
+  type FileMap,
+  type Head,
+  type LiveState,
+  type Manifest,
+} from './manifest.js'
+import {mapLimit, nonce} from './util.js'
+
+export const PARALLEL = 32
+
+export interface HeadRead {
+  head?: Head
+  etag?: string
+}
+
+/**
+ * One package in one environment of a store: the release algorithms of DESIGN.md on the Store
+ * interface only. Manifests are immutable, so they are cached for the life of the object.
+ */
+export class PackageRepository {
+  readonly layout: PackageLayout
+  private readonly manifests = new Map<number, Manifest>()
+
+  constructor(
+    readonly store: Store,
+    readonly env: string,
+    readonly pkg: string,
+  ) {
+    this.layout = new PackageLayout(env, pkg)
+  }
+
+  async readHead(): Promise<HeadRead> {
+    const obj = await this.store.get(this.layout.head)
+    if (!obj) return {}
+    return {head: parseJsonObject(this.layout.head, obj.body, HeadSchema), etag: obj.etag}
+  }
+
+  async manifest(id: number): Promise<Manifest> {
+    const cached = this.manifests.get(id)
+    if (cached) return cached
+    const key = this.layout.release(id)
+    const obj = await this.store.get(key)
+    if (!obj) {
+      throw new CheckFailedError(`release ${id} of ${this.pkg} is missing from ${this.env}`, {
+        code: 'RELEASE_MISSING',
+        key,
+        hint: 'The store is damaged: run `dagctl fsck` for details.',
+      })
+    }
+    const m = parseManifest(key, obj.body, {id, package: this.pkg})
+    this.manifests.set(id, m)
+    return m
+  }
+
+  async tryManifest(id: number): Promise<Manifest | undefined> {
+    if (this.manifests.has(id)) return this.manifests.get(id)
+    const obj = await this.store.get(this.layout.release(id))
+    if (!obj) return undefined
+    const m = parseManifest(this.layout.release(id), obj.body, {id, package: this.pkg})
+    this.manifests.set(id, m)
+    return m
+  }
+
+  /** Every release id with a manifest in the store (history and orphans), ascending. */
+  async releaseIds(): Promise<number[]> {
+    const keys = await this.store.list(this.layout.releasesPrefix)
+    return keys.map((k) => PackageLayout.releaseIdOf(k)).filter((id): id is number => id !== undefined).sort((a, b) => a - b)
+  }
+
+  /** Never reuses an id, orphans included. `listed` may come from an earlier releaseIds() call. */
+  async nextId(headId?: number, listed?: Promise<number[]>): Promise<number> {
+    const ids = await (listed ?? this.releaseIds())
+    return Math.max(0, headId ?? 0, ...ids) + 1
+  }
+
+  /** History: the chain from HEAD through `parent`, newest first. */
+  async history(limit = Number.POSITIVE_INFINITY, from?: number): Promise<Manifest[]> {
+    const out: Manifest[] = []
+    let id: number | null | undefined = from ?? (await this.readHead()).head?.release
+    const seen = new Set<number>()
+    while (id && out.length < limit) {
+      if (seen.has(id)) break
+      seen.add(id)
+      const m: Manifest = await this.manifest(id)
+      out.push(m)
+      id = m.parent
+    }
+    return out
+  }
+
+  /**
+   * Claims the manifest's key with If-None-Match: *. A 412 means the id is taken: by another
+   * publisher (conflict) or by this very write whose answer was lost and retried (then the stored
+   * bytes are ours).
+   */
+  async writeManifest(m: Manifest): Promise<void> {
+    const key = this.layout.release(m.id)
+    const body = serialise(m)
+    try {
+      await this.store.put(key, body, {ifNoneMatch: '*'})
+    } catch (error) {
+      if (!(error instanceof PreconditionFailed)) throw error
+      const stored = await this.store.get(key)
+      if (stored && stored.body.equals(body)) return
+      throw lostRace(this.env, `release id ${m.id} was taken by another publish`)
+    }
+    this.manifests.set(m.id, m)
+  }
+
+  /** Compare-and-swap of HEAD from the version read (or create-only for the first release). */
+  async swapHead(id: number, expected: HeadRead): Promise<Head> {
+    const head: Head = {release: id, nonce: nonce(), updatedAt: new Date().toISOString()}
+    const body = serialise(head)
+    try {
+      await this.store.put(this.layout.head, body, expected.etag ? {ifMatch: expected.etag} : {ifNoneMatch: '*'})
+    } catch (error) {
+      if (!(error instanceof PreconditionFailed)) throw error
+      // Our own write may have landed before a retried request lost its answer.
+      const now = await this.readHead()
+      if (now.head?.release === id && now.head.nonce === head.nonce) return head
+      throw lostRace(this.env, `HEAD moved to release ${now.head?.release ?? '(none)'} while this one was prepared`)
+    }
+    return head
+  }
+
+  async readLiveState(): Promise<{state?: LiveState; etag?: string}> {
+    const obj = await this.store.get(this.layout.liveState)
+    if (!obj) return {}
+    return {state: parseJsonObject(this.layout.liveState, obj.body, LiveStateSchema), etag: obj.etag}
+  }
+
+  /**
+   * Brings the live tree in line with HEAD, touching only the paths that can differ. Before writing,
+   * live.json records the target as pending (by compare-and-swap), so a writer killed half way leaves
+   * a record of which paths may be wrong; the next writer (publish, rollback, fsck --repair) rewrites
+   * the union of those diffs. A writer whose final swap of live.json loses has written files of its
+   * target after someone else's, so it goes round again with its target marked pending.
+   *
+   * `contents` may supply file bodies by hash (publish has them locally); otherwise blobs are read.
+   */
+  async updateLive(contents?: Map<string, Buffer>, force: readonly string[] = [], justMadeCurrent?: number): Promise<{written: number; deleted: number; release?: number}> {
+    let written = 0
+    let deleted = 0
+    const dirtied = new Set<number>()
+    for (let round = 0; round < 20; round++) {
+      // Right after our own HEAD swap we know HEAD; later rounds read it again.
+      const headId = round === 0 && justMadeCurrent !== undefined ? justMadeCurrent : (await this.readHead()).head?.release
+      if (headId === undefined) return {written, deleted}
+      const target = await this.manifest(headId)
+      const {state, etag} = await this.readLiveState()
+      const base = state?.release ?? null
+      const pending = new Set([...(state?.pending ?? []), ...dirtied])
+      pending.delete(target.id)
+      if (base === target.id && pending.size === 0 && (round > 0 || force.length === 0)) {
+        return {written, deleted, release: target.id}
+      }
+      const marked: LiveState = {release: base, pending: [...new Set([...(state?.pending ?? []), ...dirtied, target.id])].sort((a, b) => a - b), updatedAt: new Date().toISOString()}
+      let markEtag: string
+      try {
+        markEtag = (await this.store.put(this.layout.liveState, serialise(marked), etag ? {ifMatch: etag} : {ifNoneMatch: '*'})).etag
+      } catch (error) {
+        if (error instanceof PreconditionFailed) continue
+        throw error
+      }
+      const baseFiles: FileMap = base === null ? await this.listedLiveAsUnknown() : (await this.manifest(base)).files
+      const paths = new Set<string>(round === 0 ? force : [])
+      const addDiff = (from: FileMap, to: FileMap): void => {
+        const d = diffFiles(from, to)
+        for (const p of [...d.added, ...d.changed, ...d.removed]) paths.add(p)
+      }
+      addDiff(baseFiles, target.files)
+      for (const id of marked.pending) if (id !== target.id) addDiff(baseFiles, (await this.tryManifest(id))?.files ?? {})
+      dirtied.add(target.id)
+      const list = [...paths].sort()
+      await mapLimit(list, PARALLEL, async (p) => {
+        const f = target.files[p]
+        if (f) {
+          const body = contents?.get(f.sha256)
+          if (body) await this.store.put(this.layout.live(p), body)
+          else if (!(await this.store.copy(this.layout.blob(f.sha256), this.layout.live(p)))) throw this.blobMissing(f.sha256)
+          written++
+        } else {
+          await this.store.delete(this.layout.live(p))
+          deleted++
+        }
+      })
+      const done: LiveState = {release: target.id, pending: [], updatedAt: new Date().toISOString()}
+      try {
+        await this.store.put(this.layout.liveState, serialise(done), {ifMatch: markEtag})
+        return {written, deleted, release: target.id}
+      } catch (error) {
+        if (!(error instanceof PreconditionFailed)) throw error
+        // Someone else marked or finished meanwhile; our files may have landed after theirs.
+      }
+    }
+    throw new ConflictError('the live tree kept changing under this update', {
+      code: 'LIVE_BUSY',
+      hint: 'Another publish or rollback is writing the live tree. Run `dagctl fsck --repair` when it is done.',
+    })
+  }
+
+  /**
+   * updateLive right after this process made `release` current: a failure here does not undo the
+   * release, and the message says so (the live tree lags until the next writer or fsck --repair).
+   */
+  async updateLiveAfterSwap(release: number, contents?: Map<string, Buffer>): Promise<{written: number; deleted: number}> {
+    try {
+      return await this.updateLive(contents, [], release)
+    } catch (error) {
+      const inner = error instanceof Error ? error.message : String(error)
+      throw new DagctlError(`release ${release} is current, but bringing the live tree in line failed: ${inner}`, error instanceof DagctlError ? error.exitCode : ExitCode.REMOTE, {
+        code: 'LIVE_UPDATE_FAILED',
+        cause: error,
+        hint: `Consumers of the live tree (${this.layout.livePrefix}) may still see the previous files. Run \`dagctl fsck --env ${this.env} --package ${this.pkg} --repair\` (safe to repeat).`,
+      })
+    }
+  }
+
+  /** No live.json yet: every file currently in the live tree is of unknown content. */
+  private async listedLiveAsUnknown(): Promise<FileMap> {
+    const keys = await this.store.list(this.layout.livePrefix)
+    const out: FileMap = {}
+    for (const k of keys) out[k.slice(this.layout.livePrefix.length)] = {sha256: '', size: -1}
+    return out
+  }
+
+  private blobMissing(sha: string): CheckFailedError {
+    return new CheckFailedError(`blob ${sha} of ${this.pkg} is missing from the store`, {
+      code: 'BLOB_MISSING',
+      key: this.layout.blob(sha),
+      hint: 'The store is damaged: run `dagctl fsck` for details.',
+    })
+  }
+}
+
+export function lostRace(env: string, why: string): ConflictError {
+  return new ConflictError(`another publish won the race: ${why}; nothing of this one became current`, {
+    code: 'LOST_RACE',
+    hint: `Re-run the command: it will compare with the new HEAD (\`dagctl releases --env ${env}\` shows it).`,
+  })
+}

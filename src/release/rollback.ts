@@ -1,0 +1,148 @@
+import {UsageError} from '../errors.js'
+import type {Store} from '../store/index.js'
+import {diffFiles, isEmptyDiff, type FileDiff, type FileMap, type Manifest} from './manifest.js'
+import {collectMetadata, type ReleaseMetadata} from './metadata.js'
+import {buildManifest, summariseDiff, type DiffSummary} from './publish.js'
+import {PackageRepository, type HeadRead} from './repository.js'
+
+export interface RollbackOptions {
+  store: Store
+  env: string
+  pkg: string
+  /** --to ID */
+  to?: number
+  /** --steps N (default 1 when --to is not given) */
+  steps?: number
+  /** --dag DAG_ID: only that DAG's file */
+  dag?: string
+  message?: string
+}
+
+export interface RollbackPlan {
+  repo: PackageRepository
+  headRead: HeadRead
+  headManifest: Manifest
+  target: Manifest
+  files: FileMap
+  diff: FileDiff
+  /** the file of --dag */
+  dagFile?: string
+  dags: Manifest['dags']
+}
+
+function noHistory(env: string, pkg: string): UsageError {
+  return new UsageError(`${pkg} has no release in ${env}`, {code: 'NO_RELEASE', hint: `Run \`dagctl releases --env ${env}\` to check the package and environment.`})
+}
+
+/** Finds the target and computes the new file set. Writes nothing. */
+export async function planRollback(options: RollbackOptions): Promise<RollbackPlan> {
+  const repo = new PackageRepository(options.store, options.env, options.pkg)
+  const headRead = await repo.readHead()
+  if (!headRead.head) throw noHistory(options.env, options.pkg)
+  const headManifest = await repo.manifest(headRead.head.release)
+  let target: Manifest
+  if (options.to !== undefined) {
+    const found = await repo.tryManifest(options.to)
+    if (!found) {
+      throw new UsageError(`release ${options.to} of ${options.pkg} does not exist in ${options.env}`, {
+        code: 'RELEASE_NOT_FOUND',
+        hint: `Run \`dagctl releases --env ${options.env}\` to see the release ids.`,
+      })
+    }
+    target = found
+  } else {
+    const steps = options.steps ?? 1
+    const chain = await repo.history(steps + 1)
+    if (chain.length <= steps) {
+      throw new UsageError(`${options.pkg} in ${options.env} has only ${chain.length} release(s) in its history; cannot go back ${steps}`, {
+        code: 'RELEASE_NOT_FOUND',
+        hint: `Run \`dagctl releases --env ${options.env}\` and use --to ID.`,
+      })
+    }
+    target = chain[steps]
+  }
+  let files: FileMap
+  let dags: Manifest['dags']
+  let dagFile: string | undefined
+  if (options.dag) {
+    const dagId = options.dag
+    dagFile =
+      target.dags.find((d) => d.dagId === dagId)?.file ??
+      headManifest.dags.find((d) => d.dagId === dagId)?.file ??
+      [...Object.keys(target.files), ...Object.keys(headManifest.files)].find((p) => p === `${dagId}.py` || p.endsWith(`/${dagId}.py`))
+    if (!dagFile) {
+      throw new UsageError(`DAG ${dagId} is in neither release ${target.id} nor HEAD (${headManifest.id}) of ${options.pkg}`, {
+        code: 'DAG_NOT_FOUND',
+        hint: `Run \`dagctl list ${options.pkg} --env ${options.env}\` to see the published files.`,
+      })
+    }
+    files = {...headManifest.files}
+    if (target.files[dagFile]) files[dagFile] = target.files[dagFile]
+    else delete files[dagFile]
+    const file = dagFile
+    dags = [...headManifest.dags.filter((d) => d.file !== file), ...target.dags.filter((d) => d.file === file)]
+  } else {
+    files = target.files
+    dags = target.dags
+  }
+  return {repo, headRead, headManifest, target, files, diff: diffFiles(headManifest.files, files), dagFile, dags}
+}
+
+export interface RollbackResult {
+  package: string
+  env: string
+  store: string
+  release: number | null
+  from: number
+  to: number
+  dag?: string
+  dryRun: boolean
+  diff: DiffSummary
+  live?: {written: number; deleted: number}
+}
+
+export function rollbackResult(plan: RollbackPlan, options: RollbackOptions, extra: {release: number | null; dryRun: boolean; live?: {written: number; deleted: number}}): RollbackResult {
+  return {
+    package: plan.repo.pkg,
+    env: plan.repo.env,
+    store: plan.repo.store.url,
+    release: extra.release,
+    from: plan.headManifest.id,
+    to: plan.target.id,
+    ...(options.dag ? {dag: options.dag} : {}),
+    dryRun: extra.dryRun,
+    diff: summariseDiff(plan.diff),
+    ...(extra.live ? {live: extra.live} : {}),
+  }
+}
+
+export function rollbackIsNoop(plan: RollbackPlan): boolean {
+  return isEmptyDiff(plan.diff)
+}
+
+/** A new release equal to the target (history only grows); its blobs exist since the target's do. */
+export async function writeRollbackRelease(plan: RollbackPlan, options: RollbackOptions, metadata?: ReleaseMetadata): Promise<Manifest> {
+  const manifest = await buildManifest(plan.repo, plan, plan.files, {
+    metadata: metadata ?? (await collectMetadata(process.cwd())),
+    message: options.message ?? `rollback${options.dag ? ` of ${options.dag}` : ''} to release ${plan.target.id}`,
+    image: options.dag ? plan.headManifest.image : plan.target.image,
+    dags: plan.dags,
+    validation: plan.target.validation,
+    rollback: {from: plan.headManifest.id, to: plan.target.id, ...(options.dag ? {dag: options.dag} : {})},
+  })
+  await plan.repo.writeManifest(manifest)
+  return manifest
+}
+
+export async function rollback(options: RollbackOptions & {dryRun?: boolean; metadata?: ReleaseMetadata}): Promise<RollbackResult> {
+  const plan = await planRollback(options)
+  if (options.dryRun) return rollbackResult(plan, options, {release: null, dryRun: true})
+  if (rollbackIsNoop(plan)) {
+    const live = await plan.repo.updateLive()
+    return rollbackResult(plan, options, {release: null, dryRun: false, live})
+  }
+  const manifest = await writeRollbackRelease(plan, options, options.metadata)
+  await plan.repo.swapHead(manifest.id, plan.headRead)
+  const live = await plan.repo.updateLiveAfterSwap(manifest.id)
+  return rollbackResult(plan, options, {release: manifest.id, dryRun: false, live})
+}

@@ -1,0 +1,29 @@
+import {createHash, randomBytes} from 'node:crypto'
+
+export function sha256(body: Buffer): string {
+  return createHash('sha256').update(body).digest('hex')
+}
+
+export function nonce(): string {
+  return randomBytes(8).toString('hex')
+}
+
+/** Runs fn over items with at most `limit` in flight; the first failure rejects (after in-flight ones settle). */
+export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length)
+  let next = 0
+  let failed: unknown
+  const worker = async (): Promise<void> => {
+    while (failed === undefined && next < items.length) {
+      const i = next++
+      try {
+        out[i] = await fn(items[i], i)
+      } catch (error) {
+        failed ??= error
+      }
+    }
+  }
+  await Promise.all(Array.from({length: Math.min(limit, items.length)}, worker))
+  if (failed !== undefined) throw failed
+  return out
+}

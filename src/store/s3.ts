@@ -1,0 +1,211 @@
+import {
+  CopyObjectCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+  S3ServiceException,
+  type PutObjectCommandInput,
+} from '@aws-sdk/client-s3'
+import {Agent} from 'node:http'
+import {Agent as HttpsAgent} from 'node:https'
+
+import {RemoteError} from '../errors.js'
+import {PreconditionFailed, type PutCondition, type Store, type StoredObject} from './types.js'
+
+export interface S3StoreOptions {
+  bucket: string
+  /** key prefix inside the bucket, without leading or trailing `/` ('' for none) */
+  prefix: string
+  region?: string
+  /** custom endpoint (MinIO, LocalStack, moto): path-style addressing */
+  endpoint?: string
+  sse?: 'AES256' | 'aws:kms'
+  kmsKeyId?: string
+  /** attempts per request, retries included (throttling, 5xx, resets, timeouts) */
+  maxAttempts?: number
+  /** parallel connections */
+  maxSockets?: number
+  /** an injected client for unit tests of one edge */
+  client?: S3Client
+}
+
+/**
+ * `s3://bucket[/prefix]` through @aws-sdk/client-s3: the SDK's default credential chain and its
+ * standard retry mode (exponential backoff with jitter on throttling, 5xx, connection resets and
+ * timeouts). Atomic create is PutObject with If-None-Match: *, compare-and-swap PutObject with
+ * If-Match: <etag>; 412 means the condition failed. Real S3 answers 409 to a conditional write
+ * that races another one on the same key: that is retried here (it is not a lost condition).
+ * This module is imported lazily, only by commands that open an s3:// store.
+ */
+export class S3Store implements Store {
+  requestCount = 0
+  readonly url: string
+  private readonly client: S3Client
+
+  constructor(private readonly options: S3StoreOptions) {
+    // The SDK warns on Node 20 about its releases after early 2027; package.json pins a range that supports Node 20.
+    process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'
+    this.url = `s3://${options.bucket}${options.prefix ? `/${options.prefix}` : ''}`
+    const region = options.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? (options.endpoint ? 'us-east-1' : undefined)
+    const maxSockets = options.maxSockets ?? 32
+    this.client =
+      options.client ??
+      new S3Client({
+        region,
+        endpoint: options.endpoint,
+        forcePathStyle: Boolean(options.endpoint),
+        maxAttempts: options.maxAttempts ?? 6,
+        retryMode: 'standard',
+        // We verify content by SHA-256 ourselves; CRC trailers trip up some S3-compatible servers.
+        requestChecksumCalculation: 'WHEN_REQUIRED',
+        responseChecksumValidation: 'WHEN_REQUIRED',
+        requestHandler: {
+          connectionTimeout: 5000,
+          requestTimeout: 30_000,
+          httpAgent: new Agent({keepAlive: true, maxSockets}),
+          httpsAgent: new HttpsAgent({keepAlive: true, maxSockets}),
+        },
+      })
+  }
+
+  private key(key: string): string {
+    return this.options.prefix ? `${this.options.prefix}/${key}` : key
+  }
+
+  private async send<T>(fn: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      this.requestCount++
+      try {
+        return await fn()
+      } catch (error) {
+        const status = (error as S3ServiceException).$metadata?.httpStatusCode
+        // 409 ConditionalRequestConflict: a concurrent conditional write on the key; try again.
+        if (status === 409 && attempt < 5) {
+          await new Promise((r) => setTimeout(r, 50 * 2 ** attempt * Math.random()))
+          continue
+        }
+        throw error
+      }
+    }
+  }
+
+  private remote(what: string, error: unknown): RemoteError {
+    const e = error as S3ServiceException & {code?: string}
+    const status = e.$metadata?.httpStatusCode
+    const name = e.name && e.name !== 'Error' ? e.name : e.code
+    return new RemoteError(`S3 ${what} failed${status ? ` (HTTP ${status})` : ''}: ${name ? `${name}: ` : ''}${e.message}`, {
+      code: 'S3_FAILED',
+      cause: error,
+      hint:
+        status === 403
+          ? 'Check the credentials (AWS_PROFILE, AWS_ACCESS_KEY_ID, the role) and the bucket policy.'
+          : status === 301 || e.name === 'PermanentRedirect'
+            ? 'Set environments.<env>.s3.region to the bucket\'s region.'
+            : `Check that ${this.url} is reachable (environments.<env>.s3.endpoint, AWS_ENDPOINT_URL_S3) and re-run; dagctl already retried.`,
+    })
+  }
+
+  async get(key: string): Promise<StoredObject | undefined> {
+    try {
+      return await this.send(async () => {
+        const out = await this.client.send(new GetObjectCommand({Bucket: this.options.bucket, Key: this.key(key)}))
+        const body = Buffer.from(await out.Body!.transformToByteArray())
+        return {body, etag: out.ETag ?? ''}
+      })
+    } catch (error) {
+      const e = error as S3ServiceException
+      if (e.name === 'NoSuchKey' || e.$metadata?.httpStatusCode === 404) return undefined
+      throw this.remote(`GET ${key}`, error)
+    }
+  }
+
+  async put(key: string, body: Buffer | string, condition?: PutCondition): Promise<{etag: string}> {
+    const input: PutObjectCommandInput = {
+      Bucket: this.options.bucket,
+      Key: this.key(key),
+      Body: body,
+      ContentType: contentType(key),
+    }
+    if (this.options.sse) input.ServerSideEncryption = this.options.sse
+    if (this.options.sse === 'aws:kms' && this.options.kmsKeyId) input.SSEKMSKeyId = this.options.kmsKeyId
+    if (condition && 'ifNoneMatch' in condition) input.IfNoneMatch = '*'
+    if (condition && 'ifMatch' in condition) input.IfMatch = condition.ifMatch
+    try {
+      const out = await this.send(() => this.client.send(new PutObjectCommand(input)))
+      return {etag: out.ETag ?? ''}
+    } catch (error) {
+      const status = (error as S3ServiceException).$metadata?.httpStatusCode
+      // 404 on If-Match: the key is gone, which for a compare-and-swap is the same lost condition.
+      if (condition && (status === 412 || (status === 404 && 'ifMatch' in condition))) throw new PreconditionFailed(key)
+      throw this.remote(`PUT ${key}`, error)
+    }
+  }
+
+  async copy(from: string, to: string): Promise<boolean> {
+    const source = `${this.options.bucket}/${this.key(from).split('/').map(encodeURIComponent).join('/')}`
+    try {
+      await this.send(() =>
+        this.client.send(
+          new CopyObjectCommand({
+            Bucket: this.options.bucket,
+            Key: this.key(to),
+            CopySource: source,
+            MetadataDirective: 'REPLACE',
+            ContentType: contentType(to),
+            ...(this.options.sse ? {ServerSideEncryption: this.options.sse} : {}),
+            ...(this.options.sse === 'aws:kms' && this.options.kmsKeyId ? {SSEKMSKeyId: this.options.kmsKeyId} : {}),
+          }),
+        ),
+      )
+      return true
+    } catch (error) {
+      const e = error as S3ServiceException
+      if (e.name === 'NoSuchKey' || e.$metadata?.httpStatusCode === 404) return false
+      throw this.remote(`COPY ${from} → ${to}`, error)
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    try {
+      await this.send(() => this.client.send(new DeleteObjectCommand({Bucket: this.options.bucket, Key: this.key(key)})))
+    } catch (error) {
+      if ((error as S3ServiceException).$metadata?.httpStatusCode === 404) return
+      throw this.remote(`DELETE ${key}`, error)
+    }
+  }
+
+  private async listRaw(prefix: string, delimiter?: string): Promise<{keys: string[]; folders: string[]}> {
+    const full = this.key(prefix)
+    const strip = this.options.prefix ? this.options.prefix.length + 1 : 0
+    const keys: string[] = []
+    const folders: string[] = []
+    let token: string | undefined
+    try {
+      do {
+        const out = await this.send(() =>
+          this.client.send(new ListObjectsV2Command({Bucket: this.options.bucket, Prefix: full, Delimiter: delimiter, ContinuationToken: token})),
+        )
+        for (const o of out.Contents ?? []) if (o.Key) keys.push(o.Key.slice(strip))
+        for (const p of out.CommonPrefixes ?? []) if (p.Prefix) folders.push(p.Prefix.slice(full.length).replace(/\/$/, ''))
+        token = out.IsTruncated ? out.NextContinuationToken : undefined
+      } while (token)
+    } catch (error) {
+      throw this.remote(`LIST ${prefix}`, error)
+    }
+    return {keys: keys.sort(), folders: folders.sort()}
+  }
+
+  async list(prefix: string): Promise<string[]> {
+    return (await this.listRaw(prefix === '' || prefix.endsWith('/') ? prefix : `${prefix}/`)).keys
+  }
+
+  async listFolders(prefix: string): Promise<string[]> {
+    return (await this.listRaw(prefix === '' || prefix.endsWith('/') ? prefix : `${prefix}/`, '/')).folders
+  }
+}
+
+function contentType(key: string): string {
+  return key.endsWith('.json') ? 'application/json' : key.endsWith('.py') ? 'text/x-python' : 'application/octet-stream'
+}

@@ -1,0 +1,50 @@
+/**
+ * The one seam between the release algorithms (src/release/) and where bytes live. Two adapters
+ * implement it with the same semantics: S3 through conditional requests, the local store through
+ * the file system (link for atomic create, a lock + rename for compare-and-swap).
+ *
+ * Keys are relative to the store's root (`<env>/<package>/dags/a.py`, `_dagctl/...`), with `/`.
+ */
+export interface StoredObject {
+  body: Buffer
+  /** opaque version token for compare-and-swap; compare only for equality */
+  etag: string
+}
+
+export type PutCondition =
+  /** create only: fails with PreconditionFailed when the key exists */
+  | {ifNoneMatch: '*'}
+  /** replace only the version read before: fails with PreconditionFailed otherwise (also when missing) */
+  | {ifMatch: string}
+
+export interface Store {
+  /** the URL it was opened from, for messages (never with credentials) */
+  readonly url: string
+  get(key: string): Promise<StoredObject | undefined>
+  put(key: string, body: Buffer | string, condition?: PutCondition): Promise<{etag: string}>
+  /** copies an object inside the store (server-side on S3: one request, no bytes through dagctl); false when `from` is missing */
+  copy(from: string, to: string): Promise<boolean>
+  /** deleting a missing key is not an error */
+  delete(key: string): Promise<void>
+  /** every key under the prefix (recursive), sorted */
+  list(prefix: string): Promise<string[]>
+  /** the immediate "sub-folders" under the prefix (ending in `/` stripped), sorted */
+  listFolders(prefix: string): Promise<string[]>
+  /** requests made so far, for --verbose and benchmarks */
+  readonly requestCount: number
+}
+
+/** A conditional put lost: the key exists (If-None-Match) or changed (If-Match). */
+export class PreconditionFailed extends Error {
+  constructor(readonly key: string) {
+    super(`precondition failed for ${key}`)
+    this.name = 'PreconditionFailed'
+  }
+}
+
+/** Store keys are made by dagctl; this rejects anything that could escape the root. */
+export function assertSafeKey(key: string): void {
+  if (key === '' || key.startsWith('/') || key.includes('\\') || key.includes('\0') || key.split('/').some((s) => s === '' || s === '.' || s === '..')) {
+    throw new Error(`unsafe store key: ${JSON.stringify(key)}`)
+  }
+}
