@@ -30,7 +30,8 @@ Exit codes: 0 triggered (or already), 1 the run failed (--wait), 2 bad usage, 4 
   ]
 
   static override args = {
-    dag_id: Args.string({description: 'The DAG to start (not with --event or --replay).'}),
+    // ignoreStdin: oclif would otherwise read piped stdin (the --event - payload) into DAG_ID
+    dag_id: Args.string({description: 'The DAG to start (not with --event or --replay).', ignoreStdin: true}),
   }
 
   static override flags = {
