@@ -24,7 +24,7 @@ interface Spec {
 /**
  * Validates request bodies against the OpenAPI spec of one Airflow version: the operation is found
  * by method and path template, its `application/json` request schema compiled with ajv (OpenAPI
- * 3.1 = JSON Schema 2020-12 for v2; OpenAPI 3.0 with `nullable` for v1) against the spec's own
+ * 3.1 = JSON Schema 2020-12 for v2; OpenAPI 3.0, its `nullable` rewritten, for v1) against the spec's own
  * component schemas.
  */
 export class OpenApiBodies {
@@ -44,6 +44,7 @@ export class OpenApiBodies {
   private add(file: string, prefix: string, ajv: Ajv | Ajv2020): void {
     addFormats(ajv)
     const spec = parse(readFileSync(path.join(SCHEMAS_DIR, file), 'utf8')) as Spec
+    if (file === 'airflow-v1-openapi.yaml') spec.components.schemas = fromOpenApi30(spec.components.schemas) as Record<string, unknown>
     const id = `https://dagctl.test/${file}`
     // only the component schemas: the rest of the document is not JSON Schema
     ajv.addSchema({$id: id, components: {schemas: spec.components.schemas}} as object)
@@ -73,6 +74,22 @@ export class OpenApiBodies {
     }
     throw new Error(`no operation in the spec for ${req.method} ${pathOnly}`)
   }
+}
+
+/**
+ * OpenAPI 3.0's `nullable: true` as JSON Schema: `type: [t, "null"]` (null added to an enum), or
+ * `anyOf: [schema, {type: null}]` where there is no type (next to a $ref or allOf).
+ */
+function fromOpenApi30(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(fromOpenApi30)
+  if (node === null || typeof node !== 'object') return node
+  const {nullable, ...rest} = node as Record<string, unknown>
+  const out = Object.fromEntries(Object.entries(rest).map(([k, v]) => [k, fromOpenApi30(v)]))
+  if (nullable !== true) return out
+  if (typeof out.type === 'string') {
+    return {...out, type: [out.type, 'null'], ...(Array.isArray(out.enum) ? {enum: [...out.enum, null]} : {})}
+  }
+  return {anyOf: [out, {type: 'null'}]}
 }
 
 /** The most specific path template (fewest {params}) that matches. */

@@ -91,12 +91,13 @@ export function airflowContract(version: 2 | 3, options: {action?: boolean} = {}
     })
 
     it('a DAG that fails exits 1 and names its failed task', async () => {
-      const res = await dagctl(['trigger', 'team_a_fail', '--wait', '--timeout', '3m'])
+      const res = await dagctl(['trigger', 'team_a_fail', '--correlation-id', 'fail-1', '--wait', '--timeout', '3m'])
       expect(res.exitCode, res.stderr).toBe(1)
       expect(res.stderr).toMatch(/failed: boom \(failed\)/)
       expect(res.stdout).toMatch(/boom\s+failed/)
       expect(res.stdout).toMatch(/prepare\s+success/)
-      const json = await dagctl(['trigger', 'team_a_fail', '--correlation-id', 'fail-json', '--wait', '--timeout', '3m', '--json'])
+      // the same run again, under --json: already there, already failed
+      const json = await dagctl(['trigger', 'team_a_fail', '--correlation-id', 'fail-1', '--wait', '--timeout', '3m', '--json'])
       expect(json.exitCode).toBe(1)
       expect(json.json().error).toMatchObject({code: 'RUN_FAILED', details: {state: 'failed', dag_id: 'team_a_fail'}})
       expect(json.json().error.details.tasks).toContainEqual(expect.objectContaining({task_id: 'boom', state: 'failed'}))
