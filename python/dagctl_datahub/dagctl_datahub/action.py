@@ -95,9 +95,8 @@ class DagctlAction(Action):
                 logger.debug("dagctl: no mapping rule matches this event")
             return
         error = (result or {}).get("error") or {}
-        message = error.get("message") or proc.stderr.strip().splitlines()[-1:] or f"exit {proc.returncode}"
-        if isinstance(message, list):
-            message = message[0] if message else f"exit {proc.returncode}"
+        stderr_lines = proc.stderr.strip().splitlines()
+        message = error.get("message") or (stderr_lines[-1] if stderr_lines else f"exit {proc.returncode}")
         if proc.returncode == EXIT_POLICY:
             logger.warning("dagctl refused by policy: %s", message)
             return
