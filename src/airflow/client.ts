@@ -146,6 +146,9 @@ export class AirflowClient {
   }
 
   private async detect(): Promise<ApiVersion> {
+    // Airflow 3 is the common case: log in while the probe is on its way (one round trip, not two).
+    // On Airflow 2 that request meets a 404 on the same server and is forgotten.
+    if (this.usesPasswordOnV2() && !this.accessToken) this.ensureLogin().catch(() => undefined)
     const v2 = await this.send('GET', '/api/v2/version', {auth: false})
     if (v2.status === 200) return (this.apiVersion = 'v2')
     const v1 = await this.send('GET', '/api/v1/version', {auth: false})
@@ -268,14 +271,21 @@ export class AirflowClient {
     if (c.token) return `Bearer ${c.token}`
     if (!c.username || !c.password) return undefined
     if (this.apiVersion === 'v1') return `Basic ${Buffer.from(`${c.username}:${c.password}`).toString('base64')}`
-    if (!this.accessToken || this.accessToken.expiresAt - TOKEN_MARGIN_MS < Date.now()) {
-      // concurrent requests share one login
-      this.loggingIn ??= this.login(c.username, c.password).finally(() => {
-        this.loggingIn = undefined
-      })
-      this.accessToken = await this.loggingIn
-    }
-    return `Bearer ${this.accessToken.value}`
+    const token = this.accessToken && this.accessToken.expiresAt - TOKEN_MARGIN_MS > Date.now() ? this.accessToken : await this.ensureLogin()
+    return `Bearer ${token.value}`
+  }
+
+  /**
+   * One login at a time: concurrent requests (and the early login of detect()) share it. A failed
+   * login stays failed for this client (same credentials, same answer): no second request.
+   */
+  private ensureLogin(): Promise<{value: string; expiresAt: number}> {
+    const c = this.options.credentials ?? {}
+    this.loggingIn ??= this.login(c.username ?? '', c.password ?? '').then((token) => {
+      this.loggingIn = undefined
+      return (this.accessToken = token)
+    })
+    return this.loggingIn
   }
 
   /** Airflow 3: POST /auth/token {username, password} → 201 {access_token}. */

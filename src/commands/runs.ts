@@ -7,18 +7,19 @@ import {airflowFlags} from './trigger.js'
 export interface RunsResult {
   dag_id: string
   airflow: string
-  runs: Array<{run_id: string; state: string; run_type?: string; queued_at: string | null; start_date: string | null; end_date: string | null; conf: Record<string, unknown> | null; url: string}>
+  runs: Array<{run_id: string; state: string; run_type?: string; queued_at: string | null; start_date: string | null; end_date: string | null; conf: Record<string, unknown> | null; url: string; tasks?: Array<{task_id: string; state: string | null}>}>
 }
 
 export default class Runs extends BaseCommand<typeof Runs> {
   static override summary = 'Recent runs of a DAG: state, times, conf.'
   static override description = 'Reads the most recent runs of DAG_ID from the environment\'s Airflow (REST API v1 or v2, detected), newest first.'
-  static override examples = ['<%= config.bin %> runs team_a_daily', '<%= config.bin %> runs team_a_daily --limit 5 --env prod --json']
+  static override examples = ['<%= config.bin %> runs team_a_daily', '<%= config.bin %> runs team_a_daily --limit 5 --tasks', '<%= config.bin %> runs team_a_daily --env prod --json']
   static override args = {dag_id: Args.string({description: 'The DAG whose runs to show.', required: true})}
   static override flags = {
     ...environmentFlags,
     ...airflowFlags,
     limit: Flags.integer({summary: 'How many runs.', default: 20, min: 1, max: 1000}),
+    tasks: Flags.boolean({summary: 'Also show every task\'s state in each run (one request per run).'}),
   }
 
   public async run(): Promise<RunsResult> {
@@ -38,6 +39,7 @@ export default class Runs extends BaseCommand<typeof Runs> {
         end_date: r.end_date ?? null,
         conf: r.conf ?? null,
         url: await client.runUiUrl(args.dag_id, r.dag_run_id),
+        ...(flags.tasks ? {tasks: (await client.taskInstances(args.dag_id, r.dag_run_id)).map((t) => ({task_id: t.task_id, state: t.state}))} : {}),
       })))
       if (!this.jsonEnabled()) {
         if (rows.length === 0) this.log(`${args.dag_id} has no runs.`)
@@ -46,6 +48,7 @@ export default class Runs extends BaseCommand<typeof Runs> {
           this.log(`${'run id'.padEnd(w)}  ${'state'.padEnd(9)}  ${'started'.padEnd(20)}  ${'ended'.padEnd(20)}  conf`)
           for (const r of rows) {
             this.log(`${r.run_id.padEnd(w)}  ${r.state.padEnd(9)}  ${short(r.start_date).padEnd(20)}  ${short(r.end_date).padEnd(20)}  ${r.conf && Object.keys(r.conf).length > 0 ? JSON.stringify(r.conf) : ''}`)
+            for (const t of r.tasks ?? []) this.log(`${''.padEnd(w)}    ${t.task_id}: ${t.state ?? 'none'}`)
           }
         }
       }

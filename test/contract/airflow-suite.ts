@@ -114,9 +114,11 @@ export function airflowContract(version: 2 | 3, options: {action?: boolean} = {}
       expect(runs).toHaveLength(1)
       expect(runs[0].conf).toEqual({attempt: 1})
       // and `runs` shows it
-      const listed = await dagctl(['runs', 'team_a_ok', '--json'])
+      const listed = await dagctl(['runs', 'team_a_ok', '--tasks', '--json'])
       expect(listed.exitCode, listed.stderr).toBe(0)
-      expect(listed.json().runs.map((r: {run_id: string}) => r.run_id)).toContain(first.json().run_id)
+      const row = listed.json().runs.find((r: {run_id: string}) => r.run_id === first.json().run_id)
+      expect(row).toMatchObject({conf: {attempt: 1}, url: first.json().url})
+      expect(row.tasks.map((t: {task_id: string}) => t.task_id)).toEqual(['echo_conf'])
     })
 
     it('a paused DAG is reported; with --unpause it runs', async () => {
