@@ -14,7 +14,7 @@ export default class Errors extends BaseCommand<typeof Errors> {
   static override description = 'Lists the import errors of the environment\'s Airflow (REST API v1 or v2, detected). Exit 0 whether or not there are errors; use --json and count them in CI.'
   static override examples = ['<%= config.bin %> errors', '<%= config.bin %> errors --env prod --json']
   static override flags = {
-    ...environmentFlags,
+    env: environmentFlags.env,
     ...airflowFlags,
     limit: Flags.integer({summary: 'How many errors.', default: 100, min: 1, max: 1000}),
   }

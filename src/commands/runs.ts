@@ -16,7 +16,7 @@ export default class Runs extends BaseCommand<typeof Runs> {
   static override examples = ['<%= config.bin %> runs team_a_daily', '<%= config.bin %> runs team_a_daily --limit 5 --tasks', '<%= config.bin %> runs team_a_daily --env prod --json']
   static override args = {dag_id: Args.string({description: 'The DAG whose runs to show.', required: true})}
   static override flags = {
-    ...environmentFlags,
+    env: environmentFlags.env,
     ...airflowFlags,
     limit: Flags.integer({summary: 'How many runs.', default: 20, min: 1, max: 1000}),
     tasks: Flags.boolean({summary: 'Also show every task\'s state in each run (one request per run).'}),

@@ -35,7 +35,7 @@ Exit codes: 0 triggered (or already), 1 the run failed (--wait), 2 bad usage, 4 
   }
 
   static override flags = {
-    ...environmentFlags,
+    env: environmentFlags.env,
     ...airflowFlags,
     conf: Flags.string({summary: 'The run\'s conf: a JSON object, or @FILE holding one.'}),
     'run-id': Flags.string({summary: 'The run id to use (letters, digits, _ . ~ : + -).', exclusive: ['correlation-id']}),

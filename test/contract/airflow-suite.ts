@@ -127,6 +127,10 @@ export function airflowContract(version: 2 | 3, options: {action?: boolean} = {}
       expect(paused.json()).toMatchObject({paused: true, unpaused: false, state: 'queued'})
       const human = await dagctl(['trigger', 'team_a_paused', '--correlation-id', 'paused-1'])
       expect(human.stderr).toMatch(/team_a_paused is paused/)
+      // waiting on a run that cannot start runs out: 124, with where it stands
+      const waited = await dagctl(['trigger', 'team_a_paused', '--correlation-id', 'paused-1', '--wait', '--timeout', '3s', '--json'])
+      expect(waited.exitCode).toBe(124)
+      expect(waited.json().error).toMatchObject({code: 'WAIT_TIMEOUT', exitCode: 124, details: {state: 'queued', paused: true}})
       const res = await dagctl(['trigger', 'team_a_paused', '--correlation-id', 'paused-1', '--unpause', '--wait', '--timeout', '3m', '--json'])
       expect(res.exitCode, res.stderr).toBe(0)
       expect(res.json()).toMatchObject({status: 'already_triggered', unpaused: true, paused: false, state: 'success'})
