@@ -1,5 +1,5 @@
 import {randomBytes} from 'node:crypto'
-import {existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync} from 'node:fs'
+import {appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 
 import {ConfigError} from '../errors.js'
@@ -72,6 +72,12 @@ export function writeDeadLetters(file: string, letters: DeadLetter[]): void {
   }
 }
 
+/**
+ * One line, one write with O_APPEND: two dagctl processes failing at once (an incident and the
+ * DataHub Action) both land, whole, without a lock. (A replay running at that moment rewrites the
+ * file and may drop a line appended meanwhile: replay when nothing else is triggering.)
+ */
 export function appendDeadLetter(file: string, letter: DeadLetter, scrubber: SecretScrubber): void {
-  writeDeadLetters(file, [...readDeadLetters(file), scrubber.scrubValue(letter)])
+  mkdirSync(path.dirname(file), {recursive: true})
+  appendFileSync(file, `${JSON.stringify(scrubber.scrubValue(letter))}\n`, {mode: 0o600})
 }
