@@ -1,5 +1,5 @@
 import {spawn, type ChildProcess} from 'node:child_process'
-import {mkdtempSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, existsSync} from 'node:fs'
+import {existsSync, mkdtempSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import http from 'node:http'
 import net from 'node:net'
 import os from 'node:os'
@@ -162,18 +162,25 @@ export async function startAirflow(version: 2 | 3, python: string, options: {sta
   }
 
   const stop = async () => {
-    if (!exited && child.pid) {
-      try {
-        process.kill(-child.pid, 'SIGTERM')
-      } catch {
-        // already gone
+    const pid = child.pid
+    if (pid) {
+      if (!exited) {
+        try {
+          process.kill(-pid, 'SIGTERM')
+        } catch {
+          // already gone
+        }
+        const deadline = Date.now() + 15_000
+        while (!exited && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200))
       }
-      const deadline = Date.now() + 15_000
-      while (!exited && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200))
-      try {
-        process.kill(-child.pid, 'SIGKILL')
-      } catch {
-        // already gone
+      // Airflow 2's DagFileProcessorManager moves to a process group of its own, so the group
+      // kill misses it; it stays in the session the detached spawn created (session id = pid).
+      for (const member of [-pid, ...sessionMembers(pid)]) {
+        try {
+          process.kill(member, 'SIGKILL')
+        } catch {
+          // already gone
+        }
       }
     }
     rmSync(root, {recursive: true, force: true})
@@ -223,6 +230,24 @@ export async function startAirflow(version: 2 | 3, python: string, options: {sta
   return {version, url, username, get password() {
     return password
   }, home, dagsDir, outDir, api, logTail, stop}
+}
+
+/** Processes in session `sid` (Linux /proc; elsewhere none). */
+function sessionMembers(sid: number): number[] {
+  if (!existsSync('/proc')) return []
+  const members: number[] = []
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8')
+      // after "pid (comm) ": state ppid pgrp session ...
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+      if (Number(fields[3]) === sid) members.push(Number(name))
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return members
 }
 
 export interface RecordedRequest {
