@@ -9,6 +9,8 @@ declare module 'vitest' {
     testPython: string
     /** python of the managed Airflow venvs (python/requirements/airflow-N.txt), by major version */
     airflowPython: {'2': string; '3': string}
+    /** python with acryl-datahub-actions (test/requirements-datahub.txt), for the DataHub Action's test */
+    datahubPython: string
   }
 }
 
@@ -24,4 +26,5 @@ export default function setup(project: TestProject): void {
     '3': ensureAirflowEnv(3, {onProgress: log}).python,
     '2': ensureAirflowEnv(2, {onProgress: log}).python,
   })
+  project.provide('datahubPython', ensureVenv(path.join(root, 'test', 'requirements-datahub.txt'), 'datahub', {onProgress: log}).python)
 }
