@@ -1,9 +1,10 @@
 import {randomBytes} from 'node:crypto'
-import {appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync} from 'node:fs'
+import {appendFileSync, existsSync, mkdirSync, readFileSync} from 'node:fs'
 import path from 'node:path'
 
 import {ConfigError} from '../errors.js'
 import type {SecretScrubber} from './redact.js'
+import {writeFileAtomic} from '../util/atomic-write.js'
 
 /**
  * A trigger that finally failed, as one JSON line of the dead-letter file: enough to send it
@@ -61,15 +62,7 @@ export function readDeadLetters(file: string): DeadLetter[] {
 
 /** The whole file replaced at once (temp file + rename): a crash leaves the old or the new list, never half. */
 export function writeDeadLetters(file: string, letters: DeadLetter[]): void {
-  mkdirSync(path.dirname(file), {recursive: true})
-  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`
-  try {
-    writeFileSync(tmp, letters.map((l) => `${JSON.stringify(l)}\n`).join(''), {mode: 0o600})
-    renameSync(tmp, file)
-  } catch (error) {
-    rmSync(tmp, {force: true})
-    throw error
-  }
+  writeFileAtomic(file, letters.map((l) => `${JSON.stringify(l)}\n`).join(''), {mode: 0o600})
 }
 
 /**

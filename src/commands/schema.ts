@@ -2,7 +2,7 @@ import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../base-command.js'
 import {findConfigFile} from '../config/load.js'
-import {writeFileAtomic} from '../render/atomic-write.js'
+import {writeFileAtomic} from '../util/atomic-write.js'
 import {resolveTaskTypes} from '../render/render-specs.js'
 import {SCHEMA_KINDS, jsonSchemaOf, type SchemaKind} from '../spec/json-schema.js'
 import {builtinTaskTypes} from '../spec/task-types.js'

@@ -5,7 +5,7 @@ import type {DagctlConfig} from '../config/schema.js'
 import {locate, parseYamlSource} from '../config/yaml-source.js'
 import {CheckFailedError, ConfigError, ConflictError, DagctlError} from '../errors.js'
 import {combineErrors, findSpecFiles} from '../spec/load.js'
-import {writeFileAtomic} from './atomic-write.js'
+import {writeFileAtomic} from '../util/atomic-write.js'
 import {generatedSource} from './header.js'
 import {renderSpecFiles} from './render-specs.js'
 

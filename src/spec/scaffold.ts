@@ -5,7 +5,7 @@ import {parse as parseYaml} from 'yaml'
 import {CONFIG_FILE} from '../config/load.js'
 import {PackageName} from '../config/schema.js'
 import {UsageError} from '../errors.js'
-import {writeFileAtomic} from '../render/atomic-write.js'
+import {writeFileAtomic} from '../util/atomic-write.js'
 
 export interface ScaffoldOptions {
   /** the package folder; created when missing */
