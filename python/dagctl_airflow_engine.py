@@ -311,6 +311,24 @@ class _Supervisor:
             self.might_contain_dag = might_contain_dag
         if airflow_was_imported:
             sandbox.apply_conf()
+        self.bag = _new_dagbag(self.DagBag, root)
+        self._warm_up()
+
+    def _warm_up(self) -> None:
+        """Airflow initialises some things lazily on the first file it processes (~0.2 s on Airflow 2):
+        process a stub DAG here, once, so every forked worker starts past it."""
+        import warnings
+
+        stub = os.path.join(self.sandbox.home, "dagctl_warm_up_dag.py")
+        Path(stub).write_text(_WARM_UP_DAG)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                self.bag.process_file(stub, only_if_updated=False, safe_mode=False)
+            except BaseException:  # noqa: BLE001  a failed warm-up only costs speed
+                pass
+        self.bag.import_errors.clear()
+        self.bag.dags.clear()
 
     def preimport(self, sources: list[bytes]) -> None:
         """Imports the airflow.* modules the files import, once, so every forked worker has them."""
@@ -359,7 +377,8 @@ class _Supervisor:
                         self._read(w, results)
                 now = time.monotonic()
                 for w in [w for w in self.workers if w.current and now >= w.started + self.hard_timeout]:
-                    results[w.current] = _fatal(w.current, now - w.started, "import-timeout", f"importing the file did not finish within {self.file_timeout:g}s; the worker was killed")
+                    stack = self._stack_of(w)
+                    results[w.current] = _fatal(w.current, now - w.started, "import-timeout", f"importing the file did not finish within {self.file_timeout:g}s (it ignored Airflow's import timeout); the worker was killed", crash=stack)
                     self._retire(w, kill=True)
         finally:
             for w in list(self.workers):
@@ -383,6 +402,21 @@ class _Supervisor:
             result = json.loads(line)
             results[result["file"]] = result
             w.current = None
+
+    def _stack_of(self, w: _Worker) -> str:
+        """Asks a stuck worker for its Python stack (faulthandler on SIGUSR1 answers even in a C loop)."""
+        try:
+            os.kill(w.pid, signal.SIGUSR1)
+        except ProcessLookupError:
+            return ""
+        deadline = time.monotonic() + 1.0
+        while time.monotonic() < deadline:
+            text = _tail(w.crash_path, 60)
+            if "File " in text:
+                time.sleep(0.05)  # let the dump finish
+                return _tail(w.crash_path, 60)
+            time.sleep(0.02)
+        return ""
 
     def _retire(self, w: _Worker, kill: bool) -> int:
         if kill:
@@ -441,11 +475,12 @@ class _Supervisor:
         os.dup2(devnull, 0)
         os.close(devnull)
         crash = open(crash_path, "w")  # noqa: SIM115  lives as long as the worker
-        faulthandler.enable(file=crash)
         _keep_fatal_signals_fatal()
+        faulthandler.enable(file=crash)
+        faulthandler.register(signal.SIGUSR1, file=crash, all_threads=False)
         if not self.allow_network:
             _block_network()
-        bag = _new_dagbag(self.DagBag, self.root)
+        bag = self.bag
         out = os.fdopen(result_w, "w", buffering=1)
         for line in os.fdopen(task_r):
             path = json.loads(line)["file"]
@@ -485,6 +520,20 @@ class _Supervisor:
         return {"file": path, "seconds": round(seconds, 4), "dags": dags, "errors": errors, "skipped": skipped and not errors and not dags, "deps": deps, "cacheable": True}
 
 
+_WARM_UP_DAG = '''# airflow dag used by dagctl to warm up Airflow before forking workers
+try:
+    from airflow.sdk import DAG
+    from airflow.providers.standard.operators.empty import EmptyOperator
+except ImportError:
+    from airflow import DAG
+    from airflow.operators.empty import EmptyOperator
+from datetime import datetime
+
+with DAG(dag_id="dagctl_warm_up", schedule=None, start_date=datetime(2024, 1, 1)) as dag:
+    EmptyOperator(task_id="a") >> EmptyOperator(task_id="b")
+'''
+
+
 def _dagbag_class() -> Any:
     try:
         from airflow.dag_processing.dagbag import DagBag  # Airflow 3
@@ -508,6 +557,8 @@ def _keep_fatal_signals_fatal() -> None:
     instruction and the worker spins. Keep faulthandler's (dump the stack, then die) instead."""
     original = signal.signal
     fatal = {signal.SIGSEGV, signal.SIGBUS, signal.SIGFPE, signal.SIGILL, signal.SIGABRT}
+    for signum in fatal:  # the warm-up in the parent may have installed Airflow's already
+        original(signum, signal.SIG_DFL)
 
     def guarded(signum: int, handler: Any) -> Any:
         if signum in fatal:
