@@ -311,6 +311,10 @@ class _Supervisor:
             self.might_contain_dag = might_contain_dag
         if airflow_was_imported:
             sandbox.apply_conf()
+        # DAG files import their folder's helpers: Airflow 2 appends DAGS_FOLDER to sys.path, Airflow 3's
+        # dag processor its bundle's path.
+        if root not in sys.path:
+            sys.path.append(root)
         self.bag = _new_dagbag(self.DagBag, root)
         self._warm_up()
 
