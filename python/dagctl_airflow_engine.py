@@ -23,7 +23,7 @@ Request (the validate seam): ``{"engine", "root", "files", "package", "airflow_v
 
 Response: the ast result's shape with engine "airflow": ``dags`` (with ``tasks``), ``findings`` (the
 ast findings plus import-error, import-timeout, import-crash, dag-cycle, duplicate-dag-id,
-airflow-safe-mode-skip), ``files`` ([{file, seconds, cached, dags, tasks}]) and ``airflow_version``.
+airflow-safe-mode-skip), ``files`` ([{file, seconds, cached, dags, tasks, worker}], worker being the pid of the process that imported the file) and ``airflow_version``.
 
 How it stays safe and fast:
 - Airflow runs with a temporary AIRFLOW_HOME and a SQLite file inside it (never a real database),
@@ -184,7 +184,7 @@ class _ResultCache:
             target.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
             with os.fdopen(fd, "w") as out:
-                json.dump({k: v for k, v in result.items() if k != "cached"}, out)
+                json.dump({k: v for k, v in result.items() if k not in ("cached", "worker")}, out)
             os.replace(tmp, target)
         except OSError:
             pass  # a cache that cannot be written only costs speed
@@ -283,8 +283,15 @@ class _Worker:
         self.result_r = result_r
         self.crash_path = crash_path
         self.buffer = b""
-        self.current: str | None = None
+        # files sent and not answered yet, in the order the worker takes them: the first is the one
+        # being imported, since `started`
+        self.inflight: deque[str] = deque()
         self.started = 0.0
+
+
+# Files handed to a worker ahead of time, so that it never waits for the supervisor between files
+# (on a loaded machine that wait costs milliseconds per file).
+_PIPELINE_DEPTH = 2
 
 
 class _Supervisor:
@@ -362,27 +369,29 @@ class _Supervisor:
         queue = deque(files)
         results: dict[str, dict[str, Any]] = {}
         try:
-            while queue or any(w.current for w in self.workers):
-                while len(self.workers) < self.n_workers and len(self.workers) < len(queue) + sum(1 for w in self.workers if w.current):
+            while queue or any(w.inflight for w in self.workers):
+                while queue and len(self.workers) < self.n_workers:
                     self.workers.append(self._spawn())
                 for w in self.workers:
-                    if w.current is None and queue:
-                        w.current = queue.popleft()
-                        w.started = time.monotonic()
-                        os.write(w.task_w, (json.dumps({"file": w.current}) + "\n").encode())
-                busy = [w for w in self.workers if w.current]
+                    while queue and len(w.inflight) < _PIPELINE_DEPTH:
+                        if not w.inflight:
+                            w.started = time.monotonic()
+                        w.inflight.append(queue.popleft())
+                        os.write(w.task_w, (json.dumps({"file": w.inflight[-1]}) + "\n").encode())
+                busy = [w for w in self.workers if w.inflight]
                 if not busy:
                     break
-                now = time.monotonic()
-                wait = max(0.0, min(w.started + self.hard_timeout for w in busy) - now)
+                wait = max(0.0, min(w.started + self.hard_timeout for w in busy) - time.monotonic())
                 readable, _, _ = select.select([w.result_r for w in busy], [], [], wait)
                 for w in busy:
                     if w.result_r in readable:
-                        self._read(w, results)
+                        self._read(w, results, queue)
                 now = time.monotonic()
-                for w in [w for w in self.workers if w.current and now >= w.started + self.hard_timeout]:
+                for w in [w for w in self.workers if w.inflight and now >= w.started + self.hard_timeout]:
                     stack = self._stack_of(w)
-                    results[w.current] = _fatal(w.current, now - w.started, "import-timeout", f"importing the file did not finish within {self.file_timeout:g}s (it ignored Airflow's import timeout); the worker was killed", crash=stack)
+                    path = w.inflight.popleft()
+                    results[path] = _fatal(path, now - w.started, "import-timeout", f"importing the file did not finish within {self.file_timeout:g}s (it ignored Airflow's import timeout); the worker was killed", crash=stack)
+                    queue.extendleft(reversed(w.inflight))
                     self._retire(w, kill=True)
         finally:
             for w in list(self.workers):
@@ -390,22 +399,25 @@ class _Supervisor:
             gc.unfreeze()
         return results
 
-    def _read(self, w: _Worker, results: dict[str, dict[str, Any]]) -> None:
+    def _read(self, w: _Worker, results: dict[str, dict[str, Any]], queue: deque[str]) -> None:
         chunk = os.read(w.result_r, 1 << 20)
-        if not chunk:
-            path = w.current
+        if not chunk:  # the worker died while importing the first of its files
             elapsed = time.monotonic() - w.started
             crash = _tail(w.crash_path, 60)
             status = self._retire(w, kill=False)
-            if path is not None:
+            if w.inflight:
+                path = w.inflight.popleft()
                 results[path] = _fatal(path, elapsed, "import-crash", _describe_exit(status), crash=crash)
+                queue.extendleft(reversed(w.inflight))
             return
         w.buffer += chunk
         while b"\n" in w.buffer:
             line, w.buffer = w.buffer.split(b"\n", 1)
             result = json.loads(line)
             results[result["file"]] = result
-            w.current = None
+            if w.inflight and w.inflight[0] == result["file"]:
+                w.inflight.popleft()
+            w.started = time.monotonic()
 
     def _stack_of(self, w: _Worker) -> str:
         """Asks a stuck worker for its Python stack (faulthandler on SIGUSR1 answers even in a C loop)."""
@@ -471,9 +483,7 @@ class _Supervisor:
 
     def _worker_loop(self, task_r: int, result_w: int, crash_path: str) -> None:
         import faulthandler
-        import gc
 
-        gc.unfreeze()
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the supervisor's to handle
         devnull = os.open(os.devnull, os.O_RDONLY)
         os.dup2(devnull, 0)
@@ -521,7 +531,7 @@ class _Supervisor:
                     except OSError:
                         pass
         bag.dags.clear()
-        return {"file": path, "seconds": round(seconds, 4), "dags": dags, "errors": errors, "skipped": skipped and not errors and not dags, "deps": deps, "cacheable": True}
+        return {"file": path, "seconds": round(seconds, 4), "dags": dags, "errors": errors, "skipped": skipped and not errors and not dags, "deps": deps, "cacheable": True, "worker": os.getpid()}
 
 
 _WARM_UP_DAG = '''# airflow dag used by dagctl to warm up Airflow before forking workers
@@ -682,7 +692,10 @@ def _report(root: str, files: list[str], results: dict[str, dict[str, Any]], sou
             owner[dag["dag_id"]] = rel
             kept += 1
             dags_out.append({"dag_id": dag["dag_id"], "file": rel, "line": line, "tasks": dag["tasks"]})
-        files_out.append({"file": rel, "seconds": result.get("seconds", 0.0), "cached": bool(result.get("cached")), "dags": kept, "tasks": sum(d["tasks"] for d in result.get("dags", []))})
+        entry = {"file": rel, "seconds": result.get("seconds", 0.0), "cached": bool(result.get("cached")), "dags": kept, "tasks": sum(d["tasks"] for d in result.get("dags", []))}
+        if result.get("worker") and not result.get("cached"):
+            entry["worker"] = result["worker"]  # pid of the worker process that imported it
+        files_out.append(entry)
 
     seen = {(f.get("file"), f.get("line"), f.get("rule")) for f in ast_result.get("findings", [])}
     merged = list(ast_result.get("findings", [])) + [f for f in findings if (f["file"], f["line"], f["rule"]) not in seen]

@@ -46,7 +46,7 @@ export interface AirflowEngineResult {
   airflow_version: string
   dags: Array<{dag_id: string; file: string; line: number; tasks: number}>
   findings: AirflowEngineFinding[]
-  files: Array<{file: string; seconds: number; cached: boolean; dags: number; tasks: number}>
+  files: Array<{file: string; seconds: number; cached: boolean; dags: number; tasks: number; worker?: number}>
 }
 
 /** Where the engine caches per-file results unless told otherwise (the user cache dir). */

@@ -48,7 +48,8 @@ describe.each([3, 2] as const)('Airflow %i engine', (version) => {
 
   it('reports import errors, cycles, duplicate ids across workers, and files that hang, exit or crash, each as that file’s error', async () => {
     const files = [
-      ...['team_a_dup_first.py', 'team_a_dup_second.py', 'team_a_cycle.py', 'team_a_k8s_extract.py'].map((f) => path.join(FIXTURES, versionDir, f)),
+      // each worker is handed two files at a time: the first worker gets dup_first and cycle, the second dup_second
+      ...['team_a_dup_first.py', 'team_a_cycle.py', 'team_a_dup_second.py', 'team_a_k8s_extract.py'].map((f) => path.join(FIXTURES, versionDir, f)),
       ...pyFiles(path.join(FIXTURES, 'faults')),
     ]
     // two workers: the two files of the duplicate id go to different workers
@@ -68,6 +69,8 @@ describe.each([3, 2] as const)('Airflow %i engine', (version) => {
     expect(only(`${versionDir}/team_a_dup_second.py`)).toMatchObject({rule: 'duplicate-dag-id', line: 5})
     expect(only(`${versionDir}/team_a_dup_second.py`).message).toContain(`also found in ${versionDir}/team_a_dup_first.py`)
     expect(findingsOf(result, `${versionDir}/team_a_dup_first.py`)).toEqual([])
+    const workerOf = (file: string) => result.files.find((f) => f.file === file)?.worker
+    expect(workerOf(`${versionDir}/team_a_dup_first.py`)).not.toBe(workerOf(`${versionDir}/team_a_dup_second.py`))
     expect(result.dags.filter((d) => d.dag_id === 'team_a_twice')).toEqual([{dag_id: 'team_a_twice', file: `${versionDir}/team_a_dup_first.py`, line: 5, tasks: 1}])
 
     expect(only('faults/sleeps_forever.py')).toMatchObject({rule: 'import-timeout', line: 4})
