@@ -62,6 +62,7 @@ ENGINE_VERSION = "1"
 DEFAULT_FILE_TIMEOUT = 30.0
 DEFAULT_TRACEBACK_LINES = 8
 
+_DIST_INFO_RE = re.compile(r"^(apache[-_.]airflow(?:[-_.][\w.-]*?)?)-(\d[^-]*)\.dist-info$", re.IGNORECASE)
 _AIRFLOW_IMPORT_RE = re.compile(r"^[ \t]*(?:from[ \t]+(airflow[\w.]*)[ \t]+import|import[ \t]+(airflow[\w.]*))", re.MULTILINE)
 # without the ast engine's DAG list: does a file skipped by safe mode look like it defines a DAG?
 _DAG_DEFINITION_RE = re.compile(r"\bDAG\s*\(|@dag\b")
@@ -105,11 +106,18 @@ def run_airflow_engine(request: dict[str, Any], ast_result: dict[str, Any] | Non
             workers = max(1, min(int(options.get("workers") or os.cpu_count() or 1), len(pending)))
             supervisor = _Supervisor(sandbox, root, file_timeout, safe_mode, bool(options.get("allow_network", False)), workers)
             supervisor.preimport([sources[p] for p in pending])
-            for path, result in supervisor.run(pending).items():
-                result["cached"] = False
-                results[path] = result
-                if cache and result.get("cacheable"):
-                    cache.put(path, sources[path], result)
+            # the workers write their results to the cache themselves (in parallel): they get the entry's path
+            entries = {p: str(cache.entry_path(p, sources[p])) for p in pending} if cache else {}
+            # DAG files' bytecode goes to dagctl's cache, never into the user's folders (set after
+            # Airflow's imports, which keep using the bytecode in site-packages)
+            saved_prefix = sys.pycache_prefix
+            sys.pycache_prefix = os.path.join(cache.dir if cache else sandbox.home, "pycache")
+            try:
+                for path, result in supervisor.run(pending, entries).items():
+                    result["cached"] = False
+                    results[path] = result
+            finally:
+                sys.pycache_prefix = saved_prefix
 
     return _report(root, files, results, sources, ast_result, versions, tb_lines)
 
@@ -124,14 +132,19 @@ def _ordered_unique(items: list[str]) -> list[str]:
 
 
 def _environment_versions() -> dict[str, str]:
-    """Versions of Airflow and its providers, read from package metadata (no Airflow import)."""
-    from importlib import metadata
-
+    """Versions of Airflow and its providers, from the names of their .dist-info folders (no Airflow
+    import, no metadata file read: a warm run must stay fast)."""
     found: dict[str, str] = {}
-    for dist in metadata.distributions():
-        name = (dist.metadata.get("Name") or "").lower().replace("_", "-")
-        if name == "apache-airflow" or name.startswith("apache-airflow-"):
-            found[name] = dist.version
+    for entry in sys.path:
+        try:
+            names = os.listdir(entry or ".")
+        except OSError:
+            continue
+        for folder in names:
+            m = _DIST_INFO_RE.match(folder)
+            if m:
+                name = m.group(1).lower().replace("_", "-").replace(".", "-")
+                found.setdefault(name, m.group(2))
     return found
 
 
@@ -154,7 +167,7 @@ class _ResultCache:
         self.env_digest = hashlib.sha256(env_key.encode()).hexdigest()
         self._hashes: dict[str, str | None] = {}
 
-    def _key(self, path: str, content: bytes) -> Path:
+    def entry_path(self, path: str, content: bytes) -> Path:
         h = hashlib.sha256(self.env_digest.encode())
         h.update(b"\0" + path.encode() + b"\0")
         h.update(content)
@@ -171,15 +184,15 @@ class _ResultCache:
 
     def get(self, path: str, content: bytes) -> dict[str, Any] | None:
         try:
-            entry = json.loads(self._key(path, content).read_text())
+            entry = json.loads(self.entry_path(path, content).read_text())
         except (OSError, ValueError):
             return None
         if any(self._hash_of(dep) != digest for dep, digest in entry.get("deps", {}).items()):
             return None
         return entry
 
-    def put(self, path: str, content: bytes, result: dict[str, Any]) -> None:
-        target = self._key(path, content)
+    @staticmethod
+    def put(target: Path, result: dict[str, Any]) -> None:
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
@@ -361,7 +374,7 @@ class _Supervisor:
                 except BaseException:  # noqa: BLE001  a missing module is the file's import error, found later
                     pass
 
-    def run(self, files: list[str]) -> dict[str, dict[str, Any]]:
+    def run(self, files: list[str], cache_entries: dict[str, str]) -> dict[str, dict[str, Any]]:
         import gc
 
         gc.collect()
@@ -377,7 +390,8 @@ class _Supervisor:
                         if not w.inflight:
                             w.started = time.monotonic()
                         w.inflight.append(queue.popleft())
-                        os.write(w.task_w, (json.dumps({"file": w.inflight[-1]}) + "\n").encode())
+                        task = {"file": w.inflight[-1], "cache_entry": cache_entries.get(w.inflight[-1])}
+                        os.write(w.task_w, (json.dumps(task) + "\n").encode())
                 busy = [w for w in self.workers if w.inflight]
                 if not busy:
                     break
@@ -497,10 +511,12 @@ class _Supervisor:
         bag = self.bag
         out = os.fdopen(result_w, "w", buffering=1)
         for line in os.fdopen(task_r):
-            path = json.loads(line)["file"]
-            result = self._process(bag, path)
+            task = json.loads(line)
+            result = self._process(bag, task["file"])
             out.write(json.dumps(result) + "\n")
             out.flush()
+            if task.get("cache_entry") and result["cacheable"]:
+                _ResultCache.put(Path(task["cache_entry"]), result)
 
     def _process(self, bag: Any, path: str) -> dict[str, Any]:
         import traceback
@@ -531,7 +547,9 @@ class _Supervisor:
                     except OSError:
                         pass
         bag.dags.clear()
-        return {"file": path, "seconds": round(seconds, 4), "dags": dags, "errors": errors, "skipped": skipped and not errors and not dags, "deps": deps, "cacheable": True, "worker": os.getpid()}
+        # whether a file beats the timeout depends on the machine's load: never cache a timeout
+        timed_out = any("AirflowTaskTimeout" in e for e in errors)
+        return {"file": path, "seconds": round(seconds, 4), "dags": dags, "errors": errors, "skipped": skipped and not errors and not dags, "deps": deps, "cacheable": not timed_out, "worker": os.getpid()}
 
 
 _WARM_UP_DAG = '''# airflow dag used by dagctl to warm up Airflow before forking workers
