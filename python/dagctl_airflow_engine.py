@@ -336,15 +336,14 @@ class _Supervisor:
         if root not in sys.path:
             sys.path.append(root)
         self.bag = _new_dagbag(self.DagBag, root)
-        self._warm_up()
 
-    def _warm_up(self) -> None:
+    def _warm_up(self, with_assets: bool) -> None:
         """Airflow initialises some things lazily on the first file it processes (~0.2 s on Airflow 2):
         process a stub DAG here, once, so every forked worker starts past it."""
         import warnings
 
         stub = os.path.join(self.sandbox.home, "dagctl_warm_up_dag.py")
-        Path(stub).write_text(_WARM_UP_DAG)
+        Path(stub).write_text(_WARM_UP_DAG + (_WARM_UP_ASSETS if with_assets else ""))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             try:
@@ -373,6 +372,7 @@ class _Supervisor:
                     importlib.import_module(name)
                 except BaseException:  # noqa: BLE001  a missing module is the file's import error, found later
                     pass
+        self._warm_up(with_assets=any(_ASSET_RE.search(src) for src in sources))
 
     def run(self, files: list[str], cache_entries: dict[str, str]) -> dict[str, dict[str, Any]]:
         import gc
@@ -559,11 +559,28 @@ try:
 except ImportError:
     from airflow import DAG
     from airflow.operators.empty import EmptyOperator
-from datetime import datetime
+from datetime import datetime, timedelta
 
-with DAG(dag_id="dagctl_warm_up", schedule=None, start_date=datetime(2024, 1, 1)) as dag:
+with DAG(
+    dag_id="dagctl_warm_up",
+    schedule="@daily",
+    start_date=datetime(2024, 1, 1),
+    catchup=False,
+    default_args={"owner": "dagctl", "retries": 1, "retry_delay": timedelta(seconds=60)},
+) as dag:
     EmptyOperator(task_id="a") >> EmptyOperator(task_id="b")
 '''
+
+# Asset (Dataset) URIs are normalised by handlers the providers register: discovering them imports
+# e.g. the amazon provider's S3 assets (boto), about a second. Done once here when a file uses assets.
+_WARM_UP_ASSETS = '''
+try:
+    from airflow.sdk import Asset as _Asset
+except ImportError:
+    from airflow.datasets import Dataset as _Asset
+_Asset("s3://dagctl-warm-up/key")
+'''
+_ASSET_RE = re.compile(rb"\b(?:Asset|Dataset)\w*\(")
 
 
 def _dagbag_class() -> Any:
