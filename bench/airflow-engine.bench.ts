@@ -3,7 +3,8 @@
  * the folder (what `airflow dags list-import-errors --local` does). Corpus: Airflow 3's bundled example
  * DAGs plus 1,000 generated-style DAGs (5–8 tasks each: KubernetesPodOperator, PythonOperator,
  * BashOperator, EmptyOperator). dagctl cold (empty cache) and warm (cache filled). Wall time of each
- * whole subprocess, median of a few runs: the machine is shared, single runs are noisy.
+ * whole subprocess. The machines are shared (other jobs' load comes and goes by the second), so the
+ * runs alternate and the table shows the best of N (the time without interference) and the median.
  */
 import {execa} from 'execa'
 import {cpSync, mkdirSync, readdirSync, rmSync, writeFileSync} from 'node:fs'
@@ -14,7 +15,7 @@ import {runAirflowEngine} from '../src/python/airflow-engine.js'
 import {ensureAirflowEnv} from '../src/python/venv.js'
 
 const GENERATED = Number(process.env.BENCH_DAGS ?? 1000)
-const RUNS = Number(process.env.BENCH_RUNS ?? 3)
+const RUNS = Number(process.env.BENCH_RUNS ?? 5)
 
 const DIRECT_DAGBAG = `
 import json, os, sys
@@ -98,6 +99,8 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)]
 }
 
+const best = (xs: number[]) => Math.min(...xs)
+
 async function timed<T>(fn: () => Promise<T>): Promise<{seconds: number; value: T}> {
   const start = performance.now()
   const value = await fn()
@@ -134,6 +137,7 @@ export default async function bench(): Promise<void> {
   const cold: number[] = []
   const warm: number[] = []
   let check = ''
+  let bestCold: {seconds: number; timings: Record<string, number>} | undefined
   for (let r = 0; r < RUNS; r++) {
     // interleaved, so that load from elsewhere on the machine hits both sides alike
     const base = await timed(dagbag)
@@ -141,6 +145,7 @@ export default async function bench(): Promise<void> {
     const cacheDir = path.join(out, `cache-${cacheRun++}`)
     const c = await timed(() => engine(cacheDir))
     cold.push(c.seconds)
+    if (!bestCold || c.seconds < bestCold.seconds) bestCold = {seconds: c.seconds, timings: c.value.timings}
     const w = await timed(() => engine(cacheDir))
     warm.push(w.seconds)
     if (r === 0) {
@@ -149,16 +154,19 @@ export default async function bench(): Promise<void> {
     }
   }
 
-  const p = median(plain)
-  const rows: Array<[string, number]> = [
-    ['DagBag, one process (baseline)', p],
-    ['dagctl airflow engine, cold', median(cold)],
-    ['dagctl airflow engine, warm', median(warm)],
+  const rows: Array<[string, number[]]> = [
+    ['DagBag, one process (baseline)', plain],
+    ['dagctl airflow engine, cold', cold],
+    ['dagctl airflow engine, warm', warm],
   ]
-  console.log(`${files.length} files (${GENERATED} generated + Airflow ${examples.includes('airflow-3') ? '3' : ''} example DAGs), ${os.cpus().length} CPUs, load ${os.loadavg()[0].toFixed(1)}, median of ${RUNS}`)
+  console.log(`${files.length} files (${GENERATED} generated + Airflow 3 example DAGs), ${os.cpus().length} CPUs, load average ${os.loadavg()[0].toFixed(1)}, ${RUNS} runs each`)
   console.log(check)
-  console.log('| run | seconds | vs DagBag |')
-  console.log('| --- | ---: | ---: |')
-  for (const [name, s] of rows) console.log(`| ${name} | ${s.toFixed(2)} | ${(p / s).toFixed(2)}× |`)
+  console.log('| run | best s | vs DagBag (best) | median s | vs DagBag (median) |')
+  console.log('| --- | ---: | ---: | ---: | ---: |')
+  for (const [name, xs] of rows) {
+    console.log(`| ${name} | ${best(xs).toFixed(2)} | ${(best(plain) / best(xs)).toFixed(2)}× | ${median(xs).toFixed(2)} | ${(median(plain) / median(xs)).toFixed(2)}× |`)
+  }
   console.log(`all runs: DagBag ${plain.map((x) => x.toFixed(2)).join(', ')}; cold ${cold.map((x) => x.toFixed(2)).join(', ')}; warm ${warm.map((x) => x.toFixed(2)).join(', ')}`)
+  // where the cold run's time goes: the serial part (Airflow's import) bounds the gain of two workers
+  if (bestCold) console.log(`best cold run's phases (s): ${JSON.stringify(bestCold.timings)}`)
 }

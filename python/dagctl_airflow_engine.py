@@ -23,7 +23,8 @@ Request (the validate seam): ``{"engine", "root", "files", "package", "airflow_v
 
 Response: the ast result's shape with engine "airflow": ``dags`` (with ``tasks``), ``findings`` (the
 ast findings plus import-error, import-timeout, import-crash, dag-cycle, duplicate-dag-id,
-airflow-safe-mode-skip), ``files`` ([{file, seconds, cached, dags, tasks, worker}], worker being the pid of the process that imported the file) and ``airflow_version``.
+airflow-safe-mode-skip), ``timings`` (seconds of each phase: read, import_airflow, preimport,
+parse, total; and the number of workers), ``files`` ([{file, seconds, cached, dags, tasks, worker}], worker being the pid of the process that imported the file) and ``airflow_version``.
 
 How it stays safe and fast:
 - Airflow runs with a temporary AIRFLOW_HOME and a SQLite file inside it (never a real database),
@@ -74,6 +75,22 @@ _TRACE_FRAME_RE = re.compile(r'^\s*File "([^"]+)", line (\d+)', re.MULTILINE)
 
 
 def run_airflow_engine(request: dict[str, Any], ast_result: dict[str, Any] | None = None) -> dict[str, Any]:
+    import gc
+
+    # dagctl_validate.py turns the cycle collector off for its ast walk; DAGs are full of cycles
+    # (a DAG and its tasks point at each other), so a worker going through many files needs it.
+    gc_was_enabled = gc.isenabled()
+    gc.enable()
+    try:
+        return _run(request, ast_result)
+    finally:
+        if not gc_was_enabled:
+            gc.disable()
+
+
+def _run(request: dict[str, Any], ast_result: dict[str, Any] | None) -> dict[str, Any]:
+    started = time.monotonic()
+    timings: dict[str, float] = {}
     ast_result = ast_result or {"engine": "ast", "dags": [], "findings": []}
     options = dict(request.get("options") or {})
     root = os.path.abspath(request["root"])
@@ -101,11 +118,17 @@ def run_airflow_engine(request: dict[str, Any], ast_result: dict[str, Any] | Non
         else:
             pending.append(path)
 
+    timings["read"] = time.monotonic() - started
     if pending:
         with _AirflowSandbox(root, file_timeout) as sandbox:
             workers = max(1, min(int(options.get("workers") or os.cpu_count() or 1), len(pending)))
+            t = time.monotonic()
             supervisor = _Supervisor(sandbox, root, file_timeout, safe_mode, bool(options.get("allow_network", False)), workers)
+            timings["import_airflow"] = time.monotonic() - t
+            t = time.monotonic()
             supervisor.preimport([sources[p] for p in pending])
+            timings["preimport"] = time.monotonic() - t
+            t = time.monotonic()
             # the workers write their results to the cache themselves (in parallel): they get the entry's path
             entries = {p: str(cache.entry_path(p, sources[p])) for p in pending} if cache else {}
             # DAG files' bytecode goes to dagctl's cache, never into the user's folders (set after
@@ -118,8 +141,12 @@ def run_airflow_engine(request: dict[str, Any], ast_result: dict[str, Any] | Non
                     results[path] = result
             finally:
                 sys.pycache_prefix = saved_prefix
-
-    return _report(root, files, results, sources, ast_result, versions, tb_lines)
+            timings["parse"] = time.monotonic() - t
+            timings["workers"] = workers
+    report = _report(root, files, results, sources, ast_result, versions, tb_lines)
+    timings["total"] = time.monotonic() - started
+    report["timings"] = {k: round(v, 3) for k, v in timings.items()}
+    return report
 
 
 def _ordered_unique(items: list[str]) -> list[str]:
