@@ -100,7 +100,8 @@ def _run(request: dict[str, Any], ast_result: dict[str, Any] | None) -> dict[str
     tb_lines = int(options.get("traceback_lines") or DEFAULT_TRACEBACK_LINES)
 
     versions = _environment_versions()
-    cache = _ResultCache(options, versions, safe_mode) if options.get("cache", True) else None
+    allow_network = bool(options.get("allow_network", False))
+    cache = _ResultCache(options, versions, safe_mode, allow_network) if options.get("cache", True) else None
 
     results: dict[str, dict[str, Any]] = {}
     sources: dict[str, bytes] = {}
@@ -123,7 +124,7 @@ def _run(request: dict[str, Any], ast_result: dict[str, Any] | None) -> dict[str
         with _AirflowSandbox(root, file_timeout) as sandbox:
             workers = max(1, min(int(options.get("workers") or os.cpu_count() or 1), len(pending)))
             t = time.monotonic()
-            supervisor = _Supervisor(sandbox, root, file_timeout, safe_mode, bool(options.get("allow_network", False)), workers)
+            supervisor = _Supervisor(sandbox, root, file_timeout, safe_mode, allow_network, workers)
             timings["import_airflow"] = time.monotonic() - t
             t = time.monotonic()
             supervisor.preimport([sources[p] for p in pending])
@@ -178,7 +179,7 @@ def _environment_versions() -> dict[str, str]:
 class _ResultCache:
     """One JSON file per (file path, content, environment) key; written atomically."""
 
-    def __init__(self, options: dict[str, Any], versions: dict[str, str], safe_mode: bool):
+    def __init__(self, options: dict[str, Any], versions: dict[str, str], safe_mode: bool, allow_network: bool):
         self.dir = Path(options.get("cache_dir") or _default_cache_dir()) / f"v{ENGINE_VERSION}"
         env_key = json.dumps(
             {
@@ -188,6 +189,7 @@ class _ResultCache:
                 "executable": sys.executable,
                 "versions": versions,
                 "safe_mode": safe_mode,
+                "allow_network": allow_network,
             },
             sort_keys=True,
         )
@@ -269,7 +271,7 @@ class _AirflowSandbox:
         self.settings = settings
         sys.stdout.flush()
         sys.stderr.flush()
-        self._saved_fds = (os.dup(1), os.dup(2))
+        self.saved_fds = (os.dup(1), os.dup(2))
         log_fd = os.open(self.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         os.dup2(log_fd, 1)
         os.dup2(log_fd, 2)
@@ -294,9 +296,9 @@ class _AirflowSandbox:
             sys.stderr.flush()
         except Exception:
             pass
-        os.dup2(self._saved_fds[0], 1)
-        os.dup2(self._saved_fds[1], 2)
-        for fd in self._saved_fds:
+        os.dup2(self.saved_fds[0], 1)
+        os.dup2(self.saved_fds[1], 2)
+        for fd in self.saved_fds:
             os.close(fd)
         if exc[0] is not None:
             sys.stderr.write(_tail(self.log_path, 40))
@@ -343,6 +345,7 @@ class _Supervisor:
         self.safe_mode = safe_mode
         self.allow_network = allow_network
         self.n_workers = workers
+        self.pid = os.getpid()
         self.workers: list[_Worker] = []
         self._spawned = 0
         airflow_was_imported = "airflow" in sys.modules
@@ -434,6 +437,10 @@ class _Supervisor:
                     results[path] = _fatal(path, now - w.started, "import-timeout", f"importing the file did not finish within {self.file_timeout:g}s (it ignored Airflow's import timeout); the worker was killed", crash=stack)
                     queue.extendleft(reversed(w.inflight))
                     self._retire(w, kill=True)
+        except BaseException:
+            for w in list(self.workers):  # interrupted: a worker stuck in a file would never end by itself
+                self._retire(w, kill=True)
+            raise
         finally:
             for w in list(self.workers):
                 self._retire(w, kill=False)
@@ -511,6 +518,8 @@ class _Supervisor:
                 for other in self.workers:  # or a dead worker's pipe would never reach EOF
                     os.close(other.task_w)
                     os.close(other.result_r)
+                for fd in self.sandbox.saved_fds:  # the caller's stdout/stderr: its EOF must not wait for us
+                    os.close(fd)
                 self._worker_loop(task_r, result_w, crash_path)
             except BaseException:  # noqa: BLE001
                 code = 70
@@ -526,6 +535,7 @@ class _Supervisor:
         import faulthandler
 
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the supervisor's to handle
+        _die_with_parent(self.pid)
         devnull = os.open(os.devnull, os.O_RDONLY)
         os.dup2(devnull, 0)
         os.close(devnull)
@@ -626,6 +636,19 @@ def _new_dagbag(cls: Any, root: str) -> Any:
         return cls(dag_folder=root, include_examples=False, collect_dags=False)  # Airflow 2
     except TypeError:
         return cls(dag_folder=root, collect_dags=False)  # Airflow 3 has no include_examples
+
+
+def _die_with_parent(parent: int) -> None:
+    """Linux: a worker gets SIGKILL when the supervisor dies (even by SIGKILL), so that a file stuck
+    in a loop never outlives dagctl."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() != parent:  # the supervisor died before prctl took effect
+        os._exit(0)
 
 
 def _keep_fatal_signals_fatal() -> None:

@@ -4,7 +4,7 @@
  * through `dagctl validate --engine airflow`.
  */
 import {execa} from 'execa'
-import {readdirSync, writeFileSync} from 'node:fs'
+import {readdirSync, readFileSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {describe, expect, inject, it} from 'vitest'
 
@@ -106,7 +106,7 @@ describe.each([3, 2] as const)('Airflow %i engine', (version) => {
     }
     expect(result.dags.map((d) => d.dag_id).sort()).toEqual(expected.dags)
     expect(expected.dags.length).toBeGreaterThan(40)
-  })
+  }, 300_000)
 })
 
 /** What `airflow dags list-import-errors --local` does: one DagBag over the folder, in one process. */
@@ -155,5 +155,37 @@ describe('result cache (Airflow 3)', () => {
     // another dagctl version never trusts this one's results
     const upgraded = await runAirflowEngine(python, {...request, options: {...request.options, dagctl_version: '0.0.1-test'}})
     expect(upgraded.files.map((f) => f.cached)).toEqual([false, false])
+  }, 300_000)
+})
+
+describe('no worker outlives the engine', () => {
+  it('kills a worker stuck in a file when the engine process is killed', async () => {
+    const request = {root: FIXTURES, files: [path.join(FIXTURES, 'faults', 'ignores_alarm.py')], options: {cache: false, file_timeout: 600}}
+    const engine = execa(pythons['3'], [path.join(REPO_ROOT, 'python', 'dagctl_airflow_engine.py')], {input: JSON.stringify(request), reject: false})
+    const children = (): number[] => {
+      try {
+        return readFileSync(`/proc/${engine.pid}/task/${engine.pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number)
+      } catch {
+        return []
+      }
+    }
+    let workers: number[] = []
+    for (let i = 0; i < 200 && workers.length === 0; i++) {
+      await new Promise((r) => setTimeout(r, 100))
+      workers = children()
+    }
+    expect(workers.length).toBeGreaterThan(0)
+    engine.kill('SIGKILL')
+    await engine
+    const alive = (pid: number) => {
+      try {
+        // a zombie waiting for init to reap it counts as gone
+        return !/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'))
+      } catch {
+        return false
+      }
+    }
+    for (let i = 0; i < 50 && workers.some(alive); i++) await new Promise((r) => setTimeout(r, 100))
+    expect(workers.filter(alive)).toEqual([])
   })
 })
