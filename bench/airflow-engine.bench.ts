@@ -18,10 +18,10 @@ const GENERATED = Number(process.env.BENCH_DAGS ?? 1000)
 const RUNS = Number(process.env.BENCH_RUNS ?? 5)
 
 const DIRECT_DAGBAG = `
-import json, os, sys
+import json, os, sys, time
 from airflow.dag_processing.dagbag import DagBag
 bag = DagBag(sys.argv[1])
-sys.stdout.write("@@DAGBAG@@" + json.dumps({"errors": sorted(os.path.relpath(k, sys.argv[1]) for k in bag.import_errors), "dags": len(bag.dags)}))
+sys.stdout.write("@@DAGBAG@@" + json.dumps({"errors": sorted(os.path.relpath(k, sys.argv[1]) for k in bag.import_errors), "dags": len(bag.dags), "cpu": time.process_time()}))
 `
 
 /** A small deterministic PRNG so every run benchmarks the same corpus. */
@@ -128,7 +128,7 @@ export default async function bench(): Promise<void> {
     const res = await execa(python, ['-c', DIRECT_DAGBAG, corpus], {
       env: {AIRFLOW_HOME: home, AIRFLOW__CORE__LOAD_EXAMPLES: 'False', AIRFLOW__DATABASE__SQL_ALCHEMY_CONN: `sqlite:///${home}/airflow.db`},
     })
-    return JSON.parse(res.stdout.split('@@DAGBAG@@').at(-1)!) as {errors: string[]; dags: number}
+    return JSON.parse(res.stdout.split('@@DAGBAG@@').at(-1)!) as {errors: string[]; dags: number; cpu: number}
   }
   let cacheRun = 0
   const engine = (cacheDir: string) => runAirflowEngine(python, {root: corpus, files, options: {cache_dir: cacheDir, dagctl_version: 'bench'}})
@@ -138,13 +138,17 @@ export default async function bench(): Promise<void> {
   const warm: number[] = []
   let check = ''
   let bestCold: {seconds: number; timings: Record<string, number>} | undefined
+  const plainCpu: number[] = []
+  const coldCpu: Array<{serial: number; workers: number}> = []
   for (let r = 0; r < RUNS; r++) {
     // interleaved, so that load from elsewhere on the machine hits both sides alike
     const base = await timed(dagbag)
     plain.push(base.seconds)
+    plainCpu.push(base.value.cpu)
     const cacheDir = path.join(out, `cache-${cacheRun++}`)
     const c = await timed(() => engine(cacheDir))
     cold.push(c.seconds)
+    coldCpu.push({serial: c.value.timings.serial_cpu ?? 0, workers: c.value.timings.workers_cpu ?? 0})
     if (!bestCold || c.seconds < bestCold.seconds) bestCold = {seconds: c.seconds, timings: c.value.timings}
     const w = await timed(() => engine(cacheDir))
     warm.push(w.seconds)
@@ -169,4 +173,14 @@ export default async function bench(): Promise<void> {
   console.log(`all runs: DagBag ${plain.map((x) => x.toFixed(2)).join(', ')}; cold ${cold.map((x) => x.toFixed(2)).join(', ')}; warm ${warm.map((x) => x.toFixed(2)).join(', ')}`)
   // where the cold run's time goes: the serial part (Airflow's import) bounds the gain of two workers
   if (bestCold) console.log(`best cold run's phases (s): ${JSON.stringify(bestCold.timings)}`)
+  // CPU seconds do not depend on what else the machine runs: they give the time on an idle machine.
+  // DagBag runs all of it on one core; the engine runs its serial part (Airflow's import) on one core
+  // and the files on ${cores} workers at once.
+  const cores = Math.max(1, Math.min(os.cpus().length, 2))
+  const dagbagCpu = median(plainCpu)
+  const serial = median(coldCpu.map((c) => c.serial))
+  const workers = median(coldCpu.map((c) => c.workers))
+  const idle = serial + workers / cores
+  console.log(`CPU seconds (median): DagBag ${dagbagCpu.toFixed(2)}; engine serial ${serial.toFixed(2)} + workers ${workers.toFixed(2)}`)
+  console.log(`idle ${cores}-core estimate: DagBag ${dagbagCpu.toFixed(2)} s, engine cold ${idle.toFixed(2)} s (${(dagbagCpu / idle).toFixed(2)}×); Amdahl bound with this serial part: ${(dagbagCpu / (serial + (dagbagCpu - serial) / cores)).toFixed(2)}×`)
 }

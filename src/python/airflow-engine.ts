@@ -48,7 +48,7 @@ export interface AirflowEngineResult {
   findings: AirflowEngineFinding[]
   files: Array<{file: string; seconds: number; cached: boolean; dags: number; tasks: number; worker?: number}>
   /** seconds per phase (import_airflow, preimport, parse only when some file was not cached) */
-  timings: {read: number; import_airflow?: number; preimport?: number; parse?: number; workers?: number; total: number}
+  timings: {read: number; import_airflow?: number; preimport?: number; parse?: number; serial_cpu?: number; workers_cpu?: number; workers?: number; total: number}
 }
 
 /** Where the engine caches per-file results unless told otherwise (the user cache dir). */
