@@ -196,6 +196,9 @@ class _ResultCache:
                 "versions": versions,
                 "safe_mode": safe_mode,
                 "allow_network": allow_network,
+                # Airflow settings and the import path change what a file's import does
+                "airflow_env": sorted((k, v) for k, v in os.environ.items() if k.startswith("AIRFLOW__")),
+                "sys_path": sys.path,
             },
             sort_keys=True,
         )
@@ -551,6 +554,7 @@ class _Supervisor:
         faulthandler.register(signal.SIGUSR1, file=crash, all_threads=False)
         if not self.allow_network:
             _block_network()
+        self.opened = _record_opened_files(self.root)
         bag = self.bag
         out = os.fdopen(result_w, "w", buffering=1)
         for line in os.fdopen(task_r):
@@ -566,6 +570,7 @@ class _Supervisor:
 
         bag.import_errors.clear()
         bag.dags.clear()
+        self.opened.clear()
         before = set(sys.modules)
         errors: list[str] = []
         skipped = not self.might_contain_dag(path, self.safe_mode)
@@ -589,6 +594,11 @@ class _Supervisor:
                         deps[os.path.abspath(module_file)] = hashlib.sha256(Path(module_file).read_bytes()).hexdigest()
                     except OSError:
                         pass
+        for opened in self.opened - {path}:  # e.g. the YAML a DAG factory reads: part of the result
+            try:
+                deps[opened] = hashlib.sha256(Path(opened).read_bytes()).hexdigest()
+            except OSError:
+                pass
         bag.dags.clear()
         # whether a file beats the timeout depends on the machine's load: never cache a timeout
         timed_out = any("AirflowTaskTimeout" in e for e in errors)
@@ -671,6 +681,27 @@ def _keep_fatal_signals_fatal() -> None:
         return original(signum, handler)
 
     signal.signal = guarded  # type: ignore[assignment]
+
+
+def _record_opened_files(root: str) -> set[str]:
+    """Files of the validated folder that a DAG file reads while it is imported (a DAG factory's
+    YAML, a SQL file): the cache entry depends on them as on the helper modules."""
+    import builtins
+    import io
+
+    opened: set[str] = set()
+    real_open = io.open
+
+    def recording_open(file: Any, *args: Any, **kwargs: Any) -> Any:
+        if isinstance(file, (str, os.PathLike)):
+            full = os.path.abspath(os.fspath(file))
+            if _is_under(full, root):
+                opened.add(full)
+        return real_open(file, *args, **kwargs)
+
+    builtins.open = recording_open
+    io.open = recording_open
+    return opened
 
 
 def _block_network() -> None:

@@ -127,34 +127,38 @@ sys.stdout.write("@@DAGBAG@@" + json.dumps({"errors": errors, "dags": sorted(bag
 describe('result cache (Airflow 3)', () => {
   const python = pythons['3']
 
-  it('reuses unchanged files, and imports a file again when a helper module it imports changes', async () => {
+  it('reuses unchanged files, and imports a file again when a helper module it imports or a file it reads changes', async () => {
     const root = tempDir({
       'team_a_uses_helper.py': 'from airflow.sdk import DAG\nfrom helpers.naming import dag_id\n\nwith DAG(dag_id=dag_id("uses_helper"), schedule=None) as dag:\n    pass\n',
       'team_a_plain.py': 'from airflow.sdk import DAG\n\nwith DAG(dag_id="team_a_plain", schedule=None) as dag:\n    pass\n',
       'helpers/__init__.py': '',
       'helpers/naming.py': 'def dag_id(name):\n    return "team_a_" + name\n',
+      // a DAG factory: the DAG's id comes from a file it reads at import
+      'team_a_factory.py': 'import pathlib\nfrom airflow.sdk import DAG\n\nname = (pathlib.Path(__file__).parent / "configs" / "factory.txt").read_text().strip()\nwith DAG(dag_id=name, schedule=None) as dag:\n    pass\n',
+      'configs/factory.txt': 'team_a_from_config\n',
     })
     const cacheDir = tempDir()
-    const files = ['team_a_uses_helper.py', 'team_a_plain.py'].map((f) => path.join(root, f))
+    const files = ['team_a_uses_helper.py', 'team_a_plain.py', 'team_a_factory.py'].map((f) => path.join(root, f))
     const request = {root, files, options: {cache_dir: cacheDir, dagctl_version: '0.0.0-test'}}
 
     const cold = await runAirflowEngine(python, request)
-    expect(cold.files.map((f) => f.cached)).toEqual([false, false])
-    expect(cold.dags.map((d) => d.dag_id)).toEqual(['team_a_uses_helper', 'team_a_plain'])
+    expect(cold.files.map((f) => f.cached)).toEqual([false, false, false])
+    expect(cold.dags.map((d) => d.dag_id)).toEqual(['team_a_uses_helper', 'team_a_plain', 'team_a_from_config'])
 
     const warm = await runAirflowEngine(python, request)
-    expect(warm.files.map((f) => f.cached)).toEqual([true, true])
+    expect(warm.files.map((f) => f.cached)).toEqual([true, true, true])
     expect(warm.dags).toEqual(cold.dags)
     expect(warm.findings).toEqual(cold.findings)
 
     writeFileSync(path.join(root, 'helpers', 'naming.py'), 'def dag_id(name):\n    return "team_a_renamed_" + name\n')
+    writeFileSync(path.join(root, 'configs', 'factory.txt'), 'team_a_from_new_config\n')
     const changed = await runAirflowEngine(python, request)
-    expect(changed.files.map((f) => f.cached)).toEqual([false, true])
-    expect(changed.dags.map((d) => d.dag_id)).toEqual(['team_a_renamed_uses_helper', 'team_a_plain'])
+    expect(changed.files.map((f) => f.cached)).toEqual([false, true, false])
+    expect(changed.dags.map((d) => d.dag_id)).toEqual(['team_a_renamed_uses_helper', 'team_a_plain', 'team_a_from_new_config'])
 
     // another dagctl version never trusts this one's results
     const upgraded = await runAirflowEngine(python, {...request, options: {...request.options, dagctl_version: '0.0.1-test'}})
-    expect(upgraded.files.map((f) => f.cached)).toEqual([false, false])
+    expect(upgraded.files.map((f) => f.cached)).toEqual([false, false, false])
   }, 300_000)
 })
 
