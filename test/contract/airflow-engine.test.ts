@@ -4,12 +4,12 @@
  * through `dagctl validate --engine airflow`.
  */
 import {execa} from 'execa'
-import {readdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {existsSync, readdirSync, readFileSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {describe, expect, inject, it} from 'vitest'
 
 import {runAirflowEngine, type AirflowEngineResult} from '../../src/python/airflow-engine.js'
-import {REPO_ROOT} from '../helpers/cli.js'
+import {REPO_ROOT, runCli} from '../helpers/cli.js'
 import {tempDir} from '../helpers/tmp.js'
 
 const FIXTURES = path.join(REPO_ROOT, 'test', 'fixtures', 'airflow')
@@ -192,4 +192,25 @@ describe('no worker outlives the engine', () => {
     for (let i = 0; i < 50 && workers.some(alive); i++) await new Promise((r) => setTimeout(r, 100))
     expect(workers.filter(alive)).toEqual([])
   })
+})
+
+// Runs once `dagctl validate` (another branch) is merged and built: the same engine through the
+// command. Until then dist/ has no validate command and there is nothing to run it through.
+describe.runIf(existsSync(path.join(REPO_ROOT, 'dist', 'commands', 'validate.js')))('through dagctl validate --engine airflow', () => {
+  it('reports an import error and a duplicate id across files, with exit 1', async () => {
+    const read = (rel: string) => readFileSync(path.join(FIXTURES, rel), 'utf8')
+    const dir = tempDir({
+      'dagctl.yaml': 'package: team_a\n',
+      'dags/team_a_k8s_extract.py': read('v3/team_a_k8s_extract.py'),
+      'dags/team_a_dup_first.py': read('v3/team_a_dup_first.py'),
+      'dags/team_a_dup_second.py': read('v3/team_a_dup_second.py'),
+      'dags/team_a_broken.py': read('faults/import_error.py'),
+    })
+    const res = await runCli(['validate', '--engine', 'airflow', '--python', pythons['3'], '--json'], {cwd: dir, timeout: 300_000})
+    expect(res.exitCode).toBe(1)
+    const report = res.json()
+    expect(report.engine).toBe('airflow')
+    const rules = (report.findings as Array<{file: string; rule: string}>).map((f) => `${path.basename(f.file)} ${f.rule}`)
+    expect(rules).toEqual(expect.arrayContaining(['team_a_broken.py import-error', 'team_a_dup_second.py duplicate-dag-id']))
+  }, 300_000)
 })
