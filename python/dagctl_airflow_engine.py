@@ -21,7 +21,7 @@ Request (the validate seam): ``{"engine", "root", "files", "package", "airflow_v
   allow_network    false (default) makes network access at import time fail inside the workers.
   traceback_lines  how many last lines of a traceback go into an import-error finding (default 8).
 
-Response: the ast result's shape with engine "airflow": ``dags`` (with ``tasks``), ``findings`` (the
+Response: ``{"error": {"code", "message", "hint"}}`` when Airflow itself cannot be loaded, else the ast result's shape with engine "airflow": ``dags`` (with ``tasks``), ``findings`` (the
 ast findings plus import-error, import-timeout, import-crash, dag-cycle, duplicate-dag-id,
 airflow-safe-mode-skip), ``timings`` (seconds of each phase: read, import_airflow, preimport,
 parse, total; CPU seconds of the serial part and of all workers: serial_cpu, workers_cpu; the number
@@ -126,7 +126,16 @@ def _run(request: dict[str, Any], ast_result: dict[str, Any] | None) -> dict[str
             workers = max(1, min(int(options.get("workers") or os.cpu_count() or 1), len(pending)))
             t = time.monotonic()
             cpu = time.process_time()
-            supervisor = _Supervisor(sandbox, root, file_timeout, safe_mode, allow_network, workers)
+            try:
+                supervisor = _Supervisor(sandbox, root, file_timeout, safe_mode, allow_network, workers)
+            except Exception as error:  # noqa: BLE001  a broken environment is the caller's error to show, with a hint
+                return {
+                    "error": {
+                        "code": "AIRFLOW_BROKEN",
+                        "message": f"{sys.executable} cannot load Airflow: {type(error).__name__}: {error}",
+                        "hint": "Run `dagctl doctor` to see what is missing, `dagctl python setup --airflow N` for a working environment, or use --engine ast.",
+                    }
+                }
             timings["import_airflow"] = time.monotonic() - t
             t = time.monotonic()
             supervisor.preimport([sources[p] for p in pending])

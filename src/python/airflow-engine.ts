@@ -66,5 +66,7 @@ export async function runAirflowEngine(python: string, request: AirflowEngineReq
   if (result.exitCode !== 0) {
     throw new Error(`${AIRFLOW_ENGINE_SCRIPT} exited ${result.exitCode ?? result.signal}: ${result.stderr.split('\n').slice(-20).join('\n')}`)
   }
-  return JSON.parse(result.stdout) as AirflowEngineResult
+  const parsed = JSON.parse(result.stdout) as AirflowEngineResult | {error: {code: string; message: string; hint: string}}
+  if ('error' in parsed) throw new Error(`${parsed.error.code}: ${parsed.error.message} (${parsed.error.hint})`)
+  return parsed
 }

@@ -79,6 +79,7 @@ describe.each([3, 2] as const)('Airflow %i engine', (version) => {
     expect([5, 6]).toContain(spinning.line) // the stack was taken in the loop's test or its body
     expect(spinning.message).toMatch(/worker was killed/)
     expect(only('faults/calls_exit.py')).toMatchObject({rule: 'import-error', line: 4, message: expect.stringMatching(/^SystemExit: 3/)})
+    expect(only('faults/calls_network.py')).toMatchObject({rule: 'import-error', line: 4, message: expect.stringMatching(/network access while importing a DAG file is blocked/)})
     expect(only('faults/hard_exit.py')).toMatchObject({rule: 'import-crash', message: expect.stringMatching(/exited with status 7/)})
     expect(only('faults/segfault_ctypes.py')).toMatchObject({rule: 'import-crash', line: 4, message: expect.stringMatching(/SIGSEGV/)})
     expect(only('faults/segfault_signal.py')).toMatchObject({rule: 'import-crash', line: 5, message: expect.stringMatching(/SIGSEGV/)})
@@ -160,6 +161,14 @@ describe('result cache (Airflow 3)', () => {
     const upgraded = await runAirflowEngine(python, {...request, options: {...request.options, dagctl_version: '0.0.1-test'}})
     expect(upgraded.files.map((f) => f.cached)).toEqual([false, false, false])
   }, 300_000)
+})
+
+describe('an interpreter whose Airflow is broken', () => {
+  it('answers with an error and a hint instead of a traceback', async () => {
+    const fake = tempDir({'airflow/__init__.py': 'raise ImportError("half-installed airflow")\n'})
+    const request = {root: FIXTURES, files: [path.join(FIXTURES, 'v3', 'team_a_cycle.py')], options: {cache: false}}
+    await expect(runAirflowEngine('python3', request, {env: {...process.env, PYTHONPATH: fake}})).rejects.toThrow(/AIRFLOW_BROKEN: .* cannot load Airflow: ImportError: half-installed airflow \(Run `dagctl doctor`/)
+  })
 })
 
 describe('no worker outlives the engine', () => {
