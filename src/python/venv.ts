@@ -1,4 +1,4 @@
-import {execFileSync} from 'node:child_process'
+import {execFileSync, type StdioOptions} from 'node:child_process'
 import {createHash} from 'node:crypto'
 import {existsSync, mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import os from 'node:os'
@@ -29,8 +29,8 @@ export interface EnsureVenvOptions {
   env?: NodeJS.ProcessEnv
   /** interpreter that creates the venv; default $DAGCTL_BASE_PYTHON or python3 */
   basePython?: string
-  /** where pip's output goes; default inherit (the user sees pip) */
-  stdio?: 'inherit' | 'ignore' | 'pipe'
+  /** where pip's output goes; default inherit (the user sees pip). `['ignore', 2, 2]` sends it to stderr. */
+  stdio?: StdioOptions
   onProgress?: (message: string) => void
 }
 
@@ -38,6 +38,12 @@ export interface EnsureVenvOptions {
 export function venvDirFor(requirementsFile: string, label: string, env: NodeJS.ProcessEnv = process.env): string {
   const hash = createHash('sha256').update(readFileSync(requirementsFile)).digest('hex').slice(0, 16)
   return path.join(cacheDir(env), 'venvs', `${label}-${hash}`)
+}
+
+/** The venv for a requirement file when it is already built (never builds). */
+export function findVenv(requirementsFile: string, label: string, env: NodeJS.ProcessEnv = process.env): VenvInfo | undefined {
+  const dir = venvDirFor(requirementsFile, label, env)
+  return existsSync(path.join(dir, '.ready')) ? {dir, python: path.join(dir, 'bin', 'python'), created: false} : undefined
 }
 
 /**
@@ -112,4 +118,9 @@ function isAlive(pid: number): boolean {
 /** The managed Airflow venv for a major version (python/requirements/airflow-N.txt). */
 export function ensureAirflowEnv(version: AirflowMajor, options: EnsureVenvOptions = {}): VenvInfo {
   return ensureVenv(airflowRequirementsFile(version), `airflow-${version}`, options)
+}
+
+/** The managed Airflow venv for a major version when it is already built (never builds). */
+export function findAirflowEnv(version: AirflowMajor, env: NodeJS.ProcessEnv = process.env): VenvInfo | undefined {
+  return findVenv(airflowRequirementsFile(version), `airflow-${version}`, env)
 }
