@@ -5,6 +5,7 @@ import {openStoreContext, requirePackage, storeFlags} from '../release/context.j
 import {planIsNoop, planPublish, publishResult, uploadBlobs, writeRelease, type PublishPlan, type PublishResult} from '../release/publish.js'
 import {renderDiff} from '../release/render.js'
 import type {Manifest} from '../release/manifest.js'
+import {validateSettings} from '../check/settings.js'
 
 export default class Publish extends BaseCommand<typeof Publish> {
   static override summary = 'Validate the DAG files and publish them to an environment as a new release.'
@@ -41,7 +42,7 @@ Exit codes: 0 published (or nothing to do), 1 validation failed, 2 bad usage or 
       dagsDir: resolved.resolvePath(c.dags),
       extensions: c.publish.extensions,
       validate: flags.validate,
-      validateOptions: {airflowVersion: c.airflow.version, engine: c.validate.engine, ...(c.python ? {python: c.python} : {})},
+      validateOptions: validateSettings(resolved),
       allowMassRemoval: flags['allow-mass-removal'],
       message: flags.message,
       image: c.image,

@@ -3,10 +3,11 @@ import path from 'node:path'
 
 import {BaseCommand} from '../base-command.js'
 import {repositoryPrefix, validateDags} from '../check/index.js'
+import {validateSettings} from '../check/settings.js'
+import type {EngineChoice} from '../check/types.js'
 import {REPORT_FORMATS, renderReport, summaryLine, type ReportFormat} from '../check/reporters/index.js'
 import type {ValidationReport} from '../check/types.js'
 import {writeFileAtomic} from '../util/atomic-write.js'
-import {DEFAULT_PYTHON} from '../check/python-bridge.js'
 import {CheckFailedError, ExitCode, UsageError} from '../errors.js'
 import {palette} from '../ui/colour.js'
 
@@ -50,19 +51,15 @@ Rules and their fixes: docs/rules.md. Exit 1 when any finding is an error (under
   }
 
   public async run(): Promise<ValidationReport> {
-    const resolved = this.loadConfig(this.flags.python ? [{path: ['python'], value: this.flags.python, source: 'flag --python'}] : [])
+    const resolved = this.loadConfig()
     const {config} = resolved
-    const {argv} = await this.parse(Validate)
-    const given = argv as string[]
+    const given = this.positionals
     const files = given.length > 0 ? given.map((p) => path.resolve(p)) : [resolved.resolvePath(config.dags)]
     const report = await validateDags({
       files,
       root: resolved.root,
       packageName: config.package,
-      airflowVersion: config.airflow.version,
-      engine: (this.flags.engine ?? config.validate.engine) as 'ast' | 'airflow' | 'auto',
-      python: config.python ?? DEFAULT_PYTHON,
-      engineOptions: config.validate.file_timeout === undefined ? {} : {file_timeout: config.validate.file_timeout},
+      ...validateSettings(resolved, {python: this.flags.python, engine: this.flags.engine as EngineChoice | undefined}),
       cache: this.flags.cache,
     })
 

@@ -55,13 +55,13 @@ describe.each(STORE_VARIANTS)('releases on $name', (variant) => {
     expect(again.release).toBeNull()
     expect(again.diff.unchanged).toBe(3)
 
-    writeFiles(root, {'dags/team_a_one.py': 'one v2', 'dags/team_a_three.py': 'two'})
+    writeFiles(root, {'dags/team_a_one.py': 'one_v2', 'dags/team_a_three.py': 'two'})
     const before = store.requestCount
     const second = await publish(options(store, root, {message: 'second'}))
     expect(second).toMatchObject({release: 2, parent: 1, uploaded: 1, diff: {added: ['team_a_three.py'], changed: ['team_a_one.py'], removed: [], unchanged: 2}, live: {written: 2, deleted: 0}})
     // Reads of HEAD, its manifest, the release list, live.json; 1 blob, manifest, HEAD, 2 marks, 2 live files.
     expect(store.requestCount - before).toBeLessThanOrEqual(14)
-    expect((await liveTree(store))['team_a_one.py']).toBe('one v2')
+    expect((await liveTree(store))['team_a_one.py']).toBe('one_v2')
 
     const rows = await listReleases(store, 'dev', 'team_a', 10)
     expect(rows.map((r) => [r.id, r.current, r.message, r.changes])).toEqual([
@@ -74,7 +74,7 @@ describe.each(STORE_VARIANTS)('releases on $name', (variant) => {
     expect(files.files.find((f) => f.path === 'team_a_one.py')).toMatchObject({release: 2, size: 6})
     expect(files.files.find((f) => f.path === 'q.sql')).toMatchObject({release: 1})
     expect((await diffReleases({store, env: 'dev', pkg: 'team_a', from: '1', to: '2'})).diff).toMatchObject({added: ['team_a_three.py'], changed: ['team_a_one.py']})
-    writeFiles(root, {'dags/team_a_one.py': 'one v3'})
+    writeFiles(root, {'dags/team_a_one.py': 'one_v3'})
     expect((await diffReleases({store, env: 'dev', pkg: 'team_a', dagsDir: path.join(root, 'dags'), root})).diff.changed).toEqual(['team_a_one.py'])
     expect((await fsck({store, env: 'dev'})).findings).toEqual([])
   })

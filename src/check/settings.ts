@@ -1,0 +1,21 @@
+import type {ResolvedConfig} from '../config/load.js'
+import {pythonSettings, resolvePython} from '../python/interpreter.js'
+import type {EngineChoice, ValidateOptions} from './types.js'
+
+/**
+ * How files are judged, from dagctl.yaml and flags: the interpreter (resolution order in
+ * docs/python-environments.md), the engine and the Airflow target. `validate` and `publish` both
+ * take it from here, so a file that validate passes is a file publish accepts.
+ */
+export function validateSettings(
+  resolved: ResolvedConfig,
+  flags: {python?: string; engine?: EngineChoice} = {},
+): Pick<ValidateOptions, 'python' | 'engine' | 'airflowVersion' | 'engineOptions'> {
+  const c = resolved.config
+  return {
+    python: resolvePython({...pythonSettings(resolved), flag: flags.python}).python,
+    engine: flags.engine ?? c.validate.engine,
+    airflowVersion: c.airflow.version,
+    engineOptions: c.validate.file_timeout === undefined ? {} : {file_timeout: c.validate.file_timeout},
+  }
+}
