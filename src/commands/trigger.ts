@@ -5,6 +5,7 @@ import type {EventTriggerResult, ReplayResult, TriggerContext} from '../airflow/
 import type {TriggerOutcome} from '../airflow/trigger.js'
 import type {ResolvedConfig} from '../config/load.js'
 import {UsageError} from '../errors.js'
+import {parseWaitTimeout, readConf, readEventText} from '../airflow/inputs.js'
 
 export const airflowFlags = {
   'airflow-url': Flags.string({summary: 'Airflow address for this run (overrides environments.<env>.airflow.url and DAGCTL_AIRFLOW_URL).'}),
@@ -59,14 +60,8 @@ Exit codes: 0 triggered (or already), 1 the run failed (--wait), 2 bad usage, 4 
       })
     }
     // Cheap checks first: a bad flag costs no config work and no request.
-    const {durationSeconds} = await import('../config/schema.js')
-    let timeoutMs = 0
     if (flags.timeout !== undefined && !flags.wait) throw new UsageError('--timeout goes with --wait', {hint: 'dagctl trigger DAG_ID --wait --timeout 10m'})
-    if (flags.wait) {
-      const timeout = flags.timeout ?? '30m'
-      if (!/^\d+(\.\d+)?(s|m|h|d)?$/.test(timeout)) throw new UsageError(`--timeout ${timeout}: expected a duration such as 30s, 10m or 2h`, {hint: 'dagctl trigger DAG_ID --wait --timeout 10m'})
-      timeoutMs = durationSeconds(/\d$/.test(timeout) ? Number(timeout) : timeout) * 1000
-    }
+    const timeoutMs = flags.wait ? parseWaitTimeout(flags.timeout) : 0
     const conf = flags.conf === undefined ? undefined : await readConf(flags.conf)
     if (flags['run-id'] !== undefined) {
       const {isValidRunId} = await import('../airflow/trigger.js')
@@ -118,7 +113,7 @@ Exit codes: 0 triggered (or already), 1 the run failed (--wait), 2 bad usage, 4 
       throw new UsageError('--event needs a mapping file', {key: 'trigger.mapping', hint: 'Pass --mapping FILE or set trigger.mapping in dagctl.yaml (docs/mappings.md).'})
     }
     const mapping = loadMapping(resolved.resolvePath(mappingPath))
-    const text = eventArg === '-' ? await readStdin() : await readText(resolved.resolvePath(eventArg), '--event')
+    const text = await readEventText(eventArg, resolved.resolvePath)
     const parsed = parseEvent(text, eventArg === '-' ? 'stdin' : eventArg)
     let ctx: TriggerContext | undefined
     try {
@@ -161,36 +156,4 @@ Exit codes: 0 triggered (or already), 1 the run failed (--wait), 2 bad usage, 4 
     this.log(`${'task'.padEnd(width)}  state`)
     for (const t of o.tasks) this.log(`${t.task_id.padEnd(width)}  ${t.state ?? 'none'}`)
   }
-}
-
-async function readConf(value: string): Promise<Record<string, unknown>> {
-  const text = value.startsWith('@') ? await readText(value.slice(1), '--conf') : value
-  let parsed: unknown
-  try {
-    parsed = JSON.parse(text)
-  } catch (error) {
-    throw new UsageError(`--conf is not valid JSON: ${(error as Error).message}`, {
-      file: value.startsWith('@') ? value.slice(1) : undefined,
-      hint: 'Pass a JSON object, e.g. --conf \'{"date": "2026-01-01"}\', or --conf @conf.json.',
-    })
-  }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    throw new UsageError('--conf must be a JSON object', {hint: 'Airflow takes a run\'s conf as an object: --conf \'{"key": "value"}\'.'})
-  }
-  return parsed as Record<string, unknown>
-}
-
-async function readText(file: string, flag: string): Promise<string> {
-  const {readFile} = await import('node:fs/promises')
-  try {
-    return await readFile(file, 'utf8')
-  } catch (error) {
-    throw new UsageError(`${flag}: cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, {file, hint: 'Check the path.'})
-  }
-}
-
-async function readStdin(): Promise<string> {
-  const chunks: Buffer[] = []
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer)
-  return Buffer.concat(chunks).toString('utf8')
 }

@@ -1,0 +1,48 @@
+import {readFile} from 'node:fs/promises'
+
+import {durationSeconds} from '../config/schema.js'
+import {UsageError} from '../errors.js'
+
+/** `--timeout` of `trigger --wait`: `30s`, `10m`, `2h`, or plain seconds; default 30 minutes. */
+export function parseWaitTimeout(value: string | undefined): number {
+  const timeout = value ?? '30m'
+  if (!/^\d+(\.\d+)?(s|m|h|d)?$/.test(timeout)) {
+    throw new UsageError(`--timeout ${timeout}: expected a duration such as 30s, 10m or 2h`, {hint: 'dagctl trigger DAG_ID --wait --timeout 10m'})
+  }
+  return durationSeconds(/\d$/.test(timeout) ? Number(timeout) : timeout) * 1000
+}
+
+/** `--conf`: a JSON object, or `@FILE` holding one (Airflow takes a run's conf as an object). */
+export async function readConf(value: string): Promise<Record<string, unknown>> {
+  const file = value.startsWith('@') ? value.slice(1) : undefined
+  const text = file === undefined ? value : await readText(file, '--conf')
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(text)
+  } catch (error) {
+    throw new UsageError(`--conf is not valid JSON: ${(error as Error).message}`, {
+      file,
+      hint: 'Pass a JSON object, e.g. --conf \'{"date": "2026-01-01"}\', or --conf @conf.json.',
+    })
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new UsageError('--conf must be a JSON object', {hint: 'Airflow takes a run\'s conf as an object: --conf \'{"key": "value"}\'.'})
+  }
+  return parsed as Record<string, unknown>
+}
+
+/** `--event FILE` or `--event -` (stdin, as the DataHub Action sends it). */
+export async function readEventText(arg: string, resolve: (p: string) => string): Promise<string> {
+  if (arg !== '-') return readText(resolve(arg), '--event')
+  const chunks: Buffer[] = []
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer)
+  return Buffer.concat(chunks).toString('utf8')
+}
+
+async function readText(file: string, flag: string): Promise<string> {
+  try {
+    return await readFile(file, 'utf8')
+  } catch (error) {
+    throw new UsageError(`${flag}: cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, {file, hint: 'Check the path.'})
+  }
+}
