@@ -107,6 +107,35 @@ export default async function bench(): Promise<void> {
     const widths = head.map((_, i) => Math.max(...table.map((r) => r[i].length)))
     for (const r of table) console.log(r.map((c, i) => c.padEnd(widths[i])).join('  '))
 
+    // Loopback answers in ~4 ms, so 1,001 requests cost aws s3 sync little. From a CI runner a
+    // request to S3 takes tens of ms: the same cases again with 20 ms added to every request.
+    const LATENCY_MS = 20
+    const slow = await startFaultProxy({target: moto.endpoint, choose: () => 'slow', slowMs: LATENCY_MS})
+    try {
+      const slowEnv = {...env, AWS_ENDPOINT_URL_S3: slow.endpoint}
+      const slowRun = async (cmd: string, args: string[], cwd: string): Promise<Run> => {
+        slow.resetCounts()
+        const t0 = performance.now()
+        const res = await execa(cmd, args, {cwd, env: slowEnv, reject: false})
+        if (res.exitCode !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${res.exitCode}):\n${res.stderr}`)
+        return {seconds: (performance.now() - t0) / 1000, cpu: 0, requests: slow.counts.total}
+      }
+      const slowSync = (cwd: string) => slowRun(python, ['-m', 'awscli', 's3', 'sync', '--no-progress', '--only-show-errors', '--delete', 'dags/', 's3://bench/sync/', '--endpoint-url', slow.endpoint], cwd)
+      const slowDagctl = (args: string[], cwd: string) => slowRun('node', [BIN, ...args, '--json'], cwd)
+      const slowRows: Array<[string, Run, Run]> = []
+      checkout(pkg, 2)
+      slowRows.push([`(c) ${CHANGED} files changed`, await slowDagctl(['publish', '--no-validate'], pkg), await slowSync(pkg)])
+      checkout(pkg, 2)
+      slowRows.push(['(b) fresh checkout, same content', await slowDagctl(['publish', '--no-validate'], pkg), await slowSync(pkg)])
+      slowRows.push([`rollback (${CHANGED} files differ)`, await slowDagctl(['rollback', '--steps', '1', '--yes'], pkg), await slowSync(previous)])
+      console.log(`\nthe same with ${LATENCY_MS} ms added to every S3 request (a CI runner's distance to S3):`)
+      for (const [name, d, s] of slowRows) {
+        console.log(`${name.padEnd(34)} dagctl ${d.seconds.toFixed(2)} s (${d.requests} req)  aws s3 sync ${s.seconds.toFixed(2)} s (${s.requests} req)  ${(s.seconds / d.seconds).toFixed(1)}×`)
+      }
+    } finally {
+      await slow.stop()
+    }
+
     // Start-up: what every command pays before its first request.
     const startup = async (args: string[]): Promise<string> => {
       const times: number[] = []
