@@ -12,9 +12,8 @@ Request (the validate seam): ``{"engine", "root", "files", "package", "airflow_v
                    code) is killed ``max(2, file_timeout / 2)`` seconds later.
   workers          worker processes (default: the number of CPUs).
   cache            false turns the result cache off (default true).
-  cache_dir        where cached per-file results live (default <dagctl cache dir>/airflow-engine,
-                   the dagctl cache dir being $DAGCTL_CACHE_DIR, else $XDG_CACHE_HOME/dagctl, else
-                   ~/.cache/dagctl, as in src/python/venv.ts).
+  cache_dir        where cached per-file results live; dagctl sends <its cache dir>/airflow-engine
+                   (src/check/index.ts decides the folder, once). Without it nothing is cached.
   dagctl_version   part of the cache key (a new dagctl never trusts an old dagctl's results).
   safe_mode        Airflow's DAG discovery safe mode (default true, Airflow's default): a file without
                    both words "airflow" and "dag" is skipped, and reported as such (info).
@@ -102,7 +101,7 @@ def _run(request: dict[str, Any], ast_result: dict[str, Any] | None) -> dict[str
 
     versions = _environment_versions()
     allow_network = bool(options.get("allow_network", False))
-    cache = _ResultCache(options, versions, safe_mode, allow_network) if options.get("cache", True) else None
+    cache = _ResultCache(options, versions, safe_mode, allow_network) if options.get("cache", True) and options.get("cache_dir") else None
 
     results: dict[str, dict[str, Any]] = {}
     sources: dict[str, bytes] = {}
@@ -195,7 +194,7 @@ class _ResultCache:
     """One JSON file per (file path, content, environment) key; written atomically."""
 
     def __init__(self, options: dict[str, Any], versions: dict[str, str], safe_mode: bool, allow_network: bool):
-        self.dir = Path(options.get("cache_dir") or _default_cache_dir()) / f"v{ENGINE_VERSION}"
+        self.dir = Path(options["cache_dir"]) / f"v{ENGINE_VERSION}"
         env_key = json.dumps(
             {
                 "engine": ENGINE_VERSION,
@@ -248,11 +247,6 @@ class _ResultCache:
             os.replace(tmp, target)
         except OSError:
             pass  # a cache that cannot be written only costs speed
-
-
-def _default_cache_dir() -> str:
-    base = os.environ.get("DAGCTL_CACHE_DIR") or os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "dagctl")
-    return os.path.join(base, "airflow-engine")
 
 
 # --------------------------------------------------------------------------------------------

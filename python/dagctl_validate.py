@@ -19,8 +19,8 @@ Protocol (one process for all files; JSON in, JSON out):
 
   `python3 dagctl_validate.py --rules` prints the rule catalogue {name: severity}.
 
-Results per file are cached by content hash under $DAGCTL_CACHE_DIR/validate-ast (else
-$XDG_CACHE_HOME/dagctl/..., else ~/.cache/dagctl/...), unless options.cache is false.
+Results per file are cached by content hash in options.ast_cache_dir (dagctl sends
+<its cache dir>/validate-ast), unless options.cache is false; without a folder nothing is cached.
 
 The ast engine always runs first. With engine "airflow", or "auto" when Airflow is importable,
 its result goes to dagctl_airflow_engine.run_airflow_engine(request, ast_result) (a module beside
@@ -877,13 +877,6 @@ def read_file(path, rel):
         return None, finding(rel, 0, 0, "syntax-error", f"cannot read the file: {e.strerror}", "Check the file exists and is readable.")
 
 
-def default_cache_dir():
-    """<dagctl cache dir>/validate-ast; the dagctl cache dir is $DAGCTL_CACHE_DIR, else
-    $XDG_CACHE_HOME/dagctl, else ~/.cache/dagctl (the airflow engine uses the same root)."""
-    base = os.environ.get("DAGCTL_CACHE_DIR") or os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "dagctl")
-    return os.path.join(base, "validate-ast")
-
-
 class ResultCache:
     """Per-file results keyed by content hash, so an unchanged file is not parsed again.
     One JSON file per (package root, package, target version, Python, this script); any trouble
@@ -943,7 +936,7 @@ def run_ast_engine(request):
     package = request["package"]
     airflow_version = int(request.get("airflow_version", 3))
     options = request.get("options") or {}
-    cache = ResultCache(options.get("ast_cache_dir") or default_cache_dir(), root, package, airflow_version) if options.get("cache", True) else None
+    cache = ResultCache(options["ast_cache_dir"], root, package, airflow_version) if options.get("cache", True) and options.get("ast_cache_dir") else None
 
     results = []  # (rel, (dags, findings)) in request order
     todo = []  # (index in results, rel, source, digest)

@@ -3,6 +3,7 @@ import path from 'node:path'
 import {collectPythonFiles} from './files.js'
 import {PythonBridge} from './python-bridge.js'
 import type {DagInfo, EngineName, Finding, Severity, ValidateOptions, ValidationReport, ValidationSummary} from './types.js'
+import {cacheDir} from '../python/venv.js'
 
 export type {DagInfo, EngineChoice, EngineName, Finding, Severity, ValidateOptions, ValidationReport, ValidationSummary} from './types.js'
 export {collectPythonFiles, repositoryPrefix, type CollectOptions} from './files.js'
@@ -36,9 +37,14 @@ export async function validateDags(options: ValidateOptions, deps: {bridge?: Pyt
     files,
     package: options.packageName,
     airflow_version: options.airflowVersion,
-    options: {...options.engineOptions, cache: options.cache ?? true},
+    // One rule for where dagctl caches (src/python/venv.ts); each engine gets its own folder in it.
+    options: {
+      ...options.engineOptions,
+      cache: options.cache ?? true,
+      ast_cache_dir: path.join(options.cacheDir ?? cacheDir(), 'validate-ast'),
+      cache_dir: path.join(options.cacheDir ?? cacheDir(), 'airflow-engine'),
+    },
   }, {
-    env: options.cacheDir ? {DAGCTL_CACHE_DIR: options.cacheDir} : undefined,
     // The ast engine needs only the standard library: -S skips site-packages and its .pth hooks,
     // which on some machines cost more start-up time than parsing a hundred files.
     interpreterArgs: options.engine === 'ast' ? ['-S'] : [],

@@ -43,7 +43,7 @@ export interface ValidateOptions {
   engineOptions?: Record<string, unknown>
   /** reuse per-file results of unchanged files (keyed by content hash); default true */
   cache?: boolean
-  /** dagctl's cache folder for this run (given to the engines as DAGCTL_CACHE_DIR); default: theirs */
+  /** dagctl's cache folder for this run; default cacheDir() of src/python/venv.ts */
   cacheDir?: string
 }
 
