@@ -1,15 +1,16 @@
 import {readFile} from 'node:fs/promises'
 
-import {durationSeconds} from '../config/schema.js'
+import {parseDurationText} from '../config/schema.js'
 import {UsageError} from '../errors.js'
 
 /** `--timeout` of `trigger --wait`: `30s`, `10m`, `2h`, or plain seconds; default 30 minutes. */
 export function parseWaitTimeout(value: string | undefined): number {
   const timeout = value ?? '30m'
-  if (!/^\d+(\.\d+)?(s|m|h|d)?$/.test(timeout)) {
+  const seconds = parseDurationText(timeout)
+  if (seconds === undefined) {
     throw new UsageError(`--timeout ${timeout}: expected a duration such as 30s, 10m or 2h`, {hint: 'dagctl trigger DAG_ID --wait --timeout 10m'})
   }
-  return durationSeconds(/\d$/.test(timeout) ? Number(timeout) : timeout) * 1000
+  return seconds * 1000
 }
 
 /** `--conf`: a JSON object, or `@FILE` holding one (Airflow takes a run's conf as an object). */

@@ -133,8 +133,14 @@ export type AirflowConnectionConfig = z.infer<typeof AirflowConnection>
 /** `30s` → 30, `5m` → 300; numbers are seconds already. */
 export function durationSeconds(value: z.infer<typeof Duration>): number {
   if (typeof value === 'number') return value
-  const m = /^(\d+(?:\.\d+)?)(s|m|h|d)$/.exec(value)
-  if (!m) throw new Error(`not a duration: ${value}`)
-  const n = Number(m[1])
-  return n * {s: 1, m: 60, h: 3600, d: 86_400}[m[2] as 's' | 'm' | 'h' | 'd']
+  const seconds = parseDurationText(value)
+  if (seconds === undefined) throw new Error(`not a duration: ${value}`)
+  return seconds
+}
+
+/** A duration typed on a command line: `30s`, `10m`, `2h`, `1d`, or bare seconds; undefined if it is none. */
+export function parseDurationText(text: string): number | undefined {
+  const m = /^(\d+(?:\.\d+)?)(s|m|h|d)?$/.exec(text)
+  if (!m) return undefined
+  return Number(m[1]) * {s: 1, m: 60, h: 3600, d: 86_400}[(m[2] ?? 's') as 's' | 'm' | 'h' | 'd']
 }
