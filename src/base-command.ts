@@ -1,10 +1,10 @@
 import {Command, Errors, Flags, Interfaces} from '@oclif/core'
-import type {ListrTask} from 'listr2'
 
 import {loadConfig, type Override, type ResolvedConfig} from './config/load.js'
 import {DagctlError, ExitCode, UsageError} from './errors.js'
 import {renderError} from './ui/render-error.js'
-import {runWithProgress} from './ui/progress.js'
+import {progressSteps} from './ui/progress.js'
+import type {StepRunner} from './util/steps.js'
 
 export type CommandFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
 export type CommandArgs<T extends typeof Command> = Interfaces.InferredArgs<T['args']>
@@ -72,14 +72,27 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     return loadConfig({configPath: flags.config as string | undefined, envName, flagOverrides: overrides})
   }
 
-  /** Runs steps with a progress display on stderr; silent under --json. */
-  protected progress<Ctx extends object>(tasks: ListrTask<Ctx>[], ctx: Ctx, concurrent?: boolean | number): Promise<Ctx> {
-    return runWithProgress(tasks, ctx, {json: this.jsonEnabled(), concurrent})
+  /** A StepRunner for the core's long operations: a progress line per step on stderr, silent under --json. */
+  protected steps(): StepRunner {
+    return progressSteps({json: this.jsonEnabled()})
   }
 
   /** A line for people on stderr (not part of any result); silent under --json. */
   protected note(message: string): void {
     if (!this.jsonEnabled()) this.logToStderr(message)
+  }
+
+  /**
+   * A result that is also a failure (validate found errors, fsck found damage, doctor found a gap):
+   * under --json the result stays the whole of stdout and the exit code says it failed; for people,
+   * the error and its hint go to stderr after whatever the command printed.
+   */
+  protected failWithResult(result: object, error: DagctlError): never {
+    if (this.jsonEnabled()) {
+      this.logJson(result)
+      this.exit(error.exitCode)
+    }
+    throw error
   }
 
   /** Every error ends here: the exit code of DESIGN.md, a hint, no stack trace unless --verbose. */

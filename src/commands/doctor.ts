@@ -1,6 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../base-command.js'
+import {CheckFailedError} from '../errors.js'
 import {runDoctor, type DoctorReport} from '../python/doctor.js'
 import {optionalConfig, pythonSettings, resolvePython} from '../python/interpreter.js'
 import type {AirflowMajor} from '../python/venv.js'
@@ -13,31 +14,24 @@ export default class Doctor extends BaseCommand<typeof Doctor> {
 Exits 1 when something validate needs is broken (no runnable python; no Airflow while validate.engine is airflow); warnings alone exit 0.`
   static override examples = ['<%= config.bin %> doctor', '<%= config.bin %> doctor --python /opt/airflow/venv/bin/python --json', '<%= config.bin %> doctor --airflow 2']
   static override flags = {
-    python: Flags.string({summary: 'Interpreter to check instead of the one validate would choose.', env: 'DAGCTL_PYTHON'}),
+    python: Flags.string({summary: 'Interpreter to check instead of the one validate would choose (DAGCTL_PYTHON is honoured like everywhere).'}),
     airflow: Flags.string({summary: 'Airflow major version to expect (default: airflow.version of dagctl.yaml, else 3).', options: ['2', '3']}),
   }
 
   public async run(): Promise<DoctorReport> {
     const settings = pythonSettings(optionalConfig(() => this.loadConfig()))
     const targetAirflow = (this.flags.airflow ? Number(this.flags.airflow) : settings.airflowVersion) as AirflowMajor
-    // --python also reads DAGCTL_PYTHON (oclif's env:); resolvePython tells the two apart.
-    const flag = this.flags.python && this.flags.python !== process.env.DAGCTL_PYTHON ? this.flags.python : undefined
-    const choice = resolvePython({...settings, flag, airflowVersion: targetAirflow})
+    const choice = resolvePython({...settings, flag: this.flags.python, airflowVersion: targetAirflow})
     const report = await runDoctor({choice, targetAirflow, engine: settings.engine})
-    if (this.jsonEnabled()) {
-      if (!report.ok) {
-        this.logJson(report)
-        this.exit(1)
-      }
-      return report
-    }
+    const gap = new CheckFailedError(`validate cannot work as configured with ${choice.python}`, {code: 'PYTHON_NOT_READY', hint: 'Run the fix shown beside each FAIL line.'})
+    if (this.jsonEnabled()) return report.ok ? report : this.failWithResult(report, gap)
     const c = palette()
     for (const check of report.checks) {
       const mark = check.ok ? c.green('ok  ') : check.severity === 'error' ? c.red('FAIL') : check.severity === 'warning' ? c.yellow('warn') : c.dim('info')
       this.log(`${mark}  ${check.name.padEnd(26)} ${check.detail}`)
       if (!check.ok && check.fix) this.log(`      ${' '.repeat(26)} ${c.dim('fix:')} ${check.fix}`)
     }
-    if (!report.ok) this.exit(1)
+    if (!report.ok) this.failWithResult(report, gap)
     return report
   }
 }

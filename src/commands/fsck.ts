@@ -1,6 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand, environmentFlags} from '../base-command.js'
+import {CheckFailedError} from '../errors.js'
 import {openStoreContext, packageFlag, storeFlags} from '../release/context.js'
 import {fsck, type FsckResult} from '../release/fsck.js'
 import {palette} from '../ui/colour.js'
@@ -25,13 +26,11 @@ Findings: damage (an invariant broken: exit 1), lag (the live tree is behind HEA
   public async run(): Promise<FsckResult> {
     const ctx = await openStoreContext(() => this.loadConfig(), this.flags)
     const result = await fsck({store: ctx.store, env: ctx.env, pkg: this.flags.package, repair: this.flags.repair})
-    if (this.jsonEnabled()) {
-      if (!result.ok) {
-        this.logJson(result)
-        this.exit(1)
-      }
-      return result
-    }
+    const damage = new CheckFailedError(`fsck found damage in ${ctx.env} (${ctx.store.url})`, {
+      code: 'STORE_DAMAGED',
+      hint: 'See docs/runbook.md ("fsck found damage"); restore the named objects from bucket versioning.',
+    })
+    if (this.jsonEnabled()) return result.ok ? result : this.failWithResult(result, damage)
     const c = palette(process.stdout)
     for (const p of result.packages) {
       this.log(`${p.package}: HEAD ${p.head ?? '(none)'}, ${p.history} release(s) in history of ${p.releases}, ${p.blobs} blob(s), ${p.liveFiles} live file(s)${p.repaired ? `; repaired: ${p.repaired.written} written, ${p.repaired.deleted} removed` : ''}`)
@@ -41,10 +40,7 @@ Findings: damage (an invariant broken: exit 1), lag (the live tree is behind HEA
       const tag = f.severity === 'damage' ? c.red('DAMAGE') : f.severity === 'lag' ? c.yellow('LAG   ') : c.dim('info  ')
       this.log(`${tag} ${f.package}: ${f.message}${f.key ? c.dim(` (${f.key})`) : ''}`)
     }
-    if (!result.ok) {
-      this.logToStderr('Hint: see docs/runbook.md ("fsck found damage"); restore the named objects from bucket versioning.')
-      this.exit(1)
-    }
+    if (!result.ok) this.failWithResult(result, damage)
     if (result.findings.some((f) => f.severity === 'lag')) this.log('The live tree lags HEAD: run `dagctl fsck --repair` (or publish again).')
     else this.log('OK')
     return result

@@ -2,9 +2,8 @@ import {Flags} from '@oclif/core'
 
 import {BaseCommand, environmentFlags} from '../base-command.js'
 import {openStoreContext, requirePackage, storeFlags} from '../release/context.js'
-import {planIsNoop, planPublish, publishResult, uploadBlobs, writeRelease, type PublishPlan, type PublishResult} from '../release/publish.js'
+import {publish, type PublishResult} from '../release/publish.js'
 import {renderDiff} from '../release/render.js'
-import type {Manifest} from '../release/manifest.js'
 import {validateSettings} from '../check/settings.js'
 
 export default class Publish extends BaseCommand<typeof Publish> {
@@ -47,68 +46,19 @@ Exit codes: 0 published (or nothing to do), 1 validation failed, 2 bad usage or 
       message: flags.message,
       image: c.image,
     }
-    const state: {plan?: PublishPlan} = {}
-    await this.progress(
-      [
-        {
-          title: flags.validate ? `Validate and compare with ${pkg}'s release in ${ctx.env}` : `Compare with ${pkg}'s release in ${ctx.env} (validation skipped)`,
-          task: async (s) => {
-            s.plan = await planPublish(options)
-          },
-        },
-      ],
-      state,
-    )
-    const plan = state.plan!
-    if (!this.jsonEnabled()) {
-      if (plan.skipped.length > 0) this.note(`Not published (extension not .py or in publish.extensions): ${plan.skipped.join(', ')}`)
-      this.log(`${pkg} in ${ctx.env} (${ctx.store.url}), against ${plan.headRead.head ? `release ${plan.headRead.head.release}` : 'no release yet'}:`)
-      this.log(renderDiff({added: plan.diff.added, changed: plan.diff.changed, removed: plan.diff.removed, unchanged: plan.diff.unchanged.length}))
-    }
-    if (flags['dry-run']) {
-      this.note('Dry run: nothing written.')
-      return publishResult(plan, {release: null, dryRun: true, uploaded: 0})
-    }
-    if (planIsNoop(plan)) {
-      const live = await plan.repo.updateLive(plan.contents)
-      this.note(`Nothing changed: release ${plan.headRead.head!.release} stays current${live.written + live.deleted > 0 ? ` (live tree healed: ${live.written} written, ${live.deleted} removed)` : ''}.`)
-      return publishResult(plan, {release: null, dryRun: false, uploaded: 0, live})
-    }
-    const run: {uploaded: number; manifest?: Manifest; live?: {written: number; deleted: number}} = {uploaded: 0}
-    await this.progress(
-      [
-        {
-          title: `Upload ${plan.newBlobs.length} new content(s)`,
-          task: async (s, task) => {
-            s.uploaded = await uploadBlobs(plan, (done, total) => {
-              task.output = `${done}/${total}`
-            })
-          },
-        },
-        {
-          title: 'Write the release manifest',
-          task: async (s, task) => {
-            s.manifest = await writeRelease(plan)
-            task.title = `Write release ${s.manifest.id}`
-          },
-        },
-        {
-          title: 'Make it current (swap HEAD)',
-          task: async (s) => {
-            await plan.repo.swapHead(s.manifest!.id, plan.headRead)
-          },
-        },
-        {
-          title: 'Bring the live tree in line',
-          task: async (s, task) => {
-            s.live = await plan.repo.updateLiveAfterSwap(s.manifest!.id, plan.contents)
-            task.title = `Live tree: ${s.live.written} written, ${s.live.deleted} removed`
-          },
-        },
-      ],
-      run,
-    )
-    this.note(`Published release ${run.manifest!.id} of ${pkg} to ${ctx.env}.`)
-    return publishResult(plan, {release: run.manifest!.id, dryRun: false, uploaded: run.uploaded, live: run.live})
+    const result = await publish({...options, dryRun: flags['dry-run']}, {
+      steps: this.steps(),
+      onPlan: (plan) => {
+        if (this.jsonEnabled()) return
+        if (plan.skipped.length > 0) this.note(`Not published (extension not .py or in publish.extensions): ${plan.skipped.join(', ')}`)
+        this.log(`${pkg} in ${ctx.env} (${ctx.store.url}), against ${plan.headRead.head ? `release ${plan.headRead.head.release}` : 'no release yet'}:`)
+        this.log(renderDiff({...plan.diff, unchanged: plan.diff.unchanged.length}))
+      },
+    })
+    const live = result.live && result.live.written + result.live.deleted > 0 ? ` (live tree healed: ${result.live.written} written, ${result.live.deleted} removed)` : ''
+    if (result.dryRun) this.note('Dry run: nothing written.')
+    else if (result.release === null) this.note(`Nothing changed: release ${result.parent} stays current${live}.`)
+    else this.note(`Published release ${result.release} of ${pkg} to ${ctx.env}.`)
+    return result
   }
 }

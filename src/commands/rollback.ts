@@ -4,10 +4,9 @@ import {createInterface} from 'node:readline/promises'
 import {BaseCommand, environmentFlags} from '../base-command.js'
 import {UsageError} from '../errors.js'
 import {openStoreContext, packageFlag, requirePackage, storeFlags} from '../release/context.js'
-import type {Manifest} from '../release/manifest.js'
 import {collectMetadata} from '../release/metadata.js'
 import {renderDiff} from '../release/render.js'
-import {planRollback, rollbackIsNoop, rollbackResult, writeRollbackRelease, type RollbackResult} from '../release/rollback.js'
+import {rollback, type RollbackPlan, type RollbackResult} from '../release/rollback.js'
 
 export default class Rollback extends BaseCommand<typeof Rollback> {
   static override summary = 'Put an earlier release back, as a new release: the whole package or one DAG.'
@@ -39,46 +38,23 @@ Exit codes: 0 done, 2 bad usage (unknown release, no --yes when not on a termina
     const ctx = await openStoreContext(() => this.loadConfig(), flags)
     const pkg = requirePackage(ctx)
     const options = {store: ctx.store, env: ctx.env, pkg, to: flags.to, steps: flags.steps, dag: flags.dag, message: flags.message}
-    const plan = await planRollback(options)
-    const what = `${flags.dag ? `DAG ${flags.dag} of ` : ''}${pkg} in ${ctx.env} from release ${plan.headManifest.id} to the files of release ${plan.target.id}`
-    if (!this.jsonEnabled()) {
-      this.log(`Roll back ${what}:`)
-      this.log(renderDiff({added: plan.diff.added, changed: plan.diff.changed, removed: plan.diff.removed, unchanged: plan.diff.unchanged.length}))
-    }
-    if (flags['dry-run']) {
-      this.note('Dry run: nothing written.')
-      return rollbackResult(plan, options, {release: null, dryRun: true})
-    }
-    if (rollbackIsNoop(plan)) {
-      const live = await plan.repo.updateLive()
-      this.note(`Nothing to do: HEAD (${plan.headManifest.id}) already has these files.`)
-      return rollbackResult(plan, options, {release: null, dryRun: false, live})
-    }
-    if (!flags.yes) await this.confirm(`Roll back ${what}?`)
-    const run: {manifest?: Manifest; live?: {written: number; deleted: number}} = {}
-    const metadata = await collectMetadata(ctx.root)
-    await this.progress(
-      [
-        {
-          title: 'Write the rollback release',
-          task: async (s, task) => {
-            s.manifest = await writeRollbackRelease(plan, options, metadata)
-            task.title = `Write release ${s.manifest.id} (= files of ${plan.target.id})`
-          },
+    const what = (plan: RollbackPlan) => `${flags.dag ? `DAG ${flags.dag} of ` : ''}${pkg} in ${ctx.env} from release ${plan.headManifest.id} to the files of release ${plan.target.id}`
+    const result = await rollback(
+      {...options, dryRun: flags['dry-run'], metadata: await collectMetadata(ctx.root)},
+      {
+        steps: this.steps(),
+        onPlan: (plan) => {
+          if (this.jsonEnabled()) return
+          this.log(`Roll back ${what(plan)}:`)
+          this.log(renderDiff({...plan.diff, unchanged: plan.diff.unchanged.length}))
         },
-        {title: 'Make it current (swap HEAD)', task: async (s) => void (await plan.repo.swapHead(s.manifest!.id, plan.headRead))},
-        {
-          title: 'Bring the live tree in line',
-          task: async (s, task) => {
-            s.live = await plan.repo.updateLiveAfterSwap(s.manifest!.id)
-            task.title = `Live tree: ${s.live.written} written, ${s.live.deleted} removed`
-          },
-        },
-      ],
-      run,
+        beforeWrite: (plan) => (flags.yes ? Promise.resolve() : this.confirm(`Roll back ${what(plan)}?`)),
+      },
     )
-    this.note(`Rolled back: release ${run.manifest!.id} is current in ${ctx.env}.`)
-    return rollbackResult(plan, options, {release: run.manifest!.id, dryRun: false, live: run.live})
+    if (result.dryRun) this.note('Dry run: nothing written.')
+    else if (result.release === null) this.note(`Nothing to do: HEAD (${result.from}) already has these files.`)
+    else this.note(`Rolled back: release ${result.release} is current in ${ctx.env}.`)
+    return result
   }
 
   private async confirm(question: string): Promise<void> {

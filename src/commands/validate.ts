@@ -8,7 +8,7 @@ import type {EngineChoice} from '../check/types.js'
 import {REPORT_FORMATS, renderReport, summaryLine, type ReportFormat} from '../check/reporters/index.js'
 import type {ValidationReport} from '../check/types.js'
 import {writeFileAtomic} from '../util/atomic-write.js'
-import {CheckFailedError, ExitCode, UsageError} from '../errors.js'
+import {CheckFailedError, UsageError} from '../errors.js'
 import {palette} from '../ui/colour.js'
 
 export default class Validate extends BaseCommand<typeof Validate> {
@@ -82,18 +82,13 @@ Rules and their fixes: docs/rules.md. Exit 1 when any finding is an error (under
       if (this.flags.output) this.note(`report written to ${this.flags.output}`)
     }
     if (report.summary.errors > 0) {
-      if (this.jsonEnabled()) {
-        // Under --json the report stays the whole of stdout (the contract); the exit code says it failed.
-        this.logJson(report)
-        this.exit(ExitCode.CHECK_FAILED)
-      }
       const {errors, files} = report.summary
       const failing = [...new Set(report.findings.filter((f) => f.severity === 'error').map((f) => f.file))]
       const where = failing.length === 1 ? failing[0] : `${failing.length} files`
-      throw new CheckFailedError(`validation failed: ${errors} error${errors === 1 ? '' : 's'} in ${where}`, {
+      this.failWithResult(report, new CheckFailedError(`validation failed: ${errors} error${errors === 1 ? '' : 's'} in ${where}`, {
         hint: `Fix the findings marked error${this.flags.output ? ` (listed above and in ${this.flags.output})` : ''}; docs/rules.md explains each rule and its fix.`,
         details: {files},
-      })
+      }))
     }
     return report
   }

@@ -9,6 +9,7 @@ import {diffFiles, isEmptyDiff, type FileDiff, type FileMap, type Manifest} from
 import {collectMetadata, type ReleaseMetadata} from './metadata.js'
 import {PackageRepository, PARALLEL, type HeadRead} from './repository.js'
 import {mapLimit, nonce} from './util.js'
+import {runSteps, type StepRunner} from '../util/steps.js'
 
 export interface PublishOptions {
   store: Store
@@ -225,16 +226,27 @@ export function publishResult(plan: PublishPlan, extra: {release: number | null;
 }
 
 /** The whole publish without a display: plan, blobs, manifest, HEAD, live tree. */
-export async function publish(options: PublishOptions & {dryRun?: boolean}): Promise<PublishResult> {
-  const plan = await planPublish(options)
+export interface PublishHooks {
+  /** runs each step (the CLI shows them as progress); default: just run them */
+  steps?: StepRunner
+  /** sees the plan (the diff) before anything is written */
+  onPlan?: (plan: PublishPlan) => void | Promise<void>
+}
+
+/** The order of writes of DESIGN.md, in this one place: plan, blobs, manifest, HEAD, live tree. */
+export async function publish(options: PublishOptions & {dryRun?: boolean}, hooks: PublishHooks = {}): Promise<PublishResult> {
+  const steps = hooks.steps ?? runSteps
+  const where = `${options.pkg}'s release in ${options.env}`
+  const plan = await steps(options.validate ? `Validate and compare with ${where}` : `Compare with ${where} (validation skipped)`, () => planPublish(options))
+  await hooks.onPlan?.(plan)
   if (options.dryRun) return publishResult(plan, {release: null, dryRun: true, uploaded: 0})
   if (planIsNoop(plan)) {
     const live = await plan.repo.updateLive(plan.contents)
     return publishResult(plan, {release: null, dryRun: false, uploaded: 0, live})
   }
-  const uploaded = await uploadBlobs(plan)
-  const manifest = await writeRelease(plan)
-  await plan.repo.swapHead(manifest.id, plan.headRead)
-  const live = await plan.repo.updateLiveAfterSwap(manifest.id, plan.contents)
+  const uploaded = await steps(`Upload ${plan.newBlobs.length} new content(s)`, (report) => uploadBlobs(plan, (done, total) => report(`${done}/${total}`)))
+  const manifest = await steps('Write the release manifest', () => writeRelease(plan))
+  await steps(`Make release ${manifest.id} current (swap HEAD)`, () => plan.repo.swapHead(manifest.id, plan.headRead))
+  const live = await steps('Bring the live tree in line', () => plan.repo.updateLiveAfterSwap(manifest.id, plan.contents))
   return publishResult(plan, {release: manifest.id, dryRun: false, uploaded, live})
 }

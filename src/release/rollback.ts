@@ -4,6 +4,7 @@ import {diffFiles, isEmptyDiff, type FileDiff, type FileMap, type Manifest} from
 import {collectMetadata, type ReleaseMetadata} from './metadata.js'
 import {buildManifest, summariseDiff, type DiffSummary} from './publish.js'
 import {PackageRepository, type HeadRead} from './repository.js'
+import {runSteps, type StepRunner} from '../util/steps.js'
 
 export interface RollbackOptions {
   store: Store
@@ -134,15 +135,28 @@ export async function writeRollbackRelease(plan: RollbackPlan, options: Rollback
   return manifest
 }
 
-export async function rollback(options: RollbackOptions & {dryRun?: boolean; metadata?: ReleaseMetadata}): Promise<RollbackResult> {
+export interface RollbackHooks {
+  /** runs each step (the CLI shows them as progress); default: just run them */
+  steps?: StepRunner
+  /** sees the plan (the diff) before anything is written */
+  onPlan?: (plan: RollbackPlan) => void | Promise<void>
+  /** last word before the first write (the CLI's confirmation); throwing stops with nothing written */
+  beforeWrite?: (plan: RollbackPlan) => Promise<void>
+}
+
+/** A new release equal to the target, then HEAD, then the live tree: the order of DESIGN.md, in this one place. */
+export async function rollback(options: RollbackOptions & {dryRun?: boolean; metadata?: ReleaseMetadata}, hooks: RollbackHooks = {}): Promise<RollbackResult> {
+  const steps = hooks.steps ?? runSteps
   const plan = await planRollback(options)
+  await hooks.onPlan?.(plan)
   if (options.dryRun) return rollbackResult(plan, options, {release: null, dryRun: true})
   if (rollbackIsNoop(plan)) {
     const live = await plan.repo.updateLive()
     return rollbackResult(plan, options, {release: null, dryRun: false, live})
   }
-  const manifest = await writeRollbackRelease(plan, options, options.metadata)
-  await plan.repo.swapHead(manifest.id, plan.headRead)
-  const live = await plan.repo.updateLiveAfterSwap(manifest.id)
+  await hooks.beforeWrite?.(plan)
+  const manifest = await steps('Write the rollback release', () => writeRollbackRelease(plan, options, options.metadata))
+  await steps(`Make release ${manifest.id} current (swap HEAD)`, () => plan.repo.swapHead(manifest.id, plan.headRead))
+  const live = await steps('Bring the live tree in line', () => plan.repo.updateLiveAfterSwap(manifest.id))
   return rollbackResult(plan, options, {release: manifest.id, dryRun: false, live})
 }
