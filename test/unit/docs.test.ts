@@ -288,9 +288,21 @@ export interface Finding {
   problem: string
 }
 
+/** `npm run X` (and `npm test`, `npm start`) name scripts of package.json. */
+export function checkNpmScripts(scripts: Record<string, string>, code: string): string[] {
+  const problems: string[] = []
+  for (const m of code.matchAll(/(?<![\w-])npm\s+(run(?:-script)?\s+([\w:.-]+)|(test|start|stop|restart)\b)/g)) {
+    const name = m[2] ?? m[3]
+    if (!(name in scripts)) problems.push(`package.json has no script \`${name}\`: \`${m[0]}\``)
+  }
+  return problems
+}
+
 /** Everything false in the docs of a repository. */
 export function checkDocs(root = REPO_ROOT, cli = loadCli(root), repo = loadRepo(root)): Finding[] {
   const findings: Finding[] = []
+  const pkgFile = path.join(root, 'package.json')
+  const scripts = existsSync(pkgFile) ? ((JSON.parse(readFileSync(pkgFile, 'utf8')) as {scripts?: Record<string, string>}).scripts ?? {}) : {}
   const docs = [
     ...(existsSync(path.join(root, 'README.md')) ? ['README.md'] : []),
     ...(existsSync(path.join(root, 'docs'))
@@ -311,6 +323,7 @@ export function checkDocs(root = REPO_ROOT, cli = loadCli(root), repo = loadRepo
       }
       const lone = inline ? checkLoneFlag(cli, text) : undefined
       if (lone) note(line, lone)
+      for (const problem of checkNpmScripts(scripts, text)) note(line, problem)
       for (const p of pathsIn(repo, text)) {
         const bare = !p.includes('/')
         const candidates = bare ? [path.posix.join(here, p), p] : [p]
@@ -355,6 +368,7 @@ describe('docs name only commands, flags and files that exist', () => {
     const root = tempDir({
       'oclif.manifest.json': readFileSync(path.join(REPO_ROOT, 'oclif.manifest.json'), 'utf8'),
       'src/commands/publish.ts': '',
+      'package.json': JSON.stringify({scripts: {build: 'tsc', test: 'vitest run'}}),
       'docs/ok.md': [
         '# Good things',
         'Run `dagctl publish --env prod -m "first" --no-validate` or `dagctl python` or `dagctl --help`;',
@@ -364,6 +378,7 @@ describe('docs name only commands, flags and files that exist', () => {
         '  -n 10 | head  # a comment --nope',
         'dagctl rollback --to 41 --yes 2>/dev/null',
         `${fence}`,
+        '`npm run build && npm test` works.',
         'Prose may say dagctl sync --nope, and `dagctl.yaml`, `~/.cache/dagctl/x` are not invocations.',
       ].join('\n'),
       'docs/bad.md': [
@@ -376,7 +391,7 @@ describe('docs name only commands, flags and files that exist', () => {
         'dagctl python nope',
         '../bin/run.js list --nope',
         `${fence}`,
-        'Flags: `--no-such-flag`, and [gone](missing.md), [anchor](ok.md#no-such-section).',
+        'Flags: `--no-such-flag`, and [gone](missing.md), [anchor](ok.md#no-such-section). Run `npm run bench`.',
       ].join('\n'),
     })
     expect(show(checkDocs(root))).toEqual([
@@ -388,6 +403,7 @@ describe('docs name only commands, flags and files that exist', () => {
       'docs/bad.md:7: no command `python nope`: `dagctl python nope`',
       'docs/bad.md:8: `list` has no flag `--nope`: `dagctl list --nope`',
       'docs/bad.md:10: no command has the flag `--no-such-flag`',
+      'docs/bad.md:10: package.json has no script `bench`: `npm run bench`',
       'docs/bad.md:10: link `missing.md`: no `docs/missing.md` in the repository',
       'docs/bad.md:10: link `ok.md#no-such-section`: `docs/ok.md` has no section #no-such-section',
     ])
@@ -396,17 +412,20 @@ describe('docs name only commands, flags and files that exist', () => {
   it("every command's help examples", () => {
     const cli = loadCli()
     const problems: string[] = []
+    let checked = 0
     for (const [id, command] of cli.commands) {
       if (id !== command.id) continue
       for (const example of command.examples ?? []) {
         const text = (typeof example === 'string' ? example : example.command).replaceAll('<%= config.bin %>', 'dagctl').replaceAll('<%= command.id %>', command.id.replaceAll(':', ' '))
         for (const words of invocations(text)) {
+          checked++
           const problem = checkInvocation(cli, words)
           if (problem) problems.push(`${id}: ${problem}: \`${text}\``)
         }
       }
     }
     expect(problems).toEqual([])
+    expect(checked).toBeGreaterThan(cli.commands.size)
   })
 
   it("package.json's description (the top-level help) lists only commands that exist", () => {
