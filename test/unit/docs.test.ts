@@ -181,6 +181,8 @@ export function checkInvocation(cli: Cli, words: string[]): string | undefined {
   if (words[0].startsWith('-')) {
     return ROOT_FLAGS.has(words[0]) ? undefined : `\`${words[0]}\` is not a flag of dagctl itself`
   }
+  // @oclif/plugin-help's command (not in dagctl's own manifest): `dagctl help [COMMAND...]`
+  if (words[0] === 'help') return words.length === 1 ? undefined : checkInvocation(cli, words.slice(1).filter((w) => !w.startsWith('-')))
   let command: ManifestCommand | undefined
   let used = 0
   for (let k = 1; k <= words.length && !words[k - 1].startsWith('-'); k++) {
@@ -380,7 +382,7 @@ describe('docs name only commands, flags and files that exist', () => {
       'package.json': JSON.stringify({scripts: {build: 'tsc', test: 'vitest run'}}),
       'docs/ok.md': [
         '# Good things',
-        'Run `dagctl publish --env prod -m "first" --no-validate` or `dagctl python` or `dagctl --help`;',
+        'Run `dagctl publish --env prod -m "first" --no-validate` or `dagctl python` or `dagctl --help` or `dagctl help python setup`;',
         'see `src/commands/publish.ts`, `src/<area>/`, `src/commands/*.ts`, [this](#good-things) and [the other](bad.md#a-section).',
         `${fence}sh`,
         'dagctl releases --env prod \\',
