@@ -10,7 +10,7 @@ export {collectPythonFiles, repositoryPrefix, type CollectOptions} from './files
 export {PythonBridge, DEFAULT_PYTHON, PYTHON_DIR} from './python-bridge.js'
 export {RULES, RULES_DOC_URL, ruleHelpUri, ruleInfo, type RuleInfo} from './rules.js'
 
-/** The helper's answer (python/dagctl_validate.py), snake_case on the wire. */
+/** The helper's answer (python/dagctl_validate/protocol.py), snake_case on the wire. */
 interface EngineResponse {
   engine: EngineName
   dags: Array<{dag_id: string; file: string; line: number; tasks?: number}>
@@ -31,7 +31,7 @@ export async function validateDags(options: ValidateOptions, deps: {bridge?: Pyt
   const root = path.resolve(options.root)
   const files = collectPythonFiles(options.files, root, {ignoreSyntax: options.airflowVersion >= 3 ? 'glob' : 'regexp'})
   const bridge = deps.bridge ?? new PythonBridge(options.python)
-  const response = await bridge.call<EngineResponse>('dagctl_validate.py', {
+  const response = await bridge.call<EngineResponse>('dagctl_validate', {
     engine: options.engine,
     root,
     files,

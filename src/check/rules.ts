@@ -1,7 +1,7 @@
 import type {Severity} from './types.js'
 
 /**
- * The rules of `validate`, by their stable names. python/dagctl_validate.py emits them (its RULES
+ * The rules of `validate`, by their stable names. python/dagctl_validate/ emits them (the RULES of its rules.py
  * table must list the same names and severities: a unit test compares the two); docs/rules.md
  * explains each with an example and the fix. SARIF output carries this metadata.
  */

@@ -1,6 +1,6 @@
 /**
  * The contract of `validate`, shared by the command, `publish` (which validates first) and both
- * engines. The Python side (python/dagctl_validate.py) speaks the same shapes in snake_case-free JSON.
+ * engines. The Python side (python/dagctl_validate/) speaks the same shapes in snake_case-free JSON.
  */
 export type Severity = 'error' | 'warning' | 'info'
 

@@ -1,6 +1,6 @@
 /**
  * The Airflow engine on real Airflow 3.3 and 2.11 (the managed venvs of the test setup), driven
- * through python/dagctl_airflow_engine.py itself. Once `validate` lands these cases also run
+ * through the Airflow engine alone (python/dagctl_validate --airflow-only). Once `validate` lands these cases also run
  * through `dagctl validate --engine airflow`.
  */
 import {execa} from 'execa'
@@ -8,7 +8,7 @@ import {existsSync, readdirSync, readFileSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {describe, expect, inject, it} from 'vitest'
 
-import {runAirflowEngine, type AirflowEngineResult} from '../../src/python/airflow-engine.js'
+import {AIRFLOW_ENGINE_ARGS, runAirflowEngine, type AirflowEngineResult} from '../../src/python/airflow-engine.js'
 import {REPO_ROOT, runCli} from '../helpers/cli.js'
 import {tempDir} from '../helpers/tmp.js'
 
@@ -174,7 +174,7 @@ describe('an interpreter whose Airflow is broken', () => {
 describe('no worker outlives the engine', () => {
   it('kills a worker stuck in a file when the engine process is killed', async () => {
     const request = {root: FIXTURES, files: [path.join(FIXTURES, 'faults', 'ignores_alarm.py')], options: {cache: false, file_timeout: 600}}
-    const engine = execa(pythons['3'], [path.join(REPO_ROOT, 'python', 'dagctl_airflow_engine.py')], {input: JSON.stringify(request), reject: false})
+    const engine = execa(pythons['3'], [...AIRFLOW_ENGINE_ARGS], {input: JSON.stringify(request), reject: false})
     const children = (): number[] => {
       try {
         return readFileSync(`/proc/${engine.pid}/task/${engine.pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number)
