@@ -76,6 +76,20 @@ describe('ast engine on good DAG files', () => {
     expect(report.summary.files).toBe(14)
   })
 
+  it('recognises DAG and dag through every public path, also the compat provider (Airflow\'s own provider examples)', async () => {
+    // the imports of Airflow's provider system tests, which run on Airflow 2 and 3 alike
+    const dir = tempDir({
+      'dags/example_s3.py': 'from datetime import datetime\nfrom airflow.providers.common.compat.sdk import DAG\n\nwith DAG(dag_id="team_a_example_s3", schedule="@once", start_date=datetime(2021, 1, 1), catchup=False) as dag:\n    pass\n',
+      'dags/compat_module.py': 'from airflow.providers.common.compat import sdk\n\n@sdk.dag(schedule=None)\ndef team_a_compat_decorated():\n    pass\n\nteam_a_compat_decorated()\nwrong = sdk.DAG("other_team_x", schedule=None)\n',
+      'dags/compat_decorator.py': 'from airflow.providers.common.compat.sdk import dag as compat_dag\n\n@compat_dag\ndef team_a_bare():\n    pass\n',
+      'dags/definitions.py': 'from airflow.sdk.definitions.decorators import dag\n\n@dag(dag_id="team_a_definitions", schedule=None)\ndef build():\n    pass\n',
+    })
+    const report = await check(['dags'], 3, dir)
+    expect(report.dags.map((d) => d.dagId).sort()).toEqual(['other_team_x', 'team_a_bare', 'team_a_compat_decorated', 'team_a_definitions', 'team_a_example_s3'])
+    // the rules apply to them as to any DAG
+    expect(report.findings.map((f) => `${f.file}:${f.line} ${f.rule}`)).toEqual(['dags/compat_decorator.py:3 missing-schedule', 'dags/compat_module.py:8 dag-id-prefix'])
+  })
+
   it('Airflow 2 style is clean for Airflow 2 and warned about for Airflow 3', async () => {
     expect((await check(['good-airflow2'], 2)).findings).toEqual([])
     const three = await check(['good-airflow2'], 3)
