@@ -213,6 +213,7 @@ describe('through dagctl validate --engine airflow', () => {
       'dags/team_a_dup_first.py': read('v3/team_a_dup_first.py'),
       'dags/team_a_dup_second.py': read('v3/team_a_dup_second.py'),
       'dags/team_a_broken.py': read('faults/import_error.py'),
+      'dags/team_a_syntax.py': 'from airflow.sdk import DAG\n\ndef broken(:\n    pass\n',
     })
     const res = await runCli(['validate', '--engine', 'airflow', '--python', pythons['3'], '--json'], {cwd: dir, timeout: 300_000})
     expect(res.exitCode).toBe(1)
@@ -220,5 +221,7 @@ describe('through dagctl validate --engine airflow', () => {
     expect(report.engine).toBe('airflow')
     const rules = (report.findings as Array<{file: string; rule: string}>).map((f) => `${path.basename(f.file)} ${f.rule}`)
     expect(rules).toEqual(expect.arrayContaining(['team_a_broken.py import-error', 'team_a_dup_second.py duplicate-dag-id']))
+    // one syntax error is one finding, as with the ast engine (not also an import-error)
+    expect(rules.filter((r) => r.startsWith('team_a_syntax.py'))).toEqual(['team_a_syntax.py syntax-error'])
   }, 300_000)
 })

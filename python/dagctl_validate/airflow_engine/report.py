@@ -67,7 +67,12 @@ def build_report(root: str, files: list[str], results: dict[str, dict[str, Any]]
         files_out.append(entry)
 
     seen = {(f.get("file"), f.get("line"), f.get("rule")) for f in ast_result.get("findings", [])}
-    merged = list(ast_result.get("findings", [])) + [f for f in findings if (f["file"], f["line"], f["rule"]) not in seen]
+    # A file that does not parse fails Airflow's import with that same SyntaxError (the ast pass ran
+    # in this interpreter): it is one problem, reported once, as the ast engine's syntax-error.
+    unparsable = {f.get("file") for f in ast_result.get("findings", []) if f.get("rule") == "syntax-error"}
+    merged = list(ast_result.get("findings", [])) + [
+        f for f in findings if (f["file"], f["line"], f["rule"]) not in seen and not (f["rule"] == "import-error" and f["file"] in unparsable)
+    ]
     return {"engine": "airflow", "airflow_version": versions.get("apache-airflow", ""), "dags": dags_out, "findings": merged, "files": files_out}
 
 
