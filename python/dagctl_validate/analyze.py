@@ -4,6 +4,7 @@ import ast
 import sys
 
 from .airflow3 import AIRFLOW3_REMOVED_DAG_ARGS, airflow3_import, import_finding
+from .factories import factory_call
 from .dag_paths import ASSET_DECORATORS, ASSET_MULTI_DECORATORS, DAG_CLASSES, DAG_DECORATORS
 from .resolve import Resolver
 from .rules import finding
@@ -56,6 +57,11 @@ def analyze(source, rel, package, airflow_version):
     uses_airflow = any(q == "airflow" or q.startswith("airflow.") for q in aliases.values()) or acc.star_airflow
 
     if not uses_airflow:
+        # Airflow still loads a file that mentions both words (DAG discovery safe mode), e.g. one that
+        # only imports a company's DAG wrapper: say when it may build a DAG we cannot see.
+        lowered = source.lower()
+        if b"airflow" in lowered and b"dag" in lowered:
+            factory_finding(tree, aliases, rel, findings)
         return dags, findings
 
     prefix_required = package + "_"
@@ -114,7 +120,10 @@ def analyze(source, rel, package, airflow_version):
                 )
             )
 
+    declared = []
+
     def declare(node, id_expr, fallback_id, keywords, positional, scope, what, loops=()):
+        declared.append(node)
         line, column = node.lineno, node.col_offset + 1
         names, has_star = keyword_names(keywords)
         if id_expr is None and fallback_id is None:
@@ -186,6 +195,9 @@ def analyze(source, rel, package, airflow_version):
             id_expr = next((k.value for k in node.keywords if k.arg == "dag_id"), node.args[0] if node.args else None)
             declare(node, id_expr, None, node.keywords, node.args, scope, f"{name}(...)", loops)
 
+    if not declared:
+        factory_finding(tree, aliases, rel, findings)
+
     # top-level-code: calls that run when the scheduler imports the file. Each such call needs one
     # of these words in the source (in the call or its import), so most files skip the check.
     for node, scope, _ in acc.calls if may_run_at_import(source) else ():
@@ -228,3 +240,20 @@ def analyze(source, rel, package, airflow_version):
                     if hit:
                         findings.append(import_finding(rel, node, a.name, hit))
     return dags, findings
+
+
+def factory_finding(tree, aliases, rel, findings):
+    hit = factory_call(tree, aliases)
+    if hit is None:
+        return
+    node, shown = hit
+    findings.append(
+        finding(
+            rel,
+            node.lineno,
+            node.col_offset + 1,
+            "dag-factory-call",
+            f"no DAG recognised in this file, but {shown}(...) may build one (a DAG factory or wrapper): the ast engine cannot see its DAGs, so their ids, prefix and schedule are not checked",
+            "Validate with `--engine airflow` (after `dagctl python setup`), which imports the file as Airflow does and checks the DAGs it really builds.",
+        )
+    )

@@ -11,6 +11,7 @@ RULES = {
     "airflow3-removed-import": "warning",
     "airflow3-removed-argument": "warning",
     "dynamic-dag-id": "info",
+    "dag-factory-call": "info",
 }
 
 

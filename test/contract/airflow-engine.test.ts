@@ -214,6 +214,9 @@ describe('through dagctl validate --engine airflow', () => {
       'dags/team_a_dup_second.py': read('v3/team_a_dup_second.py'),
       'dags/team_a_broken.py': read('faults/import_error.py'),
       'dags/team_a_syntax.py': 'from airflow.sdk import DAG\n\ndef broken(:\n    pass\n',
+      // a company wrapper: the ast engine cannot see its DAG (dag-factory-call info), DagBag does
+      'company_factory.py': 'from airflow.sdk import DAG\n\ndef create_dag(dag_id):\n    return DAG(dag_id=dag_id, schedule=None)\n',
+      'dags/team_a_wrapped.py': 'from company_factory import create_dag\n\nMY_DAG = create_dag(dag_id="team_a_wrapped")  # an airflow dag\n',
     })
     const res = await runCli(['validate', '--engine', 'airflow', '--python', pythons['3'], '--json'], {cwd: dir, timeout: 300_000})
     expect(res.exitCode).toBe(1)
@@ -223,5 +226,10 @@ describe('through dagctl validate --engine airflow', () => {
     expect(rules).toEqual(expect.arrayContaining(['team_a_broken.py import-error', 'team_a_dup_second.py duplicate-dag-id']))
     // one syntax error is one finding, as with the ast engine (not also an import-error)
     expect(rules.filter((r) => r.startsWith('team_a_syntax.py'))).toEqual(['team_a_syntax.py syntax-error'])
+    // Airflow imported the wrapper's file: its DAG is found, and the ast engine's "cannot see" info is gone
+    expect(rules.filter((r) => r.startsWith('team_a_wrapped.py'))).toEqual([])
+    expect((report.dags as Array<{dagId: string}>).map((d) => d.dagId)).toContain('team_a_wrapped')
+    const ast = await runCli(['validate', '--engine', 'ast', '--json', 'dags/team_a_wrapped.py'], {cwd: dir})
+    expect((ast.json().findings as Array<{rule: string}>).map((f) => f.rule)).toEqual(['dag-factory-call'])
   }, 300_000)
 })
