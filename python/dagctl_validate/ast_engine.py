@@ -5,6 +5,7 @@ import json
 import os
 import sys
 
+from . import ignores as inline
 from .analyze import analyze
 from .rules import finding
 
@@ -109,12 +110,16 @@ def run_ast_engine(request):
 
     results = []  # (rel, (dags, findings)) in request order
     todo = []  # (index in results, rel, source, digest)
+    ignores = {}  # rel -> {line: [rules]} of `# dagctl: ignore[...]` comments
     for path in request["files"]:
         rel = relative(path, root)
         source, problem = read_file(path, rel)
         if source is None:
             results.append(([], [problem]))
             continue
+        found = inline.scan(source)
+        if found:
+            ignores[rel] = found
         digest = cache.digest(source) if cache else None
         hit = cache.get(rel, digest) if cache else None
         results.append(hit)
@@ -179,4 +184,5 @@ def run_ast_engine(request):
                 )
             )
     dags = [{"dag_id": d["dag_id"], "file": d["file"], "line": d["line"]} for d in dags]
-    return {"engine": "ast", "dags": dags, "findings": findings}
+    # applied by protocol.handle to the final findings (also the Airflow engine's), then dropped
+    return {"engine": "ast", "dags": dags, "findings": findings, "ignores": ignores}

@@ -13,7 +13,9 @@ Protocol (one process for all files; JSON in, JSON out):
   stdout  {"engine": "ast" | "airflow",
            "dags": [{"dag_id", "file", "line", "tasks"?}],
            "findings": [{"file", "line", "column", "rule", "severity", "message", "hint"}],
-           "files": [{"file", "seconds", "cached"}]?}
+           "files": [{"file", "seconds", "cached"}]?,
+           "ignores": [{"file", "line", "rules", "silenced"}],   # each `# dagctl: ignore[...]`
+           "python": {"version", "executable"}}                  # the interpreter that parsed
       or  {"error": {"code", "message", "hint"}}   # the caller exits 2 and shows the hint
 
   `python3 python/dagctl_validate --rules` prints the rule catalogue {name: severity};
@@ -38,8 +40,10 @@ parsed once and walked once; everything after the walk works on the few nodes it
 import gc
 import json
 import os
+import platform
 import sys
 
+from . import ignores as inline
 from .ast_engine import run_ast_engine
 from .rules import RULES
 
@@ -53,6 +57,18 @@ def handle(request):
     if engine not in ("ast", "airflow", "auto"):
         return error("BAD_REQUEST", f"unknown engine {engine!r}", "Use --engine ast, airflow or auto.")
     result = run_ast_engine(request)
+    ignores = result.pop("ignores", {})
+    answer = run_engines(engine, request, result)
+    if "error" in answer:
+        return answer
+    answer["findings"], answer["ignores"] = inline.apply(answer["findings"], ignores)
+    # the interpreter that parsed (and, under the Airflow engine, imported) the files: syntax valid
+    # only on newer Pythons (3.12's f-strings) is judged by it
+    answer["python"] = {"version": platform.python_version(), "executable": sys.executable}
+    return answer
+
+
+def run_engines(engine, request, result):
     if engine == "ast":
         return result
     import importlib.util

@@ -3,6 +3,7 @@ import path from 'node:path'
 import {describe, expect, inject, it} from 'vitest'
 
 import {PythonBridge, RULES, validateDags} from '../../src/check/index.js'
+import {AST_RULE_NAMES} from '../../src/check/rule-names.js'
 import {REPO_ROOT} from '../helpers/cli.js'
 import {tempDir} from '../helpers/tmp.js'
 
@@ -63,5 +64,7 @@ describe('rule catalogue', () => {
     const {stdout} = await execa('python3', [path.join(REPO_ROOT, 'python', 'dagctl_validate'), '--rules'])
     const python = JSON.parse(stdout) as Record<string, string>
     expect(python).toEqual(Object.fromEntries(RULES.map((r) => [r.name, r.severity])))
+    // and validate.rules of dagctl.yaml accepts exactly these (plus the Airflow engine's own)
+    expect(Object.keys(python)).toEqual([...AST_RULE_NAMES])
   })
 })
