@@ -119,7 +119,7 @@ export default async function bench(): Promise<void> {
       coldOne.push(await time('node', [BIN, 'validate', '--engine', 'ast', '--no-cache'], dir, {...env, DAGCTL_VALIDATE_WORKERS: '1'}))
       warm.push(await time('node', [BIN, 'validate', '--engine', 'ast'], dir, env))
       boot.push(await time('node', [BIN, '--version'], dir))
-      helper.push(await time('sh', ['-c', `python3 -S "${path.join(REPO, 'python', 'dagctl_validate.py')}" < "${request}"`], dir))
+      helper.push(await time('sh', ['-c', `python3 -S "${path.join(REPO, 'python', 'dagctl_validate')}" < "${request}"`], dir))
     }
     const fWall = median(floor.map((x) => x.wall))
     const fCpu = median(floor.map((x) => x.cpu))

@@ -1,21 +1,25 @@
 import path from 'node:path'
 
 import {collectPythonFiles} from './files.js'
-import {PythonBridge} from './python-bridge.js'
-import type {DagInfo, EngineName, Finding, Severity, ValidateOptions, ValidationReport, ValidationSummary} from './types.js'
+import {DEFAULT_PYTHON, PythonBridge} from './python-bridge.js'
+import {chooseParsingPython} from './python-target.js'
+import type {DagInfo, EngineName, Finding, InlineIgnore, RuleOverride, RuleSetting, Severity, ValidateOptions, ValidationReport, ValidationSummary} from './types.js'
 import {cacheDir} from '../python/venv.js'
 
-export type {DagInfo, EngineChoice, EngineName, Finding, Severity, ValidateOptions, ValidationReport, ValidationSummary} from './types.js'
+export type {DagInfo, EngineChoice, EngineName, Finding, InlineIgnore, ParsingPython, RuleOverride, RuleSetting, Severity, Suppressions, ValidateOptions, ValidationReport, ValidationSummary} from './types.js'
 export {collectPythonFiles, repositoryPrefix, type CollectOptions} from './files.js'
 export {PythonBridge, DEFAULT_PYTHON, PYTHON_DIR} from './python-bridge.js'
 export {RULES, RULES_DOC_URL, ruleHelpUri, ruleInfo, type RuleInfo} from './rules.js'
 
-/** The helper's answer (python/dagctl_validate.py), snake_case on the wire. */
+/** The helper's answer (python/dagctl_validate/protocol.py), snake_case on the wire. */
 interface EngineResponse {
   engine: EngineName
   dags: Array<{dag_id: string; file: string; line: number; tasks?: number}>
   findings: Array<{file: string; line: number; column: number; rule: string; severity: Severity; message: string; hint?: string | null}>
   files?: Array<{file: string; seconds?: number; cached?: boolean}>
+  /** each `# dagctl: ignore[...]` comment, with the findings it silenced */
+  ignores?: InlineIgnore[]
+  python?: {version: string; executable: string}
 }
 
 const SEVERITY_ORDER: Record<Severity, number> = {error: 0, warning: 1, info: 2}
@@ -30,8 +34,10 @@ const SEVERITY_ORDER: Record<Severity, number> = {error: 0, warning: 1, info: 2}
 export async function validateDags(options: ValidateOptions, deps: {bridge?: PythonBridge} = {}): Promise<ValidationReport> {
   const root = path.resolve(options.root)
   const files = collectPythonFiles(options.files, root, {ignoreSyntax: options.airflowVersion >= 3 ? 'glob' : 'regexp'})
-  const bridge = deps.bridge ?? new PythonBridge(options.python)
-  const response = await bridge.call<EngineResponse>('dagctl_validate.py', {
+  // validate.python: the files are parsed by the Python version that will run them
+  const python = deps.bridge ? undefined : await chooseParsingPython({python: options.python ?? DEFAULT_PYTHON, source: options.pythonSource, from: options.pythonFrom, target: options.pythonTarget})
+  const bridge = deps.bridge ?? new PythonBridge(python)
+  const response = await bridge.call<EngineResponse>('dagctl_validate', {
     engine: options.engine,
     root,
     files,
@@ -49,14 +55,30 @@ export async function validateDags(options: ValidateOptions, deps: {bridge?: Pyt
     // which on some machines cost more start-up time than parsing a hundred files.
     interpreterArgs: options.engine === 'ast' ? ['-S'] : [],
   })
-  return toReport(response, files.length)
+  return toReport(response, files.length, options)
 }
 
-/** The wire answer as the ValidationReport of types.ts, sorted by file, line, column. */
-export function toReport(response: EngineResponse, fileCount: number): ValidationReport {
+/**
+ * The wire answer as the ValidationReport of types.ts, sorted by file, line, column, with
+ * `validate.rules` applied (a rule off removes its findings, a severity replaces theirs) and every
+ * use of a rule setting or an inline ignore listed in `suppressions`.
+ */
+export function toReport(response: EngineResponse, fileCount: number, settings: Pick<ValidateOptions, 'rules' | 'ruleSources' | 'pythonTarget'> = {}): ValidationReport {
   const dags: DagInfo[] = response.dags.map((d) => ({dagId: d.dag_id, file: d.file, line: d.line, ...(d.tasks === undefined ? {} : {tasks: d.tasks})}))
   dags.sort((a, b) => compare(a.file, b.file) || a.line - b.line)
-  const findings: Finding[] = response.findings.map((f) => ({
+  const rules = settings.rules ?? {}
+  const touched: Record<string, number> = {}
+  const configured = (f: EngineResponse['findings'][number]): RuleSetting | undefined => {
+    const setting = rules[f.rule]
+    if (setting === undefined || setting === f.severity) return undefined
+    touched[f.rule] = (touched[f.rule] ?? 0) + 1
+    return setting
+  }
+  const findings: Finding[] = response.findings.flatMap((f) => {
+    const setting = configured(f)
+    if (setting === 'off') return []
+    return [{...f, severity: setting ?? f.severity}]
+  }).map((f) => ({
     file: f.file,
     line: f.line,
     column: f.column,
@@ -73,7 +95,19 @@ export function toReport(response: EngineResponse, fileCount: number): Validatio
     warnings: findings.filter((f) => f.severity === 'warning').length,
     infos: findings.filter((f) => f.severity === 'info').length,
   }
-  return {engine: response.engine, dags, findings, summary, ...(response.files ? {files: response.files} : {})}
+  const config: RuleOverride[] = Object.entries(rules)
+    .filter((e): e is [string, RuleSetting] => e[1] !== undefined)
+    .map(([rule, setting]) => ({rule, setting, source: settings.ruleSources?.[rule] ?? 'dagctl.yaml', findings: touched[rule] ?? 0}))
+    .sort((a, b) => compare(a.rule, b.rule))
+  return {
+    engine: response.engine,
+    dags,
+    findings,
+    summary,
+    ...(response.files ? {files: response.files} : {}),
+    ...(response.python ? {python: {...response.python, ...(settings.pythonTarget ? {target: settings.pythonTarget} : {})}} : {}),
+    suppressions: {config, inline: response.ignores ?? []},
+  }
 }
 
 function compare(a: string, b: string): number {

@@ -10,7 +10,7 @@ export const DEFAULT_PYTHON = process.platform === 'win32' ? 'python' : 'python3
 
 const PYTHON_HINT = 'Install python3, or name an interpreter with `python:` in dagctl.yaml, DAGCTL_PYTHON, or --python PATH.'
 
-/** What the helper says when it cannot do the job (see the protocol in python/dagctl_validate.py). */
+/** What the helper says when it cannot do the job (see the protocol in python/dagctl_validate/protocol.py). */
 interface HelperError {
   error: {code: string; message: string; hint?: string}
 }

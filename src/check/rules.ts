@@ -1,7 +1,7 @@
 import type {Severity} from './types.js'
 
 /**
- * The rules of `validate`, by their stable names. python/dagctl_validate.py emits them (its RULES
+ * The rules of `validate`, by their stable names. python/dagctl_validate/ emits them (the RULES of its rules.py
  * table must list the same names and severities: a unit test compares the two); docs/rules.md
  * explains each with an example and the fix. SARIF output carries this metadata.
  */
@@ -21,6 +21,7 @@ export const RULES: readonly RuleInfo[] = [
   {name: 'airflow3-removed-import', severity: 'warning', summary: 'An import path that Airflow 3 removed or moved to a provider package.'},
   {name: 'airflow3-removed-argument', severity: 'warning', summary: "A DAG argument Airflow 3 no longer accepts (schedule_interval, timetable, ...)."},
   {name: 'dynamic-dag-id', severity: 'info', summary: 'A DAG id computed at run time that the ast engine cannot check.'},
+  {name: 'dag-factory-call', severity: 'info', summary: 'No DAG recognised, but a call that may build one (a DAG factory or wrapper): only --engine airflow sees its DAGs.'},
 ]
 
 /** Where docs/rules.md is published; each rule is an anchor (`#dag-id-prefix`). */

@@ -10,12 +10,20 @@ import type {EngineChoice, ValidateOptions} from './types.js'
 export function validateSettings(
   resolved: ResolvedConfig,
   flags: {python?: string; engine?: EngineChoice} = {},
-): Pick<ValidateOptions, 'python' | 'engine' | 'airflowVersion' | 'engineOptions'> {
+): Pick<ValidateOptions, 'python' | 'pythonSource' | 'pythonFrom' | 'pythonTarget' | 'engine' | 'airflowVersion' | 'engineOptions' | 'rules' | 'ruleSources'> {
   const c = resolved.config
+  const choice = resolvePython({...pythonSettings(resolved), flag: flags.python})
+  const rules = c.validate.rules ?? {}
   return {
-    python: resolvePython({...pythonSettings(resolved), flag: flags.python}).python,
+    python: choice.python,
+    pythonSource: choice.source,
+    pythonFrom: choice.from,
+    ...(c.validate.python ? {pythonTarget: c.validate.python} : {}),
     engine: flags.engine ?? c.validate.engine,
     airflowVersion: c.airflow.version,
     engineOptions: c.validate.file_timeout === undefined ? {} : {file_timeout: c.validate.file_timeout},
+    rules,
+    // which layer set each rule: the package's dagctl.yaml or the platform's extends: file
+    ruleSources: Object.fromEntries(Object.keys(rules).map((rule) => [rule, resolved.sources[`validate.rules.${rule}`] ?? 'dagctl.yaml'])),
   }
 }

@@ -1,7 +1,9 @@
 /**
  * The contract of `validate`, shared by the command, `publish` (which validates first) and both
- * engines. The Python side (python/dagctl_validate.py) speaks the same shapes in snake_case-free JSON.
+ * engines. The Python side (python/dagctl_validate/) speaks the same shapes in snake_case-free JSON.
  */
+import type {PythonSource} from '../python/interpreter.js'
+
 export type Severity = 'error' | 'warning' | 'info'
 
 export type EngineName = 'ast' | 'airflow'
@@ -45,6 +47,50 @@ export interface ValidateOptions {
   cache?: boolean
   /** dagctl's cache folder for this run; default cacheDir() of src/python/venv.ts */
   cacheDir?: string
+  /** `validate.rules` of dagctl.yaml: per rule, off or another severity */
+  rules?: Partial<Record<string, RuleSetting>>
+  /** where each rule setting came from (dagctl.yaml, the extends: file), for the report */
+  ruleSources?: Record<string, string>
+  /** `validate.python`: the Python version that runs the DAGs (`3.12`); the files are parsed with it */
+  pythonTarget?: string
+  /** how `python` was chosen (src/python/interpreter.ts): a named interpreter is never swapped for another */
+  pythonSource?: PythonSource
+  /** for people: where `python` came from (`--python`, `dagctl.yaml (python)`, ...) */
+  pythonFrom?: string
+}
+
+export type RuleSetting = 'off' | Severity
+
+/** One `validate.rules` entry and what it did in this run. */
+export interface RuleOverride {
+  rule: string
+  setting: RuleSetting
+  /** the config file that set it: `dagctl.yaml`, or the `extends:` file's path */
+  source: string
+  /** findings it changed (severity) or removed (off) */
+  findings: number
+}
+
+/** One `# dagctl: ignore[...]` comment and what it did in this run. */
+export interface InlineIgnore {
+  file: string
+  line: number
+  rules: string[]
+  /** findings it silenced; 0 means the comment is stale */
+  silenced: number
+}
+
+export interface Suppressions {
+  config: RuleOverride[]
+  inline: InlineIgnore[]
+}
+
+/** The interpreter that parsed (and, with the airflow engine, imported) the files. */
+export interface ParsingPython {
+  version: string
+  executable: string
+  /** `validate.python`, when set */
+  target?: string
 }
 
 export interface ValidationSummary {
@@ -62,4 +108,8 @@ export interface ValidationReport {
   summary: ValidationSummary
   /** per-file timings and details an engine may add (airflow engine: parse seconds, task counts) */
   files?: Array<{file: string; seconds?: number; cached?: boolean}>
+  /** the Python that parsed the files */
+  python?: ParsingPython
+  /** every use of validate.rules and of `# dagctl: ignore[...]` */
+  suppressions?: Suppressions
 }

@@ -107,9 +107,12 @@ function readYamlLayer(file: string, what: string): Plain {
   try {
     text = readFileSync(file, 'utf8')
   } catch (error) {
+    // dagctl init writes a dagctl.yaml, never a platform's extends: file: only suggest it for the former
     throw new ConfigError(`cannot read ${what} ${file}: ${(error as Error).message}`, {
       file,
-      hint: `Check the path, or run \`dagctl init\` to create ${CONFIG_FILE}.`,
+      ...(what === CONFIG_FILE
+        ? {hint: `Check the path, or run \`dagctl init\` to create ${CONFIG_FILE}.`}
+        : {hint: 'Check the extends: path (relative to the file that names it): the platform team\'s defaults file must be checked out there; or remove extends:.'}),
     })
   }
   const src = parseYamlSource(file, text, what)

@@ -1,5 +1,7 @@
 import {z} from 'zod'
 
+import {CONFIGURABLE_RULES} from '../check/rule-names.js'
+
 /**
  * dagctl.yaml. Objects are strict so that a typo (`retires:`) is an error that names the key,
  * not a setting silently ignored. Later features add their sections here.
@@ -80,11 +82,28 @@ export const PublishSettings = z.strictObject({
   extensions: z.array(z.string().regex(/^\.[A-Za-z0-9._-]+$/, 'expected an extension such as .sql')).default([]),
 })
 
+// ---- validate: rules and the Python that judges the files (docs/rules.md#configuring-rules) ----
+
+/** What `validate.rules.<rule>` may say: `off`, or the severity the rule's findings get. */
+export const RuleSetting = z.enum(['off', 'error', 'warning', 'info'])
+
+/** Every rule a finding can carry (both engines), each optional: a typo is an unknown key, with its line. */
+export const ValidateRules = z.strictObject(Object.fromEntries(CONFIGURABLE_RULES.map((name) => [name, RuleSetting.optional()])) as Record<(typeof CONFIGURABLE_RULES)[number], z.ZodOptional<typeof RuleSetting>>)
+
+/** `3.12`: the Python version that will run the DAGs; quoted, since YAML reads 3.10 as 3.1. */
+export const PythonTarget = z.string({error: 'expected a quoted Python version such as "3.12" (YAML reads 3.10 as the number 3.1)'}).regex(/^3\.\d{1,2}$/, 'expected a Python version such as "3.12" (quote it: YAML reads 3.10 as the number 3.1)')
+
 export const ValidateSettings = z.strictObject({
   engine: z.enum(['auto', 'ast', 'airflow']).default('auto'),
   /** seconds one DAG file may take to import under the airflow engine */
   file_timeout: z.number().positive().optional(),
+  /** per rule: off, or another severity; a platform's extends: file sets the default, the package overrides */
+  rules: ValidateRules.optional(),
+  /** the Python version production runs the DAGs with: validate parses the files with that version */
+  python: PythonTarget.optional(),
 })
+
+// ---- end of validate settings ----
 
 export const TriggerSettings = z.strictObject({
   /** glob patterns of DAG ids `trigger` may start; default `<package>_*` */

@@ -1,4 +1,4 @@
-import {Document, LineCounter, isMap, isPair, isScalar, isSeq, parseDocument, type Node} from 'yaml'
+import {Document, LineCounter, isMap, isPair, isScalar, isSeq, parseDocument, visit, type Node} from 'yaml'
 import type {z} from 'zod'
 
 import {ConfigError} from '../errors.js'
@@ -36,13 +36,15 @@ export function parseYamlSource(file: string, text: string, what = 'file'): Yaml
   const doc = parseDocument(text, {lineCounter, prettyErrors: false, uniqueKeys: true, strict: true})
   const first = doc.errors[0]
   if (first) {
-    const pos = linePosOf(lineCounter, first.pos[0])
-    throw new ConfigError(`${what} is not valid YAML: ${first.message.split('\n')[0]}`, {
+    // The parser notices an unclosed quote where the text ends; the mistake is the opening quote.
+    const quote = first.code === 'MISSING_CHAR' && /quote/.test(first.message) ? openingQuote(doc, first.pos[0]) : undefined
+    const pos = linePosOf(lineCounter, quote ?? first.pos[0])
+    throw new ConfigError(quote === undefined ? `${what} is not valid YAML: ${first.message.split('\n')[0]}` : `${what} is not valid YAML: this quoted string is never closed`, {
       file,
       line: pos?.line,
       column: pos?.col,
       code: 'YAML_SYNTAX',
-      hint: 'Fix the YAML syntax at the line shown (indentation, a missing colon, an unclosed quote).',
+      hint: quote === undefined ? 'Fix the YAML syntax at the line shown (indentation, a missing colon, an unclosed quote).' : 'Close the quote at the end of the value, or remove it.',
     })
   }
   const data = doc.toJS({maxAliasCount: 100})
@@ -80,6 +82,19 @@ export function locate(src: YamlSource, path: KeyPath, atKey = false): {line?: n
   if (!best?.range) return {}
   const pos = src.lineCounter.linePos(best.range[0])
   return {line: pos.line, column: pos.col}
+}
+
+/** Offset of the opening quote of the quoted scalar still open at `errorOffset`, if there is one. */
+function openingQuote(doc: Document, errorOffset: number): number | undefined {
+  let start: number | undefined
+  visit(doc, {
+    Scalar(_key, node) {
+      if ((node.type === 'QUOTE_DOUBLE' || node.type === 'QUOTE_SINGLE') && node.range && node.range[0] <= errorOffset && node.range[1] >= errorOffset) {
+        if (start === undefined || node.range[0] > start) start = node.range[0]
+      }
+    },
+  })
+  return start
 }
 
 function linePosOf(lc: LineCounter, offset: number): {line: number; col: number} {

@@ -4,11 +4,13 @@ import path from 'node:path'
 import {cacheDir, PYTHON_DIR} from './venv.js'
 
 /**
- * The Airflow engine (python/dagctl_airflow_engine.py) run on its own, without the ast pass: what
- * the engine's contract tests and bench drive. `validate` reaches the same module through
- * python/dagctl_validate.py, which calls `run_airflow_engine(request, ast_result)` in-process.
+ * The Airflow engine (python/dagctl_validate/airflow_engine/) run on its own, without the ast pass:
+ * what the engine's contract tests and bench drive. `validate` reaches the same package through
+ * python/dagctl_validate/protocol.py, which calls `run_airflow_engine(request, ast_result)` in-process.
  */
-export const AIRFLOW_ENGINE_SCRIPT = path.join(PYTHON_DIR, 'dagctl_airflow_engine.py')
+export const VALIDATE_PACKAGE = path.join(PYTHON_DIR, 'dagctl_validate')
+/** The interpreter arguments that run the Airflow engine alone: `python <these> < request.json`. */
+export const AIRFLOW_ENGINE_ARGS: readonly string[] = [VALIDATE_PACKAGE, '--airflow-only']
 
 /** `request.options` the engine reads (documented at the top of the Python module). */
 export interface AirflowEngineOptions {
@@ -57,14 +59,14 @@ export function airflowEngineCacheDir(env: NodeJS.ProcessEnv = process.env): str
 }
 
 export async function runAirflowEngine(python: string, request: AirflowEngineRequest, options: {timeoutMs?: number; env?: NodeJS.ProcessEnv} = {}): Promise<AirflowEngineResult> {
-  const result = await execa(python, [AIRFLOW_ENGINE_SCRIPT], {
+  const result = await execa(python, [...AIRFLOW_ENGINE_ARGS], {
     input: JSON.stringify({engine: 'airflow', ...request}),
     env: options.env,
     reject: false,
     timeout: options.timeoutMs ?? 600_000,
   })
   if (result.exitCode !== 0) {
-    throw new Error(`${AIRFLOW_ENGINE_SCRIPT} exited ${result.exitCode ?? result.signal}: ${result.stderr.split('\n').slice(-20).join('\n')}`)
+    throw new Error(`the Airflow engine (${VALIDATE_PACKAGE}) exited ${result.exitCode ?? result.signal}: ${result.stderr.split('\n').slice(-20).join('\n')}`)
   }
   const parsed = JSON.parse(result.stdout) as AirflowEngineResult | {error: {code: string; message: string; hint: string}}
   if ('error' in parsed) throw new Error(`${parsed.error.code}: ${parsed.error.message} (${parsed.error.hint})`)

@@ -28,8 +28,16 @@ export interface DoctorReport {
 }
 
 export interface DoctorOptions {
+  /** the interpreter validate and publish use (resolvePython with the config's settings, never --airflow) */
   choice: PythonChoice
+  /** the Airflow major to expect: --airflow, else airflow.version */
   targetAirflow: AirflowMajor
+  /** airflow.version of the config, which chose `choice`; when --airflow differs, doctor says so */
+  configAirflow?: AirflowMajor
+  /** validate.python: the Python version validate parses with */
+  pythonTarget?: string
+  /** finds the interpreter validate parses with for pythonTarget (src/check/python-target.ts) */
+  parsingPython?: (choice: PythonChoice, target: string) => Promise<string>
   /** validate.engine of the config: with `airflow`, a missing Airflow is an error, not a warning */
   engine?: 'auto' | 'ast' | 'airflow'
   env?: NodeJS.ProcessEnv
@@ -66,11 +74,35 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
 
   checks.push(
     probe.ok
-      ? {name: 'python', ok: true, severity: 'error', detail: `${probe.executable} (Python ${probe.version}), chosen by ${choice.from}`}
+      ? {name: 'python', ok: true, severity: 'error', detail: `${probe.executable} (Python ${probe.version}), chosen by ${choice.from}: the interpreter validate and publish run`}
       : {name: 'python', ok: false, severity: 'error', detail: `${probe.error} (chosen by ${choice.from})`, fix: choice.source === 'default' ? `${setup}, or pass --python PATH` : `point ${choice.from} at a python that runs, or drop it and run ${setup}`},
   )
   if (probe.ok && probe.version && compareVersions(probe.version, '3.9') < 0) {
     checks.push({name: 'python-version', ok: false, severity: 'error', detail: `Python ${probe.version} is older than 3.9, which Airflow 2.11 and 3 need`, fix: setup})
+  }
+
+  if (probe.ok && options.pythonTarget && options.parsingPython) {
+    const target = options.pythonTarget
+    try {
+      const parsing = await options.parsingPython(choice, target)
+      checks.push(
+        parsing === choice.python
+          ? {name: 'python-target', ok: true, severity: 'error', detail: `Python ${probe.version} is validate.python ${target}`}
+          : {name: 'python-target', ok: true, severity: 'error', detail: `validate parses the files with ${parsing} (validate.python ${target}); ${choice.python} is Python ${probe.version}`},
+      )
+    } catch (error) {
+      checks.push({name: 'python-target', ok: false, severity: 'error', detail: (error as Error).message, fix: (error as {hint?: string}).hint})
+    }
+  }
+  if (options.configAirflow !== undefined && options.configAirflow !== targetAirflow) {
+    const other = managed[targetAirflow]
+    checks.push({
+      name: 'airflow-target',
+      ok: false,
+      severity: 'info',
+      detail: `--airflow ${targetAirflow} sets only what this check expects: validate and publish use the interpreter above, chosen for airflow.version ${options.configAirflow}`,
+      fix: `set airflow.version: ${targetAirflow} in dagctl.yaml${other.built ? `, or validate --python ${other.python}` : ''}`,
+    })
   }
 
   const major = airflowMajor(probe.airflow)
@@ -89,7 +121,7 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
         name: 'airflow',
         ok: false,
         severity: 'warning',
-        detail: `Airflow ${probe.airflow} is installed, but the configuration targets Airflow ${targetAirflow} (airflow.version)`,
+        detail: `Airflow ${probe.airflow} is installed, but ${options.configAirflow !== undefined && options.configAirflow !== targetAirflow ? `--airflow expects Airflow ${targetAirflow}` : `the configuration targets Airflow ${targetAirflow} (airflow.version)`}`,
         fix: `${setup}, or set airflow.version: ${major ?? '?'} in dagctl.yaml`,
       })
     } else {

@@ -66,6 +66,28 @@ describe('dagctl doctor (built binary)', () => {
   })
 })
 
+describe('dagctl doctor checks what validate and publish run', () => {
+  it('--airflow 2 in an Airflow 3 package checks the Airflow 3 interpreter validate uses, and says so', async () => {
+    const dir = tempDir({'dagctl.yaml': 'package: team_a\nairflow:\n  version: 3\n', 'dags/a.py': 'x = 1\n'})
+    const res = await runCli(['doctor', '--airflow', '2', '--json'], {cwd: dir, env: builtCache})
+    const report = res.json()
+    // the interpreter validate would use here
+    const validate = await runCli(['validate', '--json'], {cwd: dir, env: builtCache})
+    expect(validate.json().python.executable).toBe(pythons['3'])
+    expect(report.python).toMatchObject({python: pythons['3'], source: 'managed'})
+    expect(report.checks.find((c: {name: string}) => c.name === 'python').detail).toContain('the interpreter validate and publish run')
+    expect(report.checks.find((c: {name: string}) => c.name === 'airflow-target')).toMatchObject({ok: false, severity: 'info', fix: expect.stringContaining(`validate --python ${pythons['2']}`)})
+    expect(report.checks.find((c: {name: string}) => c.name === 'airflow')).toMatchObject({severity: 'warning', detail: expect.stringMatching(/Airflow 3\.\d+\.\d+ is installed, but --airflow expects Airflow 2/)})
+  })
+
+  it('checks validate.python: a version that is not there fails with the hint', async () => {
+    const dir = tempDir({'dagctl.yaml': 'package: team_a\nvalidate:\n  python: "3.99"\n'})
+    const res = await runCli(['doctor', '--json'], {cwd: dir, env: builtCache})
+    expect(res.exitCode).toBe(1)
+    expect(res.json().checks.find((c: {name: string}) => c.name === 'python-target')).toMatchObject({ok: false, severity: 'error', detail: expect.stringContaining('no Python 3.99 is available'), fix: expect.stringContaining('Install Python 3.99')})
+  })
+})
+
 describe('dagctl python setup (built binary)', () => {
   it('reuses the managed venv and prints its python (stdout: the path only; --json: the details)', async () => {
     const dir = tempDir()

@@ -1,6 +1,6 @@
 /**
  * The Airflow engine on real Airflow 3.3 and 2.11 (the managed venvs of the test setup), driven
- * through python/dagctl_airflow_engine.py itself. Once `validate` lands these cases also run
+ * through the Airflow engine alone (python/dagctl_validate --airflow-only). Once `validate` lands these cases also run
  * through `dagctl validate --engine airflow`.
  */
 import {execa} from 'execa'
@@ -8,7 +8,7 @@ import {existsSync, readdirSync, readFileSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {describe, expect, inject, it} from 'vitest'
 
-import {runAirflowEngine, type AirflowEngineResult} from '../../src/python/airflow-engine.js'
+import {AIRFLOW_ENGINE_ARGS, runAirflowEngine, type AirflowEngineResult} from '../../src/python/airflow-engine.js'
 import {budget, TIME_SCALE, waitFor} from '../helpers/budget.js'
 import {REPO_ROOT, runCli} from '../helpers/cli.js'
 import {tempDir} from '../helpers/tmp.js'
@@ -177,7 +177,7 @@ describe('an interpreter whose Airflow is broken', () => {
 describe('no worker outlives the engine', () => {
   it('kills a worker stuck in a file when the engine process is killed', async () => {
     const request = {root: FIXTURES, files: [path.join(FIXTURES, 'faults', 'ignores_alarm.py')], options: {cache: false, file_timeout: 600}}
-    const engine = execa(pythons['3'], [path.join(REPO_ROOT, 'python', 'dagctl_airflow_engine.py')], {input: JSON.stringify(request), reject: false})
+    const engine = execa(pythons['3'], [...AIRFLOW_ENGINE_ARGS], {input: JSON.stringify(request), reject: false})
     const children = (): number[] => {
       try {
         return readFileSync(`/proc/${engine.pid}/task/${engine.pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number)
@@ -214,6 +214,10 @@ describe('through dagctl validate --engine airflow', () => {
       'dags/team_a_dup_first.py': read('v3/team_a_dup_first.py'),
       'dags/team_a_dup_second.py': read('v3/team_a_dup_second.py'),
       'dags/team_a_broken.py': read('faults/import_error.py'),
+      'dags/team_a_syntax.py': 'from airflow.sdk import DAG\n\ndef broken(:\n    pass\n',
+      // a company wrapper: the ast engine cannot see its DAG (dag-factory-call info), DagBag does
+      'company_factory.py': 'from airflow.sdk import DAG\n\ndef create_dag(dag_id):\n    return DAG(dag_id=dag_id, schedule=None)\n',
+      'dags/team_a_wrapped.py': 'from company_factory import create_dag\n\nMY_DAG = create_dag(dag_id="team_a_wrapped")  # an airflow dag\n',
     })
     const res = await runCli(['validate', '--engine', 'airflow', '--python', pythons['3'], '--json'], {cwd: dir, timeout: budget(300_000)})
     expect(res.exitCode).toBe(1)
@@ -221,5 +225,12 @@ describe('through dagctl validate --engine airflow', () => {
     expect(report.engine).toBe('airflow')
     const rules = (report.findings as Array<{file: string; rule: string}>).map((f) => `${path.basename(f.file)} ${f.rule}`)
     expect(rules).toEqual(expect.arrayContaining(['team_a_broken.py import-error', 'team_a_dup_second.py duplicate-dag-id']))
+    // one syntax error is one finding, as with the ast engine (not also an import-error)
+    expect(rules.filter((r) => r.startsWith('team_a_syntax.py'))).toEqual(['team_a_syntax.py syntax-error'])
+    // Airflow imported the wrapper's file: its DAG is found, and the ast engine's "cannot see" info is gone
+    expect(rules.filter((r) => r.startsWith('team_a_wrapped.py'))).toEqual([])
+    expect((report.dags as Array<{dagId: string}>).map((d) => d.dagId)).toContain('team_a_wrapped')
+    const ast = await runCli(['validate', '--engine', 'ast', '--json', 'dags/team_a_wrapped.py'], {cwd: dir})
+    expect((ast.json().findings as Array<{rule: string}>).map((f) => f.rule)).toEqual(['dag-factory-call'])
   }, budget(300_000))
 })

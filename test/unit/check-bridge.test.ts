@@ -3,6 +3,7 @@ import path from 'node:path'
 import {describe, expect, inject, it} from 'vitest'
 
 import {PythonBridge, RULES, validateDags} from '../../src/check/index.js'
+import {AST_RULE_NAMES} from '../../src/check/rule-names.js'
 import {REPO_ROOT} from '../helpers/cli.js'
 import {tempDir} from '../helpers/tmp.js'
 
@@ -11,7 +12,7 @@ const GOOD = path.join(REPO_ROOT, 'test', 'fixtures', 'dags', 'good', 'context_m
 describe('PythonBridge', () => {
   it('turns a missing interpreter into exit 2 with a hint', async () => {
     const bridge = new PythonBridge('/nonexistent/bin/python3')
-    const err = await bridge.call('dagctl_validate.py', {}).catch((e: unknown) => e)
+    const err = await bridge.call('dagctl_validate', {}).catch((e: unknown) => e)
     expect(err).toMatchObject({exitCode: 2, code: 'PYTHON_MISSING', hint: expect.stringMatching(/--python PATH/)})
     expect((err as Error).message).toContain('/nonexistent/bin/python3')
   })
@@ -38,9 +39,9 @@ describe('PythonBridge', () => {
   })
 
   it('an interpreter too old to read the helper (Python 2) is exit 2, not a crash', async () => {
-    const py2 = (async () => ({exitCode: 1, stdout: '', stderr: '  File "/x/python/dagctl_validate.py", line 109\n    return {n: (kind, f"{module}.{n}") for n in names}\nSyntaxError: invalid syntax', failed: true})) as never
+    const py2 = (async () => ({exitCode: 1, stdout: '', stderr: '  File "/x/python/dagctl_validate/walk.py", line 109\n    return {n: (kind, f"{module}.{n}") for n in names}\nSyntaxError: invalid syntax', failed: true})) as never
     const bridge = new PythonBridge('python2', undefined, py2)
-    await expect(bridge.call('dagctl_validate.py', {})).rejects.toMatchObject({exitCode: 2, code: 'PYTHON_TOO_OLD', hint: expect.stringContaining('3.8')})
+    await expect(bridge.call('dagctl_validate', {})).rejects.toMatchObject({exitCode: 2, code: 'PYTHON_TOO_OLD', hint: expect.stringContaining('3.8')})
   })
 
   it('one process checks many files', async () => {
@@ -60,8 +61,10 @@ describe('PythonBridge', () => {
 
 describe('rule catalogue', () => {
   it('the Python helper and src/check/rules.ts list the same rules and severities', async () => {
-    const {stdout} = await execa('python3', [path.join(REPO_ROOT, 'python', 'dagctl_validate.py'), '--rules'])
+    const {stdout} = await execa('python3', [path.join(REPO_ROOT, 'python', 'dagctl_validate'), '--rules'])
     const python = JSON.parse(stdout) as Record<string, string>
     expect(python).toEqual(Object.fromEntries(RULES.map((r) => [r.name, r.severity])))
+    // and validate.rules of dagctl.yaml accepts exactly these (plus the Airflow engine's own)
+    expect(Object.keys(python)).toEqual([...AST_RULE_NAMES])
   })
 })

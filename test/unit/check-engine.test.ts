@@ -76,6 +76,42 @@ describe('ast engine on good DAG files', () => {
     expect(report.summary.files).toBe(14)
   })
 
+  it('recognises DAG and dag through every public path, also the compat provider (Airflow\'s own provider examples)', async () => {
+    // the imports of Airflow's provider system tests, which run on Airflow 2 and 3 alike
+    const dir = tempDir({
+      'dags/example_s3.py': 'from datetime import datetime\nfrom airflow.providers.common.compat.sdk import DAG\n\nwith DAG(dag_id="team_a_example_s3", schedule="@once", start_date=datetime(2021, 1, 1), catchup=False) as dag:\n    pass\n',
+      'dags/compat_module.py': 'from airflow.providers.common.compat import sdk\n\n@sdk.dag(schedule=None)\ndef team_a_compat_decorated():\n    pass\n\nteam_a_compat_decorated()\nwrong = sdk.DAG("other_team_x", schedule=None)\n',
+      'dags/compat_decorator.py': 'from airflow.providers.common.compat.sdk import dag as compat_dag\n\n@compat_dag\ndef team_a_bare():\n    pass\n',
+      'dags/definitions.py': 'from airflow.sdk.definitions.decorators import dag\n\n@dag(dag_id="team_a_definitions", schedule=None)\ndef build():\n    pass\n',
+    })
+    const report = await check(['dags'], 3, dir)
+    expect(report.dags.map((d) => d.dagId).sort()).toEqual(['other_team_x', 'team_a_bare', 'team_a_compat_decorated', 'team_a_definitions', 'team_a_example_s3'])
+    // the rules apply to them as to any DAG
+    expect(report.findings.map((f) => `${f.file}:${f.line} ${f.rule}`)).toEqual(['dags/compat_decorator.py:3 missing-schedule', 'dags/compat_module.py:8 dag-id-prefix'])
+  })
+
+  it('a file whose DAGs only a wrapper builds gets a dag-factory-call info pointing to --engine airflow, never silence', async () => {
+    const dir = tempDir({
+      // a company wrapper elsewhere (not validated here) returns airflow.DAG(...)
+      'dags/wrapped.py': 'from airflow.providers.standard.operators.empty import EmptyOperator\nfrom company.airflow_utils import create_dag\n\nMY_DAG = create_dag(dag_id="team_a_wrapped", owner="data")\nwith MY_DAG:\n    EmptyOperator(task_id="start")\n',
+      // no Airflow import at all, but both words: Airflow's safe mode loads it
+      'dags/only_wrapper.py': '# airflow dag built by our factory\nimport company_dags\n\nfor name in ("a", "b"):\n    globals()[name] = company_dags.build(name)\n',
+      // dag-factory
+      'dags/from_yaml.py': 'from airflow import DAG  # noqa: F401  (Airflow safe mode)\nimport dagfactory\n\ndagfactory.load_yaml_dags(globals_dict=globals())\n',
+      // helpers: Airflow imported, nothing built at import time
+      'dags/helpers.py': 'from airflow.sdk import BaseOperator\n\nclass MyOperator(BaseOperator):\n    def execute(self, context):\n        return make_dag_report()\n',
+      'dags/main_only.py': 'from airflow.sdk import DAG\nfrom company.airflow_utils import create_dag\n\nif __name__ == "__main__":\n    create_dag(dag_id="team_a_local").test()\n',
+      // a recognised DAG: the factory info is not needed
+      'dags/plain.py': 'from airflow.sdk import DAG\nfrom company.airflow_utils import create_dag\n\nDAG(dag_id="team_a_plain", schedule=None)\nother = create_dag(dag_id="team_a_other")\n',
+    })
+    const report = await check(['dags'], 3, dir)
+    const infos = report.findings.filter((f) => f.rule === 'dag-factory-call')
+    expect(infos.map((f) => `${f.file}:${f.line}:${f.column} ${f.severity}`)).toEqual(['dags/from_yaml.py:4:1 info', 'dags/only_wrapper.py:5:23 info', 'dags/wrapped.py:4:10 info'])
+    expect(infos[2].message).toContain('create_dag(...) may build one')
+    expect(infos[2].hint).toContain('--engine airflow')
+    expect(report.summary.errors).toBe(0)
+  })
+
   it('Airflow 2 style is clean for Airflow 2 and warned about for Airflow 3', async () => {
     expect((await check(['good-airflow2'], 2)).findings).toEqual([])
     const three = await check(['good-airflow2'], 3)

@@ -26,12 +26,26 @@ export function renderText(report: ValidationReport, c: ChalkInstance = plain): 
     lines.push('')
   }
   lines.push(summaryLine(report, c))
+  const silenced = suppressionLine(report)
+  if (silenced) lines.push(c.dim(silenced))
   return lines.join('\n')
+}
+
+/** What validate.rules and `# dagctl: ignore[...]` changed, in one line; empty when nothing. */
+export function suppressionLine(report: ValidationReport): string {
+  const parts: string[] = []
+  for (const o of report.suppressions?.config ?? []) {
+    if (o.findings > 0) parts.push(`${o.rule} ${o.setting === 'off' ? 'off' : `as ${o.setting}`} (${o.source}): ${count(o.findings, 'finding')}`)
+  }
+  const inline = report.suppressions?.inline ?? []
+  const silenced = inline.reduce((n, i) => n + i.silenced, 0)
+  if (inline.length > 0) parts.push(`${count(inline.length, 'ignore comment')}: ${count(silenced, 'finding')} silenced`)
+  return parts.length > 0 ? `configured: ${parts.join('; ')}` : ''
 }
 
 export function summaryLine(report: ValidationReport, c: ChalkInstance = plain): string {
   const {files, dags, errors, warnings, infos} = report.summary
-  const scope = `${count(files, 'file')}, ${count(dags, 'DAG')}, ${report.engine} engine`
+  const scope = `${count(files, 'file')}, ${count(dags, 'DAG')}, ${report.engine} engine${report.python ? `, Python ${report.python.version}` : ''}`
   if (errors + warnings + infos === 0) return `${c.green('✔')} no problems in ${scope}`
   const parts = [count(errors, 'error'), count(warnings, 'warning'), `${infos} info`].join(', ')
   return `${errors > 0 ? c.red('✖') : c.yellow('!')} ${parts} in ${scope}`

@@ -1,0 +1,188 @@
+"""The ast engine over many files: reading, the per-file result cache, worker processes, and the
+rule that needs every file (duplicate-dag-id)."""
+
+import json
+import os
+import sys
+
+from . import ignores as inline
+from .analyze import analyze
+from .rules import finding
+
+def relative(path, root, _prefixes={}):
+    prefix = _prefixes.get(root)
+    if prefix is None:
+        prefix = _prefixes[root] = root.rstrip(os.sep) + os.sep
+    # the common case, cheaply: a normalised absolute path inside root
+    rel = path[len(prefix) :] if path.startswith(prefix) and os.sep + "." not in path else os.path.relpath(path, root)
+    return rel.replace(os.sep, "/") if os.sep != "/" else rel
+
+
+def analyze_chunk(args):
+    items, package, airflow_version = args
+    return [analyze(source, rel, package, airflow_version) for rel, source in items]
+
+
+def read_file(path, rel):
+    """(bytes, None), or (None, a finding) when the file cannot be read."""
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(), None
+    except OSError as e:
+        return None, finding(rel, 0, 0, "syntax-error", f"cannot read the file: {e.strerror}", "Check the file exists and is readable.")
+
+
+def engine_digest(_memo=[]):
+    """Hash of the ast engine's modules (every .py of this package but the Airflow engine's):
+    a changed rule never reuses an old result."""
+    if not _memo:
+        import hashlib
+
+        h = hashlib.sha1()
+        here = os.path.dirname(os.path.abspath(__file__))
+        for name in sorted(os.listdir(here)):
+            if name.endswith(".py"):
+                with open(os.path.join(here, name), "rb") as fh:
+                    h.update(name.encode() + b"\0" + fh.read())
+        _memo.append(h.hexdigest())
+    return _memo[0]
+
+
+class ResultCache:
+    """Per-file results keyed by content hash, so an unchanged file is not parsed again.
+    One JSON file per (package root, package, target version, Python, the engine's code); any trouble
+    reading or writing it only costs a cold run."""
+
+    MAX_ENTRIES = 20000
+
+    def __init__(self, cache_dir, root, package, airflow_version):
+        import hashlib
+
+        self.hashlib = hashlib
+        script = engine_digest()
+        key = "\0".join((root, package, str(airflow_version), sys.version, script))
+        self.path = os.path.join(cache_dir, hashlib.sha1(key.encode()).hexdigest()[:20] + ".json")
+        self.entries = {}
+        self.dirty = False
+        try:
+            with open(self.path, "rb") as fh:
+                self.entries = json.load(fh)
+        except (OSError, ValueError):
+            self.entries = {}
+
+    def digest(self, source):
+        return self.hashlib.sha1(source).hexdigest()
+
+    def get(self, rel, digest):
+        entry = self.entries.get(rel)
+        if entry and entry[0] == digest:
+            return entry[1], entry[2]
+        return None
+
+    def put(self, rel, digest, result):
+        self.entries[rel] = [digest, result[0], result[1]]
+        self.dirty = True
+
+    def save(self):
+        if not self.dirty:
+            return
+        if len(self.entries) > self.MAX_ENTRIES:
+            self.entries = {}
+        tmp = f"{self.path}.{os.getpid()}.tmp"
+        try:
+            os.makedirs(os.path.dirname(self.path), exist_ok=True)
+            with open(tmp, "w") as fh:
+                json.dump(self.entries, fh, separators=(",", ":"))
+            os.replace(tmp, self.path)
+        except OSError:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+
+
+def run_ast_engine(request):
+    root = request["root"]
+    package = request["package"]
+    airflow_version = int(request.get("airflow_version", 3))
+    options = request.get("options") or {}
+    cache = ResultCache(options["ast_cache_dir"], root, package, airflow_version) if options.get("cache", True) and options.get("ast_cache_dir") else None
+
+    results = []  # (rel, (dags, findings)) in request order
+    todo = []  # (index in results, rel, source, digest)
+    ignores = {}  # rel -> {line: [rules]} of `# dagctl: ignore[...]` comments
+    for path in request["files"]:
+        rel = relative(path, root)
+        source, problem = read_file(path, rel)
+        if source is None:
+            results.append(([], [problem]))
+            continue
+        found = inline.scan(source)
+        if found:
+            ignores[rel] = found
+        digest = cache.digest(source) if cache else None
+        hit = cache.get(rel, digest) if cache else None
+        results.append(hit)
+        if hit is None:
+            todo.append((len(results) - 1, rel, source, digest))
+
+    fresh = None
+    # the cores this process may use (a CI container often gets fewer than the host has), unless
+    # options.workers or DAGCTL_VALIDATE_WORKERS says otherwise (1: no worker processes)
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    workers = min(cores, 4)
+    # on a machine already busy with other work, extra processes only add their own overhead
+    if hasattr(os, "getloadavg") and os.getloadavg()[0] >= cores:
+        workers = 1
+    try:
+        workers = int(options.get("workers") or os.environ.get("DAGCTL_VALIDATE_WORKERS") or workers)
+    except ValueError:
+        pass
+    # Parsing is CPU-bound: past a few hundred files, fork workers (cheap on Linux) to use the cores.
+    if workers > 1 and len(todo) >= 200 and sys.platform.startswith("linux"):
+        try:
+            import multiprocessing
+
+            ctx = multiprocessing.get_context("fork")
+            size = (len(todo) + workers * 4 - 1) // (workers * 4)
+            chunks = [([(rel, source) for _, rel, source, _ in todo[i : i + size]], package, airflow_version) for i in range(0, len(todo), size)]
+            with ctx.Pool(workers) as pool:
+                fresh = [r for chunk in pool.map(analyze_chunk, chunks) for r in chunk]
+        except (OSError, ImportError):
+            fresh = None
+    if fresh is None:
+        fresh = analyze_chunk(([(rel, source) for _, rel, source, _ in todo], package, airflow_version))
+    for (index, rel, _, digest), result in zip(todo, fresh):
+        results[index] = result
+        if cache:
+            cache.put(rel, digest, result)
+    if cache:
+        cache.save()
+
+    dags = []
+    findings = []
+    for file_dags, file_findings in results:
+        dags.extend(file_dags)
+        findings.extend(file_findings)
+
+    # duplicate-dag-id: across files only (within one file Airflow keeps the last one, and
+    # alternatives in if/else branches are a common, valid style).
+    first = {}
+    for dag in sorted(dags, key=lambda d: (d["file"], d["line"])):
+        seen = first.get(dag["dag_id"])
+        if seen is None:
+            first[dag["dag_id"]] = dag
+        elif seen["file"] != dag["file"]:
+            findings.append(
+                finding(
+                    dag["file"],
+                    dag["line"],
+                    dag["column"],
+                    "duplicate-dag-id",
+                    f"DAG id '{dag['dag_id']}' is defined twice: {seen['file']}:{seen['line']} and {dag['file']}:{dag['line']}",
+                    "Give one of them another id; Airflow keeps only one and reports an import error for the other.",
+                )
+            )
+    dags = [{"dag_id": d["dag_id"], "file": d["file"], "line": d["line"]} for d in dags]
+    # applied by protocol.handle to the final findings (also the Airflow engine's), then dropped
+    return {"engine": "ast", "dags": dags, "findings": findings, "ignores": ignores}
