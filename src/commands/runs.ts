@@ -24,7 +24,7 @@ export default class Runs extends BaseCommand<typeof Runs> {
 
   public async run(): Promise<RunsResult> {
     const {args, flags} = this
-    const resolved = this.loadConfig(flags['airflow-url'] ? [{path: ['environments', flags.env, 'airflow', 'url'], value: flags['airflow-url'], source: 'flag --airflow-url'}] : [])
+    const resolved = this.loadConfig()
     const [{AirflowClient}, {airflowOptionsFrom}] = await Promise.all([import('../airflow/client.js'), import('../airflow/connection.js')])
     const log = flags.verbose ? (line: string) => process.stderr.write(`[airflow] ${line}\n`) : undefined
     const client = new AirflowClient(airflowOptionsFrom(resolved, {retries: flags.retries, log}))

@@ -68,7 +68,7 @@ Exit codes: 0 triggered (or already), 1 the run failed (--wait), 2 bad usage, 4 
       if (!isValidRunId(flags['run-id'])) throw new UsageError(`--run-id ${flags['run-id']}: use letters, digits and _ . ~ : + - (at most 250)`, {hint: 'Or pass --correlation-id with any text: dagctl derives a valid run id from it.'})
     }
 
-    const resolved = this.loadConfig(flags['airflow-url'] ? [{path: ['environments', flags.env, 'airflow', 'url'], value: flags['airflow-url'], source: 'flag --airflow-url'}] : [])
+    const resolved = this.loadConfig()
     const {allowPatterns, assertAllowed} = await import('../airflow/allowlist.js')
     const allow = allowPatterns(resolved.config)
     const dlqFile = resolved.resolvePath(flags.dlq ?? resolved.config.trigger.dlq ?? (await import('../airflow/dead-letter.js')).DEFAULT_DLQ)
