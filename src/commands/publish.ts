@@ -51,14 +51,17 @@ Exit codes: 0 published (or nothing to do), 1 validation failed, 2 bad usage or 
       onPlan: (plan) => {
         if (this.jsonEnabled()) return
         if (plan.skipped.length > 0) this.note(`Not published (extension not .py or in publish.extensions): ${plan.skipped.join(', ')}`)
-        this.log(`${pkg} in ${ctx.env} (${ctx.store.url}), against ${plan.headRead.head ? `release ${plan.headRead.head.release}` : 'no release yet'}:`)
-        this.log(renderDiff({...plan.diff, unchanged: plan.diff.unchanged.length}))
+        // the diff is progress: it comes before the writes; the result is the last line, on stdout
+        this.note(`${pkg} in ${ctx.env} (${ctx.store.url}), against ${plan.headRead.head ? `release ${plan.headRead.head.release}` : 'no release yet'}:`)
+        this.note(renderDiff({...plan.diff, unchanged: plan.diff.unchanged.length}))
       },
     })
     const live = result.live && result.live.written + result.live.deleted > 0 ? ` (live tree healed: ${result.live.written} written, ${result.live.deleted} removed)` : ''
-    if (result.dryRun) this.note('Dry run: nothing written.')
-    else if (result.release === null) this.note(`Nothing changed: release ${result.parent} stays current${live}.`)
-    else this.note(`Published release ${result.release} of ${pkg} to ${ctx.env}.`)
+    if (!this.jsonEnabled()) {
+      if (result.dryRun) this.log('Dry run: nothing written.')
+      else if (result.release === null) this.log(`Nothing changed: release ${result.parent} stays current${live}.`)
+      else this.log(`Published release ${result.release} of ${pkg} to ${ctx.env}.`)
+    }
     return result
   }
 }
