@@ -1,6 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand, environmentFlags} from '../base-command.js'
+import {formatTimestamp} from '../ui/time.js'
 import {airflowFlags} from './trigger.js'
 
 export interface ErrorsResult {
@@ -16,7 +17,7 @@ export default class Errors extends BaseCommand<typeof Errors> {
   static override flags = {
     env: environmentFlags.env,
     ...airflowFlags,
-    limit: Flags.integer({summary: 'How many errors.', default: 100, min: 1, max: 1000}),
+    limit: Flags.integer({char: 'n', summary: 'How many errors.', default: 100, min: 1, max: 1000}),
   }
 
   public async run(): Promise<ErrorsResult> {
@@ -27,7 +28,7 @@ export default class Errors extends BaseCommand<typeof Errors> {
     const client = new AirflowClient(airflowOptionsFrom(resolved, {retries: flags.retries, log}))
     try {
       const {errors, total} = await client.importErrors(flags.limit)
-      const rows = errors.map((e) => ({filename: e.filename, timestamp: e.timestamp, stack_trace: e.stack_trace, ...(e.bundle_name === undefined ? {} : {bundle_name: e.bundle_name})}))
+      const rows = errors.map((e) => ({filename: e.filename, timestamp: formatTimestamp(e.timestamp), stack_trace: e.stack_trace, ...(e.bundle_name === undefined ? {} : {bundle_name: e.bundle_name})}))
       if (!this.jsonEnabled()) {
         if (rows.length === 0) this.log(`No import errors in Airflow at ${client.displayUrl}.`)
         for (const r of rows) {
