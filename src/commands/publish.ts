@@ -5,6 +5,8 @@ import {openStoreContext, requirePackage, storeFlags} from '../release/context.j
 import {publish, type PublishResult} from '../release/publish.js'
 import {renderDiff} from '../release/render.js'
 import {validateSettings} from '../check/settings.js'
+import type {EngineChoice} from '../check/types.js'
+import {checkFlags} from './validate.js'
 
 export default class Publish extends BaseCommand<typeof Publish> {
   static override summary = 'Validate the DAG files and publish them to an environment as a new release.'
@@ -24,6 +26,7 @@ Exit codes: 0 published (or nothing to do), 1 validation failed, 2 bad usage or 
     message: Flags.string({char: 'm', summary: 'Why: recorded in the release and shown by `dagctl releases`.'}),
     'dry-run': Flags.boolean({summary: 'Validate and show the diff; write nothing.'}),
     validate: Flags.boolean({default: true, allowNo: true, summary: 'Validate before publishing (--no-validate skips it and records that in the release).'}),
+    ...checkFlags,
     'allow-mass-removal': Flags.boolean({summary: 'Allow removing more than half of the published DAG files.'}),
   }
 
@@ -41,7 +44,7 @@ Exit codes: 0 published (or nothing to do), 1 validation failed, 2 bad usage or 
       dagsDir: resolved.resolvePath(c.dags),
       extensions: c.publish.extensions,
       validate: flags.validate,
-      validateOptions: validateSettings(resolved),
+      validateOptions: validateSettings(resolved, {python: flags.python, engine: flags.engine as EngineChoice | undefined}),
       allowMassRemoval: flags['allow-mass-removal'],
       message: flags.message,
       image: c.image,

@@ -11,6 +11,15 @@ import {writeFileAtomic} from '../util/atomic-write.js'
 import {CheckFailedError, UsageError} from '../errors.js'
 import {palette} from '../ui/colour.js'
 
+/** How DAG files are checked: validate's flags, which publish (it validates first) takes too. */
+export const checkFlags = {
+  engine: Flags.string({
+    summary: 'ast (no Airflow needed), airflow (Airflow DagBag), or auto (airflow when importable). Default: validate.engine of dagctl.yaml.',
+    options: ['ast', 'airflow', 'auto'],
+  }),
+  python: Flags.string({summary: 'Python interpreter to run the checks with (default: `python` of dagctl.yaml, DAGCTL_PYTHON, or python3).'}),
+}
+
 export default class Validate extends BaseCommand<typeof Validate> {
   static override summary = 'Check DAG files: syntax, DAG ids, schedules, import-time code, Airflow 3 imports.'
   static override description = `Checks every *.py under the dags folder of dagctl.yaml (or the files and folders given) through one Python process.
@@ -32,10 +41,7 @@ Rules and their fixes: docs/rules.md. Exit 1 when any finding is an error (under
   }
 
   static override flags = {
-    engine: Flags.string({
-      summary: 'ast (no Airflow needed), airflow (Airflow DagBag), or auto (airflow when importable). Default: validate.engine of dagctl.yaml.',
-      options: ['ast', 'airflow', 'auto'],
-    }),
+    ...checkFlags,
     format: Flags.string({
       summary: 'Report format: text, junit (GitLab tests), codequality (GitLab code quality), sarif (GitHub code scanning).',
       options: [...REPORT_FORMATS],
@@ -47,7 +53,6 @@ Rules and their fixes: docs/rules.md. Exit 1 when any finding is an error (under
       default: true,
       allowNo: true,
     }),
-    python: Flags.string({summary: 'Python interpreter to run the checks with (default: `python` of dagctl.yaml, DAGCTL_PYTHON, or python3).'}),
   }
 
   public async run(): Promise<ValidationReport> {
