@@ -56,7 +56,7 @@ Exit codes: 0 published (or nothing to do), 1 validation failed, 2 bad usage or 
         if (plan.skipped.length > 0) this.note(`Not published (extension not .py or in publish.extensions): ${plan.skipped.join(', ')}`)
         // the diff is progress: it comes before the writes; the result is the last line, on stdout
         this.note(`${pkg} in ${ctx.env} (${ctx.store.url}), against ${plan.headRead.head ? `release ${plan.headRead.head.release}` : 'no release yet'}:`)
-        this.note(renderDiff({...plan.diff, unchanged: plan.diff.unchanged.length}))
+        this.note(renderDiff({...plan.diff, unchanged: plan.diff.unchanged.length}, undefined, process.stderr))
       },
     })
     const live = result.live && result.live.written + result.live.deleted > 0 ? ` (live tree healed: ${result.live.written} written, ${result.live.deleted} removed)` : ''

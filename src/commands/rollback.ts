@@ -46,7 +46,7 @@ Exit codes: 0 done, 2 bad usage (unknown release, no --yes when not on a termina
         onPlan: (plan) => {
           if (this.jsonEnabled()) return
           this.note(`Roll back ${what(plan)}:`)
-          this.note(renderDiff({...plan.diff, unchanged: plan.diff.unchanged.length}))
+          this.note(renderDiff({...plan.diff, unchanged: plan.diff.unchanged.length}, undefined, process.stderr))
         },
         beforeWrite: (plan) => (flags.yes ? Promise.resolve() : this.confirm(`Roll back ${what(plan)}?`)),
       },

@@ -1,6 +1,7 @@
 import type {ListrTask} from 'listr2'
 
 import type {StepRunner} from '../util/steps.js'
+import {colourEnabled} from './colour.js'
 
 /** A StepRunner that shows each step as a progress line (stderr; silent under --json). */
 export function progressSteps(options: ProgressOptions): StepRunner {
@@ -65,18 +66,20 @@ export async function runWithProgress<Ctx extends object>(
   options: ProgressOptions,
 ): Promise<Ctx> {
   // Loaded on first use: most commands never show progress, and every command pays for its imports.
-  const {Listr, ListrLogger, ProcessOutput} = await import('listr2')
+  const {Listr, ListrLogger, ListrLogLevels, ProcessOutput} = await import('listr2')
   const logger = () => new ListrLogger({useIcons: true, processOutput: new ProcessOutput(process.stderr, process.stderr)})
   const tty = isInteractive()
+  // listr2 colours by its own rule (stdout a TTY, or CI set); dagctl's is colourEnabled, for stderr
+  const plain = colourEnabled(process.stderr) ? {} : {color: Object.fromEntries(Object.values(ListrLogLevels).map((level) => [level, (text: string) => text]))}
   const list = new Listr<Ctx>(tasks, {
     ctx,
     concurrent: options.concurrent ?? false,
     exitOnError: true,
     registerSignalListeners: false,
     renderer: options.json ? 'silent' : tty ? 'default' : 'simple',
-    rendererOptions: {logger: logger()},
+    rendererOptions: {logger: logger(), ...plain},
     fallbackRenderer: options.json ? 'silent' : 'simple',
-    fallbackRendererOptions: {logger: logger()},
+    fallbackRendererOptions: {logger: logger(), ...plain},
     // listr2 falls back when stdout is not a TTY; what counts here is stderr, where progress goes
     fallbackRendererCondition: !tty,
   } as never)
