@@ -23,6 +23,21 @@ export const environmentFlags = {
   }),
 }
 
+/** How the Airflow commands (trigger, runs, errors) reach Airflow, besides `--env`. */
+export const airflowFlags = {
+  'airflow-url': Flags.string({summary: 'Airflow address for this run (overrides environments.<env>.airflow.url and DAGCTL_AIRFLOW_URL).'}),
+  retries: Flags.integer({summary: 'Retries on network errors, 429 and 5xx, with backoff (default 3, or trigger.retries).', min: 0, max: 20}),
+}
+
+/** How DAG files are checked: validate's flags, which publish (it validates first) takes too. */
+export const checkFlags = {
+  engine: Flags.string({
+    summary: 'ast (no Airflow needed), airflow (Airflow DagBag), or auto (airflow when importable). Default: validate.engine of dagctl.yaml.',
+    options: ['ast', 'airflow', 'auto'],
+  }),
+  python: Flags.string({summary: 'Python interpreter to run the checks with (default: `python` of dagctl.yaml, DAGCTL_PYTHON, or python3).'}),
+}
+
 /**
  * The one base of every command: --json (the result returned from run()), --verbose, --config,
  * config loading, progress that stays off stdout and silent under --json, and errors mapped to

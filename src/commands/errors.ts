@@ -1,8 +1,7 @@
 import {Flags} from '@oclif/core'
 
-import {BaseCommand, environmentFlags} from '../base-command.js'
+import {airflowFlags, BaseCommand, environmentFlags} from '../base-command.js'
 import {formatTimestamp} from '../ui/time.js'
-import {airflowFlags} from './trigger.js'
 
 export interface ErrorsResult {
   airflow: string

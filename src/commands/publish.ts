@@ -1,12 +1,11 @@
 import {Flags} from '@oclif/core'
 
-import {BaseCommand, environmentFlags} from '../base-command.js'
+import {BaseCommand, checkFlags, environmentFlags} from '../base-command.js'
 import {openStoreContext, requirePackage, storeFlags} from '../release/context.js'
 import {publish, type PublishResult} from '../release/publish.js'
 import {renderDiff} from '../release/render.js'
 import {validateSettings} from '../check/settings.js'
 import type {EngineChoice} from '../check/types.js'
-import {checkFlags} from './validate.js'
 
 export default class Publish extends BaseCommand<typeof Publish> {
   static override summary = 'Validate the DAG files and publish them to an environment as a new release.'

@@ -1,9 +1,8 @@
 import {Args, Flags} from '@oclif/core'
 
-import {BaseCommand, environmentFlags} from '../base-command.js'
+import {airflowFlags, BaseCommand, environmentFlags} from '../base-command.js'
 import type {DagRun} from '../airflow/client.js'
 import {formatOptionalTimestamp} from '../ui/time.js'
-import {airflowFlags} from './trigger.js'
 
 export interface RunsResult {
   dag_id: string

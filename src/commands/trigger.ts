@@ -1,12 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 
-import {BaseCommand, environmentFlags} from '../base-command.js'
+import {airflowFlags, BaseCommand, environmentFlags} from '../base-command.js'
 import {runTrigger, type TriggerResult} from '../airflow/trigger-command.js'
-
-export const airflowFlags = {
-  'airflow-url': Flags.string({summary: 'Airflow address for this run (overrides environments.<env>.airflow.url and DAGCTL_AIRFLOW_URL).'}),
-  retries: Flags.integer({summary: 'Retries on network errors, 429 and 5xx, with backoff (default 3, or trigger.retries).', min: 0, max: 20}),
-}
 
 export type {TriggerResult} from '../airflow/trigger-command.js'
 

@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 import path from 'node:path'
 
-import {BaseCommand} from '../base-command.js'
+import {BaseCommand, checkFlags} from '../base-command.js'
 import {repositoryPrefix, validateDags} from '../check/index.js'
 import {validateSettings} from '../check/settings.js'
 import type {EngineChoice} from '../check/types.js'
@@ -10,15 +10,6 @@ import type {ValidationReport} from '../check/types.js'
 import {writeFileAtomic} from '../util/atomic-write.js'
 import {CheckFailedError, UsageError} from '../errors.js'
 import {palette} from '../ui/colour.js'
-
-/** How DAG files are checked: validate's flags, which publish (it validates first) takes too. */
-export const checkFlags = {
-  engine: Flags.string({
-    summary: 'ast (no Airflow needed), airflow (Airflow DagBag), or auto (airflow when importable). Default: validate.engine of dagctl.yaml.',
-    options: ['ast', 'airflow', 'auto'],
-  }),
-  python: Flags.string({summary: 'Python interpreter to run the checks with (default: `python` of dagctl.yaml, DAGCTL_PYTHON, or python3).'}),
-}
 
 export default class Validate extends BaseCommand<typeof Validate> {
   static override summary = 'Check DAG files: syntax, DAG ids, schedules, import-time code, Airflow 3 imports.'
