@@ -117,6 +117,16 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   }
 
   /**
+   * Warnings (oclif's deprecation of an old flag spelling among them) go to stderr under --json too:
+   * stdout stays the one JSON document, and the CI jobs that run with --json are the ones that must
+   * learn about the new spelling.
+   */
+  public override warn(input: string | Error): string | Error {
+    Errors.warn(input)
+    return input
+  }
+
+  /**
    * A result that is also a failure (validate found errors, fsck found damage, doctor found a gap):
    * under --json the result stays the whole of stdout and the exit code says it failed; for people,
    * the error and its hint go to stderr after whatever the command printed.

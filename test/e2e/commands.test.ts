@@ -70,5 +70,9 @@ describe('one name for one thing', () => {
     expect(schema.exitCode).toBe(0)
     expect(schema.stderr).toMatch(/"--out" flag has been deprecated/)
     expect(existsSync(out)).toBe(true)
+    // under --json too: stdout is the document, the note is on stderr
+    const json = await runCli(['schema', 'config', '--out', out, '--json'], {cwd: dir})
+    expect(json.json()).toHaveProperty('$schema')
+    expect(json.stderr).toMatch(/"--out" flag has been deprecated/)
   })
 })
