@@ -1,9 +1,9 @@
-import {mkdtempSync, rmSync} from 'node:fs'
+import {mkdtempSync, readFileSync, rmSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import {afterAll, describe, expect, it} from 'vitest'
 
-import {runCli, type CliResult} from '../helpers/cli.js'
+import {REPO_ROOT, runCli, type CliResult} from '../helpers/cli.js'
 import {tempDir, writeFiles} from '../helpers/tmp.js'
 
 /**
@@ -129,6 +129,21 @@ describe('every command keeps the stream rule', () => {
       expect(json.exitCode).toBe(4)
       expect(json.json().error.exitCode, argv[0]).toBe(4)
       expect(json.stderr, argv[0]).toBe('')
+    }
+  })
+
+  it('every command of the manifest, without a dagctl.yaml: under --json stdout is one JSON document, stderr is empty', async () => {
+    const manifest = JSON.parse(readFileSync(path.join(REPO_ROOT, 'oclif.manifest.json'), 'utf8')) as {commands: Record<string, unknown>}
+    const argv: Record<string, string[]> = {runs: ['team_a_daily'], trigger: ['team_a_daily'], schema: ['config'], doctor: ['--python', '/nonexistent/python3']}
+    // python setup would install Airflow: its streams are checked in test/contract/airflow-engine-python.test.ts
+    const ids = Object.keys(manifest.commands).filter((id) => id !== 'python:setup')
+    expect(ids.length).toBeGreaterThanOrEqual(15)
+    for (const id of ids) {
+      const dir = tempDir()
+      const res = await runCli([...id.split(':'), ...(argv[id] ?? []), '--json'], {cwd: dir})
+      const doc = expectJsonOnly(res, id)
+      expect(typeof doc, id).toBe('object')
+      if (res.exitCode !== 0 && doc.error) expect(doc.error.exitCode, id).toBe(res.exitCode)
     }
   })
 
