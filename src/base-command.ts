@@ -1,9 +1,10 @@
 import {Command, Errors, Flags, Interfaces} from '@oclif/core'
 
-import {loadConfig, type Override, type ResolvedConfig} from './config/load.js'
+import {DEFAULT_ENV, loadConfig, type Override, type ResolvedConfig} from './config/load.js'
 import {DagctlError, ExitCode, UsageError} from './errors.js'
 import {renderError} from './ui/render-error.js'
 import {progressSteps} from './ui/progress.js'
+import {flushOutput} from './ui/streams.js'
 import type {StepRunner} from './util/steps.js'
 
 export type CommandFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
@@ -13,13 +14,28 @@ export type CommandArgs<T extends typeof Command> = Interfaces.InferredArgs<T['a
 export const environmentFlags = {
   env: Flags.string({
     char: 'e',
-    summary: 'Environment to act on (dev, staging, prod, ...).',
+    summary: 'Environment to act on: one defined under environments: in dagctl.yaml (dev is implicit when none is).',
     env: 'DAGCTL_ENV',
     default: 'dev',
   }),
   store: Flags.string({
     summary: 'Store URL for this run: s3://bucket[/prefix] or file://dir (overrides environments.<env>.store).',
   }),
+}
+
+/** How the Airflow commands (trigger, runs, errors) reach Airflow, besides `--env`. */
+export const airflowFlags = {
+  'airflow-url': Flags.string({summary: 'Airflow address for this run (overrides environments.<env>.airflow.url and DAGCTL_AIRFLOW_URL).'}),
+  retries: Flags.integer({summary: 'Retries on network errors, 429 and 5xx, with backoff (default 3, or trigger.retries).', min: 0, max: 20}),
+}
+
+/** How DAG files are checked: validate's flags, which publish (it validates first) takes too. */
+export const checkFlags = {
+  engine: Flags.string({
+    summary: 'ast (no Airflow needed), airflow (Airflow DagBag), or auto (airflow when importable). Default: validate.engine of dagctl.yaml.',
+    options: ['ast', 'airflow', 'auto'],
+  }),
+  python: Flags.string({summary: 'Python interpreter to run the checks with (default: `python` of dagctl.yaml, DAGCTL_PYTHON, or python3).'}),
 }
 
 /**
@@ -61,15 +77,30 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     this.positionals = positionals as string[]
   }
 
-  /** dagctl.yaml + extends + DAGCTL_* + the given flag overrides (and --env/--store when the command has them). */
+  /**
+   * dagctl.yaml + extends + DAGCTL_* + the given flag overrides, and --store / --airflow-url when
+   * the command has them. A command that takes --env gets only an environment that exists:
+   * defined in dagctl.yaml (or its extends chain), the implicit dev, or given in full by what the
+   * command needs (--store / DAGCTL_STORE for the store commands, --airflow-url /
+   * DAGCTL_AIRFLOW_URL for the Airflow ones); any other name is exit 2 listing those that exist.
+   */
   protected loadConfig(extra: Override[] = []): ResolvedConfig {
     const flags = this.flags as Record<string, unknown>
+    const declared = this.ctor.flags ?? {}
     const envName = typeof flags.env === 'string' ? flags.env : undefined
+    const env = envName ?? DEFAULT_ENV
     const overrides: Override[] = [...extra]
-    if (typeof flags.store === 'string') {
-      overrides.push({path: ['environments', envName ?? 'dev', 'store'], value: flags.store, source: 'flag --store'})
+    if (typeof flags.store === 'string') overrides.push({path: ['environments', env, 'store'], value: flags.store, source: 'flag --store'})
+    if (typeof flags['airflow-url'] === 'string') {
+      overrides.push({path: ['environments', env, 'airflow', 'url'], value: flags['airflow-url'], source: 'flag --airflow-url'})
     }
-    return loadConfig({configPath: flags.config as string | undefined, envName, flagOverrides: overrides})
+    const completeWith = [...('store' in declared ? [['store']] : []), ...('airflow-url' in declared ? [['airflow', 'url']] : [])]
+    return loadConfig({
+      configPath: flags.config as string | undefined,
+      envName,
+      flagOverrides: overrides,
+      requireEnvironment: 'env' in declared ? {completeWith} : undefined,
+    })
   }
 
   /** A StepRunner for the core's long operations: a progress line per step on stderr, silent under --json. */
@@ -77,9 +108,22 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     return progressSteps({json: this.jsonEnabled()})
   }
 
-  /** A line for people on stderr (not part of any result); silent under --json. */
+  /**
+   * A line for people on stderr: progress, a diff shown before writing, a note or warning (never
+   * the result, which goes to stdout with this.log); silent under --json.
+   */
   protected note(message: string): void {
     if (!this.jsonEnabled()) this.logToStderr(message)
+  }
+
+  /**
+   * Warnings (oclif's deprecation of an old flag spelling among them) go to stderr under --json too:
+   * stdout stays the one JSON document, and the CI jobs that run with --json are the ones that must
+   * learn about the new spelling.
+   */
+  public override warn(input: string | Error): string | Error {
+    Errors.warn(input)
+    return input
   }
 
   /**
@@ -95,9 +139,16 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     throw error
   }
 
-  /** Every error ends here: the exit code of DESIGN.md, a hint, no stack trace unless --verbose. */
+  /**
+   * Every error ends here: the exit code of docs/exit-codes.md, a hint, no stack trace unless
+   * --verbose. oclif exits the process right after this: stdout and stderr are drained first, so
+   * a slow reader of a pipe still gets the whole document.
+   */
   public override async catch(error: Error & {exitCode?: number}): Promise<never> {
-    if (error instanceof Errors.ExitError) throw error
+    if (error instanceof Errors.ExitError) {
+      await flushOutput()
+      throw error
+    }
     const err = toDagctlError(error)
     const verbose = Boolean((this.flags as Record<string, unknown> | undefined)?.verbose) || process.argv.includes('--verbose')
     if (this.jsonEnabled()) {
@@ -105,6 +156,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     } else {
       this.logToStderr(renderError(err, verbose))
     }
+    await flushOutput()
     this.exit(err instanceof DagctlError ? err.exitCode : ExitCode.CHECK_FAILED)
   }
 }

@@ -1,4 +1,5 @@
 import {DagctlError, PolicyError, RemoteError} from '../errors.js'
+import {formatTimestamp} from '../ui/time.js'
 import {assertAllowed} from './allowlist.js'
 import type {AirflowClient} from './client.js'
 import {appendDeadLetter, newDeadLetterId, readDeadLetters, writeDeadLetters, type DeadLetter} from './dead-letter.js'
@@ -29,7 +30,7 @@ export async function triggerOrDeadLetter(ctx: TriggerContext, req: TriggerReque
     const letter: DeadLetter = {
       version: 1,
       id: newDeadLetterId(),
-      at: new Date().toISOString(),
+      at: formatTimestamp(new Date()),
       env: ctx.env,
       airflow: ctx.client.displayUrl,
       dag_id: req.dagId,

@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 
-import {BaseCommand, environmentFlags} from '../base-command.js'
-import {airflowFlags} from './trigger.js'
+import {airflowFlags, BaseCommand, environmentFlags} from '../base-command.js'
+import {formatTimestamp} from '../ui/time.js'
 
 export interface ErrorsResult {
   airflow: string
@@ -16,18 +16,18 @@ export default class Errors extends BaseCommand<typeof Errors> {
   static override flags = {
     env: environmentFlags.env,
     ...airflowFlags,
-    limit: Flags.integer({summary: 'How many errors.', default: 100, min: 1, max: 1000}),
+    limit: Flags.integer({char: 'n', summary: 'How many errors.', default: 100, min: 1, max: 1000}),
   }
 
   public async run(): Promise<ErrorsResult> {
     const {flags} = this
-    const resolved = this.loadConfig(flags['airflow-url'] ? [{path: ['environments', flags.env, 'airflow', 'url'], value: flags['airflow-url'], source: 'flag --airflow-url'}] : [])
+    const resolved = this.loadConfig()
     const [{AirflowClient}, {airflowOptionsFrom}] = await Promise.all([import('../airflow/client.js'), import('../airflow/connection.js')])
     const log = flags.verbose ? (line: string) => process.stderr.write(`[airflow] ${line}\n`) : undefined
     const client = new AirflowClient(airflowOptionsFrom(resolved, {retries: flags.retries, log}))
     try {
       const {errors, total} = await client.importErrors(flags.limit)
-      const rows = errors.map((e) => ({filename: e.filename, timestamp: e.timestamp, stack_trace: e.stack_trace, ...(e.bundle_name === undefined ? {} : {bundle_name: e.bundle_name})}))
+      const rows = errors.map((e) => ({filename: e.filename, timestamp: formatTimestamp(e.timestamp), stack_trace: e.stack_trace, ...(e.bundle_name === undefined ? {} : {bundle_name: e.bundle_name})}))
       if (!this.jsonEnabled()) {
         if (rows.length === 0) this.log(`No import errors in Airflow at ${client.displayUrl}.`)
         for (const r of rows) {

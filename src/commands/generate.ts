@@ -2,7 +2,7 @@ import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../base-command.js'
 import {DagctlError} from '../errors.js'
-import {generate, type GenerateResult} from '../render/generate.js'
+import {generate, staleError, type GenerateResult} from '../render/generate.js'
 
 export default class Generate extends BaseCommand<typeof Generate> {
   static override summary = 'Render Airflow DAG files from the YAML specs of the package.'
@@ -39,24 +39,28 @@ Exit codes: 0 done; 1 --check found stale files; 2 a bad spec or dagctl.yaml; 3 
       throw error
     }
     if (!this.jsonEnabled()) this.printSummary(result)
+    // like validate and fsck: under --json the report is the whole of stdout, and exit 1 says it failed
+    if (result.check && result.stale.length > 0) this.failWithResult(result, staleError(result))
     return result
   }
 
-  /** The errors and stale files beyond the first, which the error line alone does not show. */
+  /** The errors beyond the first, which the error line alone does not show. */
   private reportDetails(error: DagctlError): void {
-    const details = error.details as {errors?: Array<{message: string; location?: {file?: string; line?: number; key?: string}}>; stale?: GenerateResult['stale']} | undefined
+    const details = error.details as {errors?: Array<{message: string; location?: {file?: string; line?: number; key?: string}}>} | undefined
     for (const e of details?.errors?.slice(1) ?? []) {
       const where = [e.location?.file, e.location?.line].filter((p) => p !== undefined).join(':')
       this.logToStderr(`  ${e.message}${where ? ` (${where}${e.location?.key ? ` key ${e.location.key}` : ''})` : ''}`)
     }
-    for (const s of details?.stale ?? []) this.log(`stale     ${s.file} (${s.reason}${s.spec ? `, from ${s.spec}` : ''})`)
   }
 
   private printSummary(result: GenerateResult): void {
     for (const file of result.written) this.log(`written   ${file}`)
     if (this.flags.verbose) for (const file of result.unchanged) this.log(`unchanged ${file}`)
     for (const file of result.removed) this.log(`removed   ${file}`)
-    for (const s of result.stale) this.log(`stale     ${s.file} (its spec ${s.spec ?? ''} no longer generates it; \`dagctl generate --clean\` removes it)`)
+    for (const s of result.stale) {
+      if (result.check) this.log(`stale     ${s.file} (${s.reason}${s.spec ? `, from ${s.spec}` : ''})`)
+      else this.log(`stale     ${s.file} (its spec ${s.spec ?? ''} no longer generates it; \`dagctl generate --clean\` removes it)`)
+    }
     const counts = [
       result.check ? undefined : `${result.written.length} written`,
       `${result.unchanged.length} unchanged`,

@@ -11,7 +11,7 @@ Works in an empty folder or beside an existing package: nothing that exists is o
   static override examples = [
     {description: 'A new package in ./example, then its first DAG', command: '<%= config.bin %> init example && cd example && <%= config.bin %> generate'},
     {description: 'Here, with an explicit package name', command: '<%= config.bin %> init --package team_orders'},
-    {description: 'Targeting Airflow 2.11', command: '<%= config.bin %> init legacy --airflow-version 2'},
+    {description: 'Targeting Airflow 2.11', command: '<%= config.bin %> init legacy --airflow 2'},
   ]
 
   static override args = {
@@ -20,21 +20,28 @@ Works in an empty folder or beside an existing package: nothing that exists is o
 
   static override flags = {
     package: Flags.string({char: 'p', summary: 'Package name (prefix of every DAG id); default: the folder name, sanitised.'}),
-    'airflow-version': Flags.integer({summary: 'Airflow major version the generated DAGs target.', options: ['2', '3'], default: 3}),
+    airflow: Flags.integer({
+      summary: 'Airflow major version the generated DAGs target.',
+      options: ['2', '3'],
+      default: 3,
+      // the name of 0.1; kept for one release, with a deprecation note on stderr
+      aliases: ['airflow-version'],
+      deprecateAliases: true,
+    }),
   }
 
   public async run(): Promise<ScaffoldResult> {
     const result = scaffoldPackage({
       dir: this.args.dir,
       packageName: this.flags.package,
-      airflowVersion: this.flags['airflow-version'] as 2 | 3,
+      airflowVersion: this.flags.airflow as 2 | 3,
     })
     if (!this.jsonEnabled()) {
       for (const item of result.created) this.log(`created  ${item}`)
       if (result.gitignoreUpdated && !result.created.includes('.gitignore')) this.log('updated  .gitignore (.dagctl/)')
       for (const item of result.skipped) this.log(`skipped  ${item} (exists; left as it is)`)
       this.log(`Package ${result.package}: ${result.created.length} created, ${result.skipped.length} skipped.`)
-      this.log(`Next: ${this.args.dir === '.' ? '' : `cd ${this.args.dir} && `}dagctl generate && dagctl validate   (the example DAG is ${result.exampleDagId})`)
+      this.note(`Next: ${this.args.dir === '.' ? '' : `cd ${this.args.dir} && `}dagctl generate && dagctl validate   (the example DAG is ${result.exampleDagId})`)
     }
     return result
   }

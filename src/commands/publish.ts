@@ -1,10 +1,11 @@
 import {Flags} from '@oclif/core'
 
-import {BaseCommand, environmentFlags} from '../base-command.js'
+import {BaseCommand, checkFlags, environmentFlags} from '../base-command.js'
 import {openStoreContext, requirePackage, storeFlags} from '../release/context.js'
 import {publish, type PublishResult} from '../release/publish.js'
 import {renderDiff} from '../release/render.js'
 import {validateSettings} from '../check/settings.js'
+import type {EngineChoice} from '../check/types.js'
 
 export default class Publish extends BaseCommand<typeof Publish> {
   static override summary = 'Validate the DAG files and publish them to an environment as a new release.'
@@ -24,6 +25,7 @@ Exit codes: 0 published (or nothing to do), 1 validation failed, 2 bad usage or 
     message: Flags.string({char: 'm', summary: 'Why: recorded in the release and shown by `dagctl releases`.'}),
     'dry-run': Flags.boolean({summary: 'Validate and show the diff; write nothing.'}),
     validate: Flags.boolean({default: true, allowNo: true, summary: 'Validate before publishing (--no-validate skips it and records that in the release).'}),
+    ...checkFlags,
     'allow-mass-removal': Flags.boolean({summary: 'Allow removing more than half of the published DAG files.'}),
   }
 
@@ -41,7 +43,7 @@ Exit codes: 0 published (or nothing to do), 1 validation failed, 2 bad usage or 
       dagsDir: resolved.resolvePath(c.dags),
       extensions: c.publish.extensions,
       validate: flags.validate,
-      validateOptions: validateSettings(resolved),
+      validateOptions: validateSettings(resolved, {python: flags.python, engine: flags.engine as EngineChoice | undefined}),
       allowMassRemoval: flags['allow-mass-removal'],
       message: flags.message,
       image: c.image,
@@ -51,14 +53,17 @@ Exit codes: 0 published (or nothing to do), 1 validation failed, 2 bad usage or 
       onPlan: (plan) => {
         if (this.jsonEnabled()) return
         if (plan.skipped.length > 0) this.note(`Not published (extension not .py or in publish.extensions): ${plan.skipped.join(', ')}`)
-        this.log(`${pkg} in ${ctx.env} (${ctx.store.url}), against ${plan.headRead.head ? `release ${plan.headRead.head.release}` : 'no release yet'}:`)
-        this.log(renderDiff({...plan.diff, unchanged: plan.diff.unchanged.length}))
+        // the diff is progress: it comes before the writes; the result is the last line, on stdout
+        this.note(`${pkg} in ${ctx.env} (${ctx.store.url}), against ${plan.headRead.head ? `release ${plan.headRead.head.release}` : 'no release yet'}:`)
+        this.note(renderDiff({...plan.diff, unchanged: plan.diff.unchanged.length}, undefined, process.stderr))
       },
     })
     const live = result.live && result.live.written + result.live.deleted > 0 ? ` (live tree healed: ${result.live.written} written, ${result.live.deleted} removed)` : ''
-    if (result.dryRun) this.note('Dry run: nothing written.')
-    else if (result.release === null) this.note(`Nothing changed: release ${result.parent} stays current${live}.`)
-    else this.note(`Published release ${result.release} of ${pkg} to ${ctx.env}.`)
+    if (!this.jsonEnabled()) {
+      if (result.dryRun) this.log('Dry run: nothing written.')
+      else if (result.release === null) this.log(`Nothing changed: release ${result.parent} stays current${live}.`)
+      else this.log(`Published release ${result.release} of ${pkg} to ${ctx.env}.`)
+    }
     return result
   }
 }

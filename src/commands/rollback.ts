@@ -45,15 +45,17 @@ Exit codes: 0 done, 2 bad usage (unknown release, no --yes when not on a termina
         steps: this.steps(),
         onPlan: (plan) => {
           if (this.jsonEnabled()) return
-          this.log(`Roll back ${what(plan)}:`)
-          this.log(renderDiff({...plan.diff, unchanged: plan.diff.unchanged.length}))
+          this.note(`Roll back ${what(plan)}:`)
+          this.note(renderDiff({...plan.diff, unchanged: plan.diff.unchanged.length}, undefined, process.stderr))
         },
         beforeWrite: (plan) => (flags.yes ? Promise.resolve() : this.confirm(`Roll back ${what(plan)}?`)),
       },
     )
-    if (result.dryRun) this.note('Dry run: nothing written.')
-    else if (result.release === null) this.note(`Nothing to do: HEAD (${result.from}) already has these files.`)
-    else this.note(`Rolled back: release ${result.release} is current in ${ctx.env}.`)
+    if (!this.jsonEnabled()) {
+      if (result.dryRun) this.log('Dry run: nothing written.')
+      else if (result.release === null) this.log(`Nothing to do: HEAD (${result.from}) already has these files.`)
+      else this.log(`Rolled back: release ${result.release} is current in ${ctx.env}.`)
+    }
     return result
   }
 

@@ -13,7 +13,7 @@ export default class Schema extends BaseCommand<typeof Schema> {
 
 \`spec\` includes the task types of the package's task_templates folder when run inside a package (a dagctl.yaml in this folder or above); elsewhere, the built-in types only.`
   static override examples = [
-    {description: 'Schema for specs/*.yaml, saved for the editor', command: '<%= config.bin %> schema spec --out .dagctl/spec.schema.json'},
+    {description: 'Schema for specs/*.yaml, saved for the editor', command: '<%= config.bin %> schema spec --output .dagctl/spec.schema.json'},
     {description: 'Schema for dagctl.yaml', command: '<%= config.bin %> schema config'},
     {description: "Schema for a platform team's shared defaults file", command: '<%= config.bin %> schema platform'},
   ]
@@ -23,7 +23,13 @@ export default class Schema extends BaseCommand<typeof Schema> {
   }
 
   static override flags = {
-    out: Flags.string({char: 'o', summary: 'Write the schema to this file (atomically) instead of stdout.'}),
+    output: Flags.string({
+      char: 'o',
+      summary: 'Write the schema to this file (atomically) instead of stdout.',
+      // the name of 0.1; kept for one release, with a deprecation note on stderr
+      aliases: ['out'],
+      deprecateAliases: true,
+    }),
   }
 
   public async run(): Promise<Record<string, unknown>> {
@@ -35,9 +41,9 @@ export default class Schema extends BaseCommand<typeof Schema> {
     }
     const schema = jsonSchemaOf(kind, taskTypes)
     const text = `${JSON.stringify(schema, null, 2)}\n`
-    if (this.flags.out) {
-      writeFileAtomic(this.flags.out, text)
-      this.note(`wrote the ${kind} schema to ${this.flags.out}`)
+    if (this.flags.output) {
+      writeFileAtomic(this.flags.output, text)
+      this.note(`wrote the ${kind} schema to ${this.flags.output}`)
     } else if (!this.jsonEnabled()) {
       process.stdout.write(text)
     }

@@ -1,18 +1,9 @@
 import {Args, Flags} from '@oclif/core'
 
-import {BaseCommand, environmentFlags} from '../base-command.js'
-import type {EventTriggerResult, ReplayResult, TriggerContext} from '../airflow/operate.js'
-import type {TriggerOutcome} from '../airflow/trigger.js'
-import type {ResolvedConfig} from '../config/load.js'
-import {UsageError} from '../errors.js'
-import {parseWaitTimeout, readConf, readEventText} from '../airflow/inputs.js'
+import {airflowFlags, BaseCommand, environmentFlags} from '../base-command.js'
+import {runTrigger, type TriggerResult} from '../airflow/trigger-command.js'
 
-export const airflowFlags = {
-  'airflow-url': Flags.string({summary: 'Airflow address for this run (overrides environments.<env>.airflow.url and DAGCTL_AIRFLOW_URL).'}),
-  retries: Flags.integer({summary: 'Retries on network errors, 429 and 5xx, with backoff (default 3, or trigger.retries).', min: 0, max: 20}),
-}
-
-export type TriggerResult = TriggerOutcome | EventTriggerResult | ReplayResult
+export type {TriggerResult} from '../airflow/trigger-command.js'
 
 export default class Trigger extends BaseCommand<typeof Trigger> {
   static override summary = 'Start a DAG run over the Airflow REST API: safe, idempotent, honest exit codes.'
@@ -53,107 +44,9 @@ Exit codes: 0 triggered (or already), 1 the run failed (--wait), 2 bad usage, 4 
 
   public async run(): Promise<TriggerResult> {
     const {args, flags} = this
-    const modes = [args.dag_id !== undefined, flags.event !== undefined, flags.replay !== undefined].filter(Boolean).length
-    if (modes !== 1) {
-      throw new UsageError(modes === 0 ? 'give a DAG_ID, --event FILE or --replay FILE' : 'give only one of DAG_ID, --event and --replay', {
-        hint: 'dagctl trigger team_a_daily | dagctl trigger --event event.json | dagctl trigger --replay FILE',
-      })
-    }
-    // Cheap checks first: a bad flag costs no config work and no request.
-    if (flags.timeout !== undefined && !flags.wait) throw new UsageError('--timeout goes with --wait', {hint: 'dagctl trigger DAG_ID --wait --timeout 10m'})
-    const timeoutMs = flags.wait ? parseWaitTimeout(flags.timeout) : 0
-    const conf = flags.conf === undefined ? undefined : await readConf(flags.conf)
-    if (flags['run-id'] !== undefined) {
-      const {isValidRunId} = await import('../airflow/trigger.js')
-      if (!isValidRunId(flags['run-id'])) throw new UsageError(`--run-id ${flags['run-id']}: use letters, digits and _ . ~ : + - (at most 250)`, {hint: 'Or pass --correlation-id with any text: dagctl derives a valid run id from it.'})
-    }
-
-    const resolved = this.loadConfig(flags['airflow-url'] ? [{path: ['environments', flags.env, 'airflow', 'url'], value: flags['airflow-url'], source: 'flag --airflow-url'}] : [])
-    const {allowPatterns, assertAllowed} = await import('../airflow/allowlist.js')
-    const allow = allowPatterns(resolved.config)
-    const dlqFile = resolved.resolvePath(flags.dlq ?? resolved.config.trigger.dlq ?? (await import('../airflow/dead-letter.js')).DEFAULT_DLQ)
-
-    if (flags.event !== undefined) return this.runEvent(resolved, flags.event, flags.mapping, allow, dlqFile)
-    if (args.dag_id !== undefined) assertAllowed(args.dag_id, allow) // before the client exists: a refusal sends nothing
-
-    const ctx = await this.context(resolved, allow, dlqFile)
-    try {
-      if (flags.replay !== undefined) return await this.runReplay(ctx, resolved.resolvePath(flags.replay))
-      const {triggerOrDeadLetter} = await import('../airflow/operate.js')
-      const outcome = await triggerOrDeadLetter(ctx, {dagId: args.dag_id!, conf, runId: flags['run-id'], correlationId: flags['correlation-id'], unpause: flags.unpause, note: flags.note}, 'cli')
-      this.reportTrigger(outcome)
-      if (!flags.wait) return outcome
-      const {waitForRun} = await import('../airflow/trigger.js')
-      try {
-        const done = await waitForRun(ctx.client, outcome, {timeoutMs, onState: (s) => this.note(`  ${outcome.run_id}: ${s}`)})
-        this.printTasks(done)
-        if (!this.jsonEnabled()) this.log(`Run ${done.run_id} of ${done.dag_id} succeeded.`)
-        return done
-      } catch (error) {
-        const details = (error as {details?: unknown}).details as TriggerOutcome | undefined
-        if (details?.tasks) this.printTasks(details)
-        throw error
-      }
-    } finally {
-      await ctx.client.close()
-    }
-  }
-
-  private async context(resolved: ResolvedConfig, allow: string[], dlqFile: string): Promise<TriggerContext> {
-    const [{AirflowClient}, {airflowOptionsFrom}] = await Promise.all([import('../airflow/client.js'), import('../airflow/connection.js')])
-    const log = this.flags.verbose ? (line: string) => process.stderr.write(`[airflow] ${line}\n`) : undefined
-    const client = new AirflowClient(airflowOptionsFrom(resolved, {retries: this.flags.retries, log}))
-    return {client, allow, dlqFile, env: resolved.envName}
-  }
-
-  private async runEvent(resolved: ResolvedConfig, eventArg: string, mappingFlag: string | undefined, allow: string[], dlqFile: string): Promise<EventTriggerResult> {
-    const [{parseEvent}, {loadMapping}, {triggerFromEvent}] = await Promise.all([import('../airflow/event.js'), import('../airflow/mapping.js'), import('../airflow/operate.js')])
-    const mappingPath = mappingFlag ?? resolved.config.trigger.mapping
-    if (!mappingPath) {
-      throw new UsageError('--event needs a mapping file', {key: 'trigger.mapping', hint: 'Pass --mapping FILE or set trigger.mapping in dagctl.yaml (docs/mappings.md).'})
-    }
-    const mapping = loadMapping(resolved.resolvePath(mappingPath))
-    const text = await readEventText(eventArg, resolved.resolvePath)
-    const parsed = parseEvent(text, eventArg === '-' ? 'stdin' : eventArg)
-    let ctx: TriggerContext | undefined
-    try {
-      // the client only once a rule matched and every mapped DAG passed the allowlist
-      const result = await triggerFromEvent(async () => (ctx = await this.context(resolved, allow, dlqFile)), parsed, mapping, allow)
-      if (!this.jsonEnabled()) {
-        if (result.matched.length === 0) this.log(`No rule in ${mappingPath} matches this ${parsed.event.category} ${parsed.event.operation} event on ${parsed.event.entityUrn}: nothing triggered.`)
-        for (const t of result.triggers) this.reportTrigger(t)
-      }
-      return result
-    } finally {
-      await ctx?.client.close()
-    }
-  }
-
-  private async runReplay(ctx: TriggerContext, file: string): Promise<ReplayResult> {
-    const {replayDeadLetters} = await import('../airflow/operate.js')
-    const result = await replayDeadLetters(ctx, file)
-    if (!this.jsonEnabled()) {
-      if (result.replayed.length === 0) this.log(`No dead letters in ${file}.`)
-      for (const r of result.replayed) this.log(`${r.status === 'triggered' ? 'Triggered' : 'Already triggered'} ${r.dag_id} run ${r.run_id}  ${r.url}`)
-      for (const r of result.skipped) this.note(`Skipped ${r.dag_id} run ${r.run_id}: meant for ${r.airflow} (use the --env or --airflow-url of that Airflow).`)
-      this.log(`${result.replayed.length} dead letter${result.replayed.length === 1 ? '' : 's'} replayed; ${result.remaining} left in ${file}.`)
-    }
-    return result
-  }
-
-  private reportTrigger(o: TriggerOutcome): void {
-    if (this.jsonEnabled()) return
-    if (o.status === 'triggered') this.log(`Triggered ${o.dag_id} run ${o.run_id} (${o.state})`)
-    else this.log(`Already triggered: ${o.dag_id} run ${o.run_id} exists (${o.state}); nothing new was started.`)
-    this.log(`  ${o.url}`)
-    if (o.unpaused) this.note(`Unpaused ${o.dag_id}.`)
-    if (o.paused) this.note(`Note: ${o.dag_id} is paused, so the run stays queued until it is unpaused (--unpause, or the Airflow UI).`)
-  }
-
-  private printTasks(o: TriggerOutcome): void {
-    if (this.jsonEnabled() || !o.tasks || o.tasks.length === 0) return
-    const width = Math.max(...o.tasks.map((t) => t.task_id.length), 4)
-    this.log(`${'task'.padEnd(width)}  state`)
-    for (const t of o.tasks) this.log(`${t.task_id.padEnd(width)}  ${t.state ?? 'none'}`)
+    const json = this.jsonEnabled()
+    const view = {out: (line: string) => json || this.log(line), note: (line: string) => this.note(line)}
+    const input = {...flags, dagId: args.dag_id, runId: flags['run-id'], correlationId: flags['correlation-id']}
+    return runTrigger(input, () => this.loadConfig(), view)
   }
 }

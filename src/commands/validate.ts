@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 import path from 'node:path'
 
-import {BaseCommand} from '../base-command.js'
+import {BaseCommand, checkFlags} from '../base-command.js'
 import {repositoryPrefix, validateDags} from '../check/index.js'
 import {validateSettings} from '../check/settings.js'
 import type {EngineChoice} from '../check/types.js'
@@ -32,10 +32,7 @@ Rules and their fixes: docs/rules.md. Exit 1 when any finding is an error (under
   }
 
   static override flags = {
-    engine: Flags.string({
-      summary: 'ast (no Airflow needed), airflow (Airflow DagBag), or auto (airflow when importable). Default: validate.engine of dagctl.yaml.',
-      options: ['ast', 'airflow', 'auto'],
-    }),
+    ...checkFlags,
     format: Flags.string({
       summary: 'Report format: text, junit (GitLab tests), codequality (GitLab code quality), sarif (GitHub code scanning).',
       options: [...REPORT_FORMATS],
@@ -47,7 +44,6 @@ Rules and their fixes: docs/rules.md. Exit 1 when any finding is an error (under
       default: true,
       allowNo: true,
     }),
-    python: Flags.string({summary: 'Python interpreter to run the checks with (default: `python` of dagctl.yaml, DAGCTL_PYTHON, or python3).'}),
   }
 
   public async run(): Promise<ValidationReport> {

@@ -26,6 +26,13 @@ export interface LoadConfigOptions {
   envName?: string
   /** flag overrides, highest precedence */
   flagOverrides?: Override[]
+  /**
+   * The selected environment must exist: defined under `environments:` in dagctl.yaml or a file it
+   * extends, or the implicit `dev` (when no file defines any environment), or given in full by the
+   * flags and DAGCTL_* variables: every key path of one of `completeWith` (e.g. `['store']`) set
+   * there. Otherwise a ConfigError (exit 2) names the environments that exist.
+   */
+  requireEnvironment?: {completeWith: string[][]}
 }
 
 export interface ResolvedConfig {
@@ -36,6 +43,8 @@ export interface ResolvedConfig {
   /** leaf key path → where its value came from (`default`, a file, `env DAGCTL_X`, `flag --x`) */
   sources: Record<string, string>
   envName: string
+  /** the environments that exist: those dagctl.yaml (and its extends chain) defines, or the implicit dev */
+  environments: string[]
   /** the selected environment with its store resolved (default file://.dagctl/store) */
   environment: EnvironmentConfig & {store: string}
   /** an absolute path for a path setting relative to the config's folder */
@@ -235,6 +244,23 @@ export function loadConfig(options: LoadConfigOptions = {}): ResolvedConfig {
     }
   }
 
+  const fileEnvironments = new Set<string>()
+  for (const l of layers) {
+    if (l.source === 'env' || l.source === 'flags') continue
+    if (isPlainObject(l.data.environments)) for (const name of Object.keys(l.data.environments)) fileEnvironments.add(name)
+  }
+  // With no environment defined, dev is the local one (file://.dagctl/store): a package works out of the box.
+  const environments = fileEnvironments.size === 0 ? [DEFAULT_ENV] : [...fileEnvironments].sort()
+  if (options.requireEnvironment && !environments.includes(envName)) {
+    const given = (keyPath: string[]) => {
+      const key = formatKeyPath(['environments', envName, ...keyPath])
+      return key in envSources || key in flagSources
+    }
+    if (!options.requireEnvironment.completeWith.some((keyPath) => given(keyPath))) {
+      throw unknownEnvironment(envName, environments, file, options.requireEnvironment.completeWith)
+    }
+  }
+
   const selected = config.environments[envName] ?? {}
   const environment = {...selected, store: selected.store ?? DEFAULT_STORE}
   if (!selected.store) sources[`environments.${envName}.store`] ??= 'default'
@@ -245,9 +271,23 @@ export function loadConfig(options: LoadConfigOptions = {}): ResolvedConfig {
     config,
     sources,
     envName,
+    environments,
     environment,
     resolvePath: (relative: string) => path.resolve(root, relative),
   }
+}
+
+const GIVEN_BY: Record<string, string> = {store: '--store URL (or DAGCTL_STORE)', 'airflow.url': '--airflow-url URL (or DAGCTL_AIRFLOW_URL)'}
+
+function unknownEnvironment(envName: string, environments: string[], file: string, completeWith: string[][]): ConfigError {
+  const alternatives = completeWith.map((k) => GIVEN_BY[k.join('.')] ?? k.join('.'))
+  return new ConfigError(`environment '${envName}' is not defined in ${CONFIG_FILE} (environments: ${environments.join(', ')})`, {
+    code: 'ENV_UNKNOWN',
+    file,
+    key: 'environments',
+    hint: `Pass --env ${environments.join(' | --env ')}, or add environments.${envName} to ${path.basename(file)}${alternatives.length > 0 ? `, or give it in full with ${alternatives.join(' or ')}` : ''} (docs/configuration.md, "Environments").`,
+    details: {env: envName, environments},
+  })
 }
 
 /** The resolved values with every secret replaced, for printing. */

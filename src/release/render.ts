@@ -1,9 +1,9 @@
 import {palette} from '../ui/colour.js'
 import type {DiffSummary} from './publish.js'
 
-/** The diff for people: one line per added (+), changed (~) and removed (-) file. */
-export function renderDiff(d: DiffSummary, limit = 200): string {
-  const c = palette(process.stdout)
+/** The diff for people: one line per added (+), changed (~) and removed (-) file, coloured for the stream it goes to. */
+export function renderDiff(d: DiffSummary, limit = 200, stream: NodeJS.WriteStream = process.stdout): string {
+  const c = palette(stream)
   const lines = [
     ...d.added.map((p) => c.green(`+ ${p}`)),
     ...d.changed.map((p) => c.yellow(`~ ${p}`)),

@@ -124,7 +124,16 @@ export function planGeneration(options: GenerateOptions): {planned: PlannedFile[
   return {planned, orphans}
 }
 
+/** The failure of `generate --check` that found stale files (the result itself lists them). */
+export function staleError(result: GenerateResult): CheckFailedError {
+  return new CheckFailedError(`${result.stale.length} generated file${result.stale.length === 1 ? ' is' : 's are'} out of date: ${result.stale.map((s) => `${s.file} (${s.reason})`).join(', ')}`, {
+    code: 'GENERATED_STALE',
+    hint: 'Run `dagctl generate --clean` and commit the result.',
+  })
+}
+
 /** `dagctl generate`: plan everything, then write only what changed (and remove orphans with clean). */
+/** Under --check nothing is written and stale files are in the result; staleError() is its failure. */
 export function generate(options: GenerateOptions): GenerateResult {
   const {planned, orphans} = planGeneration(options)
   const result: GenerateResult = {
@@ -141,13 +150,6 @@ export function generate(options: GenerateOptions): GenerateResult {
       ...changes.map((p) => ({file: p.rel, reason: p.state as StaleReason, spec: p.source})),
       ...orphans.map((o) => ({file: o.rel, reason: 'orphan' as const, spec: o.spec})),
     ]
-    if (result.stale.length > 0) {
-      throw new CheckFailedError(`${result.stale.length} generated file${result.stale.length === 1 ? ' is' : 's are'} out of date: ${result.stale.map((s) => `${s.file} (${s.reason})`).join(', ')}`, {
-        code: 'GENERATED_STALE',
-        hint: 'Run `dagctl generate --clean` and commit the result.',
-        details: {...result},
-      })
-    }
     return result
   }
   for (const p of changes) {

@@ -70,8 +70,9 @@ policy:
   allowed_registries:
     - registry.example.com/
 
+# only the environments listed here exist: --env prod is refused (exit 2) until prod is defined
 environments:
-  dev: {}
+  dev: {}                     # the local store file://.dagctl/store
   # prod:
   #   store: s3://my-dags-bucket/prod
   #   airflow:

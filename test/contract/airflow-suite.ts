@@ -119,6 +119,10 @@ export function airflowContract(version: 2 | 3, options: {action?: boolean} = {}
       const row = listed.json().runs.find((r: {run_id: string}) => r.run_id === first.json().run_id)
       expect(row).toMatchObject({conf: {attempt: 1}, url: first.json().url})
       expect(row.tasks.map((t: {task_id: string}) => t.task_id)).toEqual(['echo_conf'])
+      // one time format everywhere: ISO 8601, UTC, to the second
+      // (Airflow 2 leaves queued_at empty, and a run not started yet has no start_date)
+      for (const t of [row.queued_at, row.start_date, row.end_date].filter((v) => v !== null)) expect(t).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/)
+      expect((await dagctl(['runs', 'team_a_ok', '-n', '1', '--json'])).json().runs).toHaveLength(1)
     })
 
     it('a paused DAG is reported; with --unpause it runs', async () => {
@@ -250,6 +254,7 @@ print("acted twice")
       const out = res.json()
       expect(out.total).toBeGreaterThanOrEqual(1)
       expect(out.import_errors).toContainEqual(expect.objectContaining({filename: expect.stringContaining('team_a_broken.py'), stack_trace: expect.stringContaining('broken on purpose')}))
+      for (const e of out.import_errors) expect(e.timestamp).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/)
     })
 
     it('every request body dagctl sent validates against the OpenAPI spec of this version', () => {

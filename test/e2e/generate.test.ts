@@ -46,9 +46,11 @@ describe('dagctl generate (built binary)', () => {
     const before = listGenerated(root).map((f) => readFileSync(path.join(root, 'dags/generated', f), 'utf8'))
     const res = await runCli(['generate', '--check', '--json'], {cwd: root})
     expect(res.exitCode).toBe(1)
-    const err = res.json().error
-    expect(err.code).toBe('GENERATED_STALE')
-    expect(err.details.stale).toEqual([
+    // the report, like validate's and fsck's: not wrapped in an error
+    const report = res.json()
+    expect(report.error).toBeUndefined()
+    expect(report.check).toBe(true)
+    expect(report.stale).toEqual([
       {file: 'dags/generated/team_a_a.py', reason: 'changed', spec: 'specs/a.yaml'},
       {file: 'dags/generated/team_a_c.py', reason: 'missing', spec: 'specs/c.yaml'},
       {file: 'dags/generated/team_a_b.py', reason: 'orphan', spec: 'specs/b.yaml'},

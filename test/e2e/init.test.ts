@@ -55,7 +55,7 @@ describe('dagctl init (built binary)', () => {
 
   it('targets Airflow 2 on request', async () => {
     const root = tempDir()
-    expect((await runCli(['init', '--package', 'legacy', '--airflow-version', '2'], {cwd: root})).exitCode).toBe(0)
+    expect((await runCli(['init', '--package', 'legacy', '--airflow', '2'], {cwd: root})).exitCode).toBe(0)
     expect((await runCli(['generate'], {cwd: root})).exitCode).toBe(0)
     const text = readFileSync(path.join(root, 'dags/generated/legacy_daily_report.py'), 'utf8')
     expect(text).toContain('from airflow import DAG')

@@ -69,7 +69,7 @@ describe('publish and friends through the built binary', () => {
     expect(first.json()).toMatchObject({release: 1, diff: {added: ['team_a_a.py', 'team_a_b.py'], unchanged: 0}})
     writeFiles(dir, {'dags/team_a_a.py': 'a2'})
     const dry = await runCli(['publish', '--dry-run'], {cwd: dir, env: t.env})
-    expect(dry.stdout).toMatch(/~ team_a_a.py/)
+    expect(dry.stderr).toMatch(/~ team_a_a.py/)
     expect((await runCli(['publish', '--json', '--no-validate'], {cwd: dir, env: t.env})).json()).toMatchObject({release: 2, validation: {skipped: true}})
     const history = (await runCli(['releases', '--json'], {cwd: dir, env: t.env})).json()
     expect(history.releases.map((r: {id: number; current: boolean}) => [r.id, r.current])).toEqual([[2, true], [1, false]])
