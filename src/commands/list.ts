@@ -1,7 +1,8 @@
 import {Args} from '@oclif/core'
 
 import {BaseCommand, environmentFlags} from '../base-command.js'
-import {openStoreContext, storeFlags} from '../release/context.js'
+import {openStoreContext} from '../release/context.js'
+import {storeFlags} from '../store-flags.js'
 import {listFiles, listPackages, type FileRow, type PackageRow} from '../release/queries.js'
 import {table} from '../release/render.js'
 

@@ -1,7 +1,8 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand, environmentFlags} from '../base-command.js'
-import {openStoreContext, packageFlag, requirePackage, storeFlags} from '../release/context.js'
+import {openStoreContext, requirePackage} from '../release/context.js'
+import {packageFlag, storeFlags} from '../store-flags.js'
 import {listReleases, type ReleaseRow} from '../release/queries.js'
 import {table} from '../release/render.js'
 

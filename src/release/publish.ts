@@ -2,12 +2,13 @@ import path from 'node:path'
 
 import {validateDags} from '../check/index.js'
 import type {ValidateOptions, ValidationReport} from '../check/types.js'
-import {CheckFailedError, PolicyError, UsageError} from '../errors.js'
+import {CheckFailedError, InterruptedError, PolicyError, UsageError, type StopSignal} from '../errors.js'
+import {stopSignalOf} from '../util/interrupt.js'
 import {PreconditionFailed, type Store} from '../store/index.js'
 import {collectFiles, type LocalFile} from './local-files.js'
 import {diffFiles, isEmptyDiff, type FileDiff, type FileMap, type Manifest} from './manifest.js'
 import {collectMetadata, type ReleaseMetadata} from './metadata.js'
-import {PackageRepository, PARALLEL, type HeadRead} from './repository.js'
+import {PackageRepository, PARALLEL, type HeadRead, type RepairScope} from './repository.js'
 import {mapLimit, nonce} from './util.js'
 import {runSteps, type StepRunner} from '../util/steps.js'
 
@@ -132,18 +133,26 @@ export function planIsNoop(plan: PublishPlan): boolean {
   return plan.headManifest !== undefined && isEmptyDiff(plan.diff)
 }
 
-/** Blobs first, in parallel; one that exists already (412) is fine: it holds the same bytes. */
-export async function uploadBlobs(plan: PublishPlan, onProgress?: (done: number, total: number) => void): Promise<number> {
+/**
+ * Blobs first, in parallel; one that exists already (412) is fine: it holds the same bytes. With
+ * `signal` aborted, no new upload starts; the count of those done is returned.
+ */
+export async function uploadBlobs(plan: PublishPlan, onProgress?: (done: number, total: number) => void, signal?: AbortSignal): Promise<number> {
   let done = 0
-  await mapLimit(plan.newBlobs, PARALLEL, async (sha) => {
-    try {
-      await plan.repo.store.put(plan.repo.layout.blob(sha), plan.contents.get(sha)!, {ifNoneMatch: '*'})
-    } catch (error) {
-      if (!(error instanceof PreconditionFailed)) throw error
-    }
-    onProgress?.(++done, plan.newBlobs.length)
-  })
-  return plan.newBlobs.length
+  await mapLimit(
+    plan.newBlobs,
+    PARALLEL,
+    async (sha) => {
+      try {
+        await plan.repo.store.put(plan.repo.layout.blob(sha), plan.contents.get(sha)!, {ifNoneMatch: '*'})
+      } catch (error) {
+        if (!(error instanceof PreconditionFailed)) throw error
+      }
+      onProgress?.(++done, plan.newBlobs.length)
+    },
+    () => signal?.aborted === true,
+  )
+  return done
 }
 
 export async function buildManifest(
@@ -207,6 +216,8 @@ export interface PublishResult {
   uploaded: number
   live?: {written: number; deleted: number}
   validation: {skipped: boolean; errors?: number; warnings?: number}
+  /** a signal arrived during the last, short step, which was finished: everything is done */
+  interrupted?: StopSignal
 }
 
 export function publishResult(plan: PublishPlan, extra: {release: number | null; dryRun: boolean; uploaded: number; live?: {written: number; deleted: number}}): PublishResult {
@@ -233,20 +244,61 @@ export interface PublishHooks {
   onPlan?: (plan: PublishPlan) => void | Promise<void>
 }
 
+export interface PublishRunOptions extends PublishOptions {
+  dryRun?: boolean
+  /** SIGINT/SIGTERM (withStopSignals): stop at the next safe point and say what state the store is in */
+  signal?: AbortSignal
+  /** how this run named the store, for the commands it prints */
+  scope?: RepairScope
+}
+
 /** The order of writes of DESIGN.md, in this one place: plan, blobs, manifest, HEAD, live tree. */
-export async function publish(options: PublishOptions & {dryRun?: boolean}, hooks: PublishHooks = {}): Promise<PublishResult> {
+export async function publish(options: PublishRunOptions, hooks: PublishHooks = {}): Promise<PublishResult> {
   const steps = hooks.steps ?? runSteps
+  const {signal} = options
   const where = `${options.pkg}'s release in ${options.env}`
-  const plan = await steps(options.validate ? `Validate and compare with ${where}` : `Compare with ${where} (validation skipped)`, () => planPublish(options))
+  const head = (plan?: PublishPlan) => (plan?.headRead.head ? `still release ${plan.headRead.head.release}` : plan ? 'still empty (no release yet)' : 'unchanged')
+  /** Stopped before HEAD moved: nothing of this publish is current, whatever was uploaded. */
+  const stopBefore = (what: string, plan?: PublishPlan, leftover = '') => {
+    const sig = stopSignalOf(signal)!
+    return new InterruptedError(`interrupted (${sig}) ${what}: nothing of this publish became current; HEAD is ${head(plan)} and the live tree is unchanged${leftover}.`, sig, {
+      hint: 'Publish again when ready: `dagctl publish` (see docs/runbook.md#an-interrupted-publish-or-rollback).',
+      details: {state: 'not-published', head: plan?.headRead.head?.release ?? null},
+    })
+  }
+  const guarded = async <T>(what: string, plan: PublishPlan | undefined, run: () => Promise<T>): Promise<T> => {
+    try {
+      return await run()
+    } catch (error) {
+      // A subprocess (the validator) may die of the same Ctrl-C: the interruption is the news.
+      if (stopSignalOf(signal) && !(error instanceof InterruptedError)) throw stopBefore(what, plan)
+      throw error
+    }
+  }
+  const plan = await guarded('while validating and comparing', undefined, () =>
+    steps(options.validate ? `Validate and compare with ${where}` : `Compare with ${where} (validation skipped)`, () => planPublish(options)),
+  )
+  if (stopSignalOf(signal)) throw stopBefore('before anything was written', plan)
   await hooks.onPlan?.(plan)
   if (options.dryRun) return publishResult(plan, {release: null, dryRun: true, uploaded: 0})
   if (planIsNoop(plan)) {
-    const live = await plan.repo.updateLive(plan.contents)
-    return publishResult(plan, {release: null, dryRun: false, uploaded: 0, live})
+    const live = await plan.repo.updateLiveAfterSwap(undefined, plan.contents, signal, options.scope)
+    return withInterruption(publishResult(plan, {release: null, dryRun: false, uploaded: 0, live}), signal)
   }
-  const uploaded = await steps(`Upload ${plan.newBlobs.length} new content(s)`, (report) => uploadBlobs(plan, (done, total) => report(`${done}/${total}`)))
-  const manifest = await steps('Write the release manifest', () => writeRelease(plan))
+  const uploaded = await guarded('while uploading', plan, () =>
+    steps(`Upload ${plan.newBlobs.length} new content(s)`, (report) => uploadBlobs(plan, (done, total) => report(`${done}/${total}`), signal)),
+  )
+  const leftover = ` (${uploaded} of ${plan.newBlobs.length} new contents were uploaded: unreferenced blobs, harmless, which \`dagctl fsck\` lists as info)`
+  if (stopSignalOf(signal)) throw stopBefore('while uploading', plan, leftover)
+  const manifest = await guarded('while writing the release manifest', plan, () => steps('Write the release manifest', () => writeRelease(plan)))
+  if (stopSignalOf(signal)) throw stopBefore(`before release ${manifest.id} became current`, plan, ` (release ${manifest.id}'s manifest stays as an orphan, not history: harmless)`)
+  // One request: once sent, it is finished, and the live tree follows.
   await steps(`Make release ${manifest.id} current (swap HEAD)`, () => plan.repo.swapHead(manifest.id, plan.headRead))
-  const live = await steps('Bring the live tree in line', () => plan.repo.updateLiveAfterSwap(manifest.id, plan.contents))
-  return publishResult(plan, {release: manifest.id, dryRun: false, uploaded, live})
+  const live = await steps('Bring the live tree in line', () => plan.repo.updateLiveAfterSwap(manifest.id, plan.contents, signal, options.scope))
+  return withInterruption(publishResult(plan, {release: manifest.id, dryRun: false, uploaded, live}), signal)
+}
+
+function withInterruption<T extends object>(result: T, signal?: AbortSignal): T & {interrupted?: StopSignal} {
+  const sig = stopSignalOf(signal)
+  return sig ? {...result, interrupted: sig} : result
 }
