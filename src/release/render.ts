@@ -52,7 +52,10 @@ export function renderFsck(result: FsckResult, verbose: boolean): string[] {
     if (!p.lag) continue
     const behind = result.findings.find((f) => f.package === p.package && f.code === 'LIVE_BEHIND')
     const why = behind ? ` (${behind.message.replace(/^the live tree lags HEAD: /, '').replace(/; the next publish.*$/, '')})` : ''
-    lines.push(`${c.yellow('LAG   ')} ${p.package}: ${p.lag.files} live file(s) lag release ${p.lag.release}${why}; run \`${p.lag.repair}\` (the next publish or rollback heals it too)`)
+    const next = p.notRepaired?.length
+      ? '; --repair could not bring them in line: see "not repaired" above'
+      : `; run \`${p.lag.repair}\` (the next publish or rollback heals it too)`
+    lines.push(`${c.yellow('LAG   ')} ${p.package}: ${p.lag.files} live file(s) lag release ${p.lag.release}${why}${next}`)
   }
   for (const [, group] of byKind) {
     const f = group[0]
