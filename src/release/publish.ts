@@ -67,12 +67,19 @@ export function fileMapOf(files: LocalFile[]): FileMap {
 /** Validate, read HEAD, diff, guardrails. Writes nothing. */
 export async function planPublish(options: PublishOptions): Promise<PublishPlan> {
   const {files, skipped} = await collectFiles(options.dagsDir, options.root, options.extensions)
-  if (files.length === 0 && !options.allowMassRemoval) {
-    throw new UsageError(`no DAG files to publish under ${options.dagsDir}`, {
-      code: 'NOTHING_TO_PUBLISH',
-      key: 'dags',
-      hint: `Only .py${options.extensions.length > 0 ? ` and ${options.extensions.join(', ')}` : ''} files are published (publish.extensions adds more). To remove every DAG of the package, add --allow-mass-removal.`,
-    })
+  const repo = new PackageRepository(options.store, options.env, options.pkg)
+  if (files.length === 0) {
+    // Nothing here: with nothing published either, there is nothing to do (exit 2); with published
+    // files, this removes them all, which is the mass-removal guardrail's call (below, exit 5).
+    const {head} = await repo.readHead()
+    const published = head ? Object.keys((await repo.manifest(head.release)).files).length : 0
+    if (published === 0) {
+      throw new UsageError(`no DAG files to publish under ${options.dagsDir}`, {
+        code: 'NOTHING_TO_PUBLISH',
+        key: 'dags',
+        hint: `Only .py${options.extensions.length > 0 ? ` and ${options.extensions.join(', ')}` : ''} files are published (publish.extensions adds more): put the DAG files under the \`dags:\` folder of dagctl.yaml, or run \`dagctl generate\`.`,
+      })
+    }
   }
   let report: ValidationReport | undefined
   let dags: PublishPlan['dags'] = []
@@ -101,16 +108,17 @@ export async function planPublish(options: PublishOptions): Promise<PublishPlan>
       })
     }
   }
-  const repo = new PackageRepository(options.store, options.env, options.pkg)
   const headRead = await repo.readHead()
   const headManifest = headRead.head ? await repo.manifest(headRead.head.release) : undefined
   const diff = diffFiles(headManifest?.files ?? {}, fileMapOf(files))
   const publishedDags = Object.keys(headManifest?.files ?? {}).filter((p) => p.endsWith('.py'))
   const removedDags = diff.removed.filter((p) => p.endsWith('.py'))
-  if (!options.allowMassRemoval && publishedDags.length > 0 && removedDags.length * 2 > publishedDags.length) {
-    throw new PolicyError(`this publish would remove ${removedDags.length} of the ${publishedDags.length} published DAG files of ${options.pkg} in ${options.env}`, {
+  const removesAll = files.length === 0 && diff.removed.length > 0
+  if (!options.allowMassRemoval && (removesAll || (publishedDags.length > 0 && removedDags.length * 2 > publishedDags.length))) {
+    const what = removesAll ? `every published file (${diff.removed.length})` : `${removedDags.length} of the ${publishedDags.length} published DAG files`
+    throw new PolicyError(`this publish would remove ${what} of ${options.pkg} in ${options.env}`, {
       code: 'MASS_REMOVAL',
-      details: {removed: removedDags},
+      details: {removed: removesAll ? diff.removed : removedDags},
       hint: 'Check the dags folder (a wrong checkout, a failed generate?). If you mean it, publish again with --allow-mass-removal.',
     })
   }

@@ -75,7 +75,7 @@ export async function planRollback(options: RollbackOptions): Promise<RollbackPl
     if (!dagFile) {
       throw new UsageError(`DAG ${dagId} is in neither release ${target.id} nor HEAD (${headManifest.id}) of ${options.pkg}`, {
         code: 'DAG_NOT_FOUND',
-        hint: `Run \`dagctl list ${options.pkg} --env ${options.env}\` to see the published files.`,
+        hint: `Run \`dagctl list --package ${options.pkg} --env ${options.env}\` to see the published files and their DAG ids.`,
       })
     }
     files = {...headManifest.files}
