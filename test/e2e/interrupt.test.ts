@@ -150,4 +150,57 @@ describe('SIGTERM and SIGINT before HEAD moves (local store)', () => {
     expect(error.details).toMatchObject({state: 'live-tree-lags', head: 3, total: 3000, repair: 'dagctl fsck --env dev --package team_a --repair'})
     expect(await liveNotAt(store, 'v1')).toBe(error.details.lagging)
   })
+
+  it('a second SIGINT stops at once (here while validating), and says how to see the state', {timeout: 600_000}, async () => {
+    const {dir, env, store} = await setup(LOCAL, 3000)
+    expect((await runCli(['publish', '--no-validate'], {cwd: dir, env, timeout: 600_000})).exitCode).toBe(0)
+    writeFiles(dir, corpus(3000, 'v2'))
+    const child = execa('node', [BIN, 'publish'], {cwd: dir, env: {NO_COLOR: '1', ...env}, reject: false, all: true})
+    let seen = ''
+    child.all!.on('data', (chunk: Buffer) => (seen += chunk.toString()))
+    await waitFor(async () => seen.includes('Validate and compare'), child, 'validation started')
+    child.kill('SIGINT')
+    await waitFor(async () => seen.includes('SIGINT received: stopping at the next safe point'), child, 'the first SIGINT was acknowledged')
+    child.kill('SIGINT')
+    const done = await child
+    expect(done.exitCode, done.all).toBe(130)
+    expect(done.stderr).toMatch(/SIGINT again: stopping at once\. HEAD always names a complete release/)
+    expect(done.stderr).toMatch(/dagctl fsck --repair/)
+    expect(JSON.parse((await store.get(`${META}HEAD.json`))!.body.toString()).release).toBe(1)
+  })
+
+  it('Ctrl-C at the rollback prompt: exit 130, nothing changed', {timeout: 300_000}, async () => {
+    const {dir, env} = await setup(LOCAL, 2)
+    expect((await runCli(['publish', '--no-validate'], {cwd: dir, env})).exitCode).toBe(0)
+    writeFiles(dir, corpus(2, 'v2'))
+    expect((await runCli(['publish', '--no-validate'], {cwd: dir, env})).exitCode).toBe(0)
+    // On a pseudo-terminal, Ctrl-C is a keystroke readline sees (not a signal to the process).
+    const res = await execa('python3', ['-c', PTY_KEYS, '\x03', 'node', BIN, 'rollback', '--to', '1'], {cwd: dir, env: {NO_COLOR: '1', ...env}, reject: false, timeout: 120_000})
+    expect(res.exitCode, res.stdout).toBe(130)
+    expect(res.stdout).toMatch(/interrupted \(SIGINT\) at the confirmation: nothing changed/)
+    expect((await runCli(['releases', '--json'], {cwd: dir, env})).json().releases).toHaveLength(2)
+  })
 })
+
+/** Runs argv[2:] on a pseudo-terminal, types argv[1] (no newline) at the first `[y/N]`, echoes the terminal, exits with the child's code. */
+const PTY_KEYS = `
+import os, pty, sys
+pid, fd = pty.fork()
+if pid == 0:
+    os.execvp(sys.argv[2], sys.argv[2:])
+buf = b''
+typed = False
+while True:
+    try:
+        data = os.read(fd, 4096)
+    except OSError:
+        break
+    if not data:
+        break
+    buf += data
+    if not typed and b'[y/N]' in buf:
+        os.write(fd, sys.argv[1].encode().decode('unicode_escape').encode())
+        typed = True
+sys.stdout.write(buf.decode(errors='replace'))
+sys.exit(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))
+`
