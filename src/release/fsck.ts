@@ -111,7 +111,7 @@ export async function fsck(options: FsckOptions): Promise<FsckResult> {
   for (const pkg of pkgs) {
     const repo = new PackageRepository(options.store, options.env, pkg)
     let report = await checkPackage(repo, findings)
-    const live = findings.filter((f) => f.package === pkg && f.code.startsWith('LIVE_') && f.code !== 'LIVE_WITHOUT_HEAD' && f.code !== 'LIVE_STATE_DAMAGED')
+    const live = findings.filter((f) => f.package === pkg && f.code.startsWith('LIVE_') && f.code !== 'LIVE_WITHOUT_HEAD')
     if (options.repair && live.length > 0 && report.head !== null) {
       // Whatever else is damaged (an old release's blob, say), the live tree needs only HEAD's release
       // and its blobs: repair what can be repaired, and say what could not and why.

@@ -166,7 +166,7 @@ export class PackageRepository {
       const headId = round === 0 && justMadeCurrent !== undefined ? justMadeCurrent : (await this.readHead()).head?.release
       if (headId === undefined) return {written, deleted, unrepaired, paths: [...touchedPaths].sort()}
       const target = await this.manifest(headId)
-      const {state, etag} = await this.readLiveState()
+      const {state, etag} = repair ? await this.readLiveStateForRepair() : await this.readLiveState()
       const base = state?.release ?? null
       const pending = new Set([...(state?.pending ?? []), ...dirtied])
       pending.delete(target.id)
@@ -275,6 +275,17 @@ export class PackageRepository {
         cause: error,
         hint: `Consumers of the live tree (${this.layout.livePrefix}) may still see the previous files. Run \`${repair}\` (safe to repeat; docs/runbook.md#the-live-tree-lags-head).`,
       })
+    }
+  }
+
+  /** live.json for --repair: one that does not parse counts as missing (every live file is then rewritten) but keeps its version for the swap. */
+  private async readLiveStateForRepair(): Promise<{state?: LiveState; etag?: string}> {
+    try {
+      return await this.readLiveState()
+    } catch (error) {
+      if (!(error instanceof CheckFailedError)) throw error
+      const obj = await this.store.get(this.layout.liveState)
+      return {etag: obj?.etag}
     }
   }
 
