@@ -33,6 +33,8 @@ export async function withStopSignals<T>(fn: (signal: AbortSignal) => Promise<T>
       return
     }
     const line = options.onForce?.(sig)
+    // A progress display on a terminal may have hidden the cursor: show it again before leaving.
+    if (process.stderr.isTTY) process.stderr.write('\u001B[?25h\n')
     if (line) process.stderr.write(`${line}\n`)
     process.exit(exitCodeOf(sig))
   }
