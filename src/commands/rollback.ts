@@ -1,13 +1,12 @@
 import {Flags} from '@oclif/core'
-import {createInterface} from 'node:readline/promises'
 
 import {BaseCommand, environmentFlags} from '../base-command.js'
-import {InterruptedError, UsageError} from '../errors.js'
 import {openStoreContext, requirePackage} from '../release/context.js'
 import {packageFlag, storeFlags} from '../store-flags.js'
 import {collectMetadata} from '../release/metadata.js'
 import {renderDiff} from '../release/render.js'
 import {rollback, type RollbackPlan, type RollbackResult} from '../release/rollback.js'
+import {confirm} from '../ui/confirm.js'
 import {finishedDespite, stopMessages} from '../ui/interrupt.js'
 import {withStopSignals} from '../util/interrupt.js'
 
@@ -54,7 +53,7 @@ Exit codes: 0 done (or declined at the prompt), 2 bad usage (unknown release, no
           this.log(`Roll back ${what(plan)}:`)
           this.log(renderDiff({...plan.diff, unchanged: plan.diff.unchanged.length}))
         },
-        beforeWrite: (plan) => (flags.yes ? Promise.resolve(true) : this.confirm(`Roll back ${what(plan)}?`)),
+        beforeWrite: (plan) => (flags.yes ? Promise.resolve(true) : confirm(`Roll back ${what(plan)}?`, {command: 'rollback', yesFlag: '--yes'})),
       },
     ), stopMessages)
     if (result.cancelled) this.note('Cancelled: nothing changed.')
@@ -63,27 +62,5 @@ Exit codes: 0 done (or declined at the prompt), 2 bad usage (unknown release, no
     else this.note(`Rolled back: release ${result.release} is current in ${ctx.env}.`)
     if (result.interrupted) this.failWithResult(result, finishedDespite(result.interrupted))
     return result
-  }
-
-  /** true to go on; false when declined (not an error: nothing was written); Ctrl-C at the prompt is an interruption. */
-  private async confirm(question: string): Promise<boolean> {
-    if (!process.stdin.isTTY || !process.stderr.isTTY) {
-      throw new UsageError('rollback needs confirmation, and this is not a terminal', {
-        code: 'CONFIRMATION_NEEDED',
-        hint: 'Check the diff with --dry-run, then re-run with --yes.',
-      })
-    }
-    const rl = createInterface({input: process.stdin, output: process.stderr})
-    const ctrlC = new AbortController()
-    rl.once('SIGINT', () => ctrlC.abort())
-    try {
-      const answer = (await rl.question(`${question} [y/N] `, {signal: ctrlC.signal})).trim().toLowerCase()
-      return answer === 'y' || answer === 'yes'
-    } catch (error) {
-      if (ctrlC.signal.aborted) throw new InterruptedError('interrupted (SIGINT) at the confirmation: nothing changed', 'SIGINT', {hint: 'Run the rollback again when ready.'})
-      throw error
-    } finally {
-      rl.close()
-    }
   }
 }
