@@ -16,6 +16,10 @@ export const ExitCode = {
   POLICY: 5,
   /** --wait or --timeout ran out */
   TIMEOUT: 124,
+  /** stopped by SIGINT (Ctrl-C): 128 + 2, as shells report it */
+  INTERRUPTED: 130,
+  /** stopped by SIGTERM (a CI job cancelled, a pod stopped): 128 + 15 */
+  TERMINATED: 143,
 } as const
 
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode]
@@ -122,4 +126,20 @@ export class TimeoutError extends DagctlError {
 
 export function isDagctlError(err: unknown): err is DagctlError {
   return err instanceof DagctlError
+}
+
+export type StopSignal = 'SIGINT' | 'SIGTERM'
+
+/**
+ * Stopped by a signal: exit 130 (SIGINT) or 143 (SIGTERM). The message says what state the work
+ * was left in and the hint the command that completes it.
+ */
+export class InterruptedError extends DagctlError {
+  constructor(
+    message: string,
+    readonly signal: StopSignal,
+    options: DagctlErrorOptions = {},
+  ) {
+    super(message, signal === 'SIGTERM' ? ExitCode.TERMINATED : ExitCode.INTERRUPTED, {code: 'INTERRUPTED', ...options})
+  }
 }

@@ -1,11 +1,14 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand, checkFlags, environmentFlags} from '../base-command.js'
-import {openStoreContext, requirePackage, storeFlags} from '../release/context.js'
+import {openStoreContext, requirePackage} from '../release/context.js'
+import {storeFlags} from '../store-flags.js'
 import {publish, type PublishResult} from '../release/publish.js'
 import {renderDiff} from '../release/render.js'
 import {validateSettings} from '../check/settings.js'
 import type {EngineChoice} from '../check/types.js'
+import {finishedDespite, stopMessages} from '../ui/interrupt.js'
+import {withStopSignals} from '../util/interrupt.js'
 
 export default class Publish extends BaseCommand<typeof Publish> {
   static override summary = 'Validate the DAG files and publish them to an environment as a new release.'
@@ -13,7 +16,9 @@ export default class Publish extends BaseCommand<typeof Publish> {
 
 Publishing content equal to HEAD makes no release. If another publish of the package wins the race, this one exits 3 and nothing of it becomes current: re-run it.
 
-Exit codes: 0 published (or nothing to do), 1 validation failed, 2 bad usage or config, 3 lost the race, 4 the store failed after retries, 5 refused by a guardrail (symlink leaving the package, DAG id without the package prefix, mass removal).`
+Ctrl-C (SIGINT) or SIGTERM stops at the next safe point and says what state the store is left in: before HEAD moves nothing becomes current; while the live tree is brought in line it says how many live files still lag and the command that completes it (\`dagctl fsck --repair\`; the next publish heals it too). A second signal stops at once.
+
+Exit codes: 0 published (or nothing to do), 1 validation failed, 2 bad usage or config, 3 lost the race, 4 the store failed after retries, 5 refused by a guardrail (symlink leaving the package, DAG id without the package prefix, removing more than half of the DAG files, or all of them), 130 stopped by SIGINT, 143 stopped by SIGTERM.`
   static override examples = [
     {description: 'Publish to dev (the local store file://.dagctl/store unless dagctl.yaml names one)', command: '<%= config.bin %> publish -m "add the orders DAG"'},
     {description: 'See what would change in prod without writing anything', command: '<%= config.bin %> publish --env prod --dry-run'},
@@ -48,7 +53,7 @@ Exit codes: 0 published (or nothing to do), 1 validation failed, 2 bad usage or 
       message: flags.message,
       image: c.image,
     }
-    const result = await publish({...options, dryRun: flags['dry-run']}, {
+    const result = await withStopSignals((signal) => publish({...options, dryRun: flags['dry-run'], signal, scope: {store: flags.store}}, {
       steps: this.steps(),
       onPlan: (plan) => {
         if (this.jsonEnabled()) return
@@ -57,13 +62,14 @@ Exit codes: 0 published (or nothing to do), 1 validation failed, 2 bad usage or 
         this.note(`${pkg} in ${ctx.env} (${ctx.store.url}), against ${plan.headRead.head ? `release ${plan.headRead.head.release}` : 'no release yet'}:`)
         this.note(renderDiff({...plan.diff, unchanged: plan.diff.unchanged.length}, undefined, process.stderr))
       },
-    })
+    }), stopMessages)
     const live = result.live && result.live.written + result.live.deleted > 0 ? ` (live tree healed: ${result.live.written} written, ${result.live.deleted} removed)` : ''
     if (!this.jsonEnabled()) {
       if (result.dryRun) this.log('Dry run: nothing written.')
       else if (result.release === null) this.log(`Nothing changed: release ${result.parent} stays current${live}.`)
       else this.log(`Published release ${result.release} of ${pkg} to ${ctx.env}.`)
     }
+    if (result.interrupted) this.failWithResult(result, finishedDespite(result.interrupted))
     return result
   }
 }

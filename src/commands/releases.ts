@@ -1,7 +1,9 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand, environmentFlags} from '../base-command.js'
-import {openStoreContext, packageFlag, requirePackage, storeFlags} from '../release/context.js'
+import {openStoreContext, requirePackage} from '../release/context.js'
+import {packageFlag, storeFlags} from '../store-flags.js'
+import {formatTimestamp} from '../ui/time.js'
 import {listReleases, type ReleaseRow} from '../release/queries.js'
 import {table} from '../release/render.js'
 
@@ -40,7 +42,7 @@ export default class Releases extends BaseCommand<typeof Releases> {
             ...releases.map((r) => [
               r.current ? '*' : '',
               String(r.id),
-              r.createdAt.replace(/\.\d+Z$/, 'Z'),
+              formatTimestamp(r.createdAt),
               r.author,
               r.gitSha?.slice(0, 8) ?? '',
               `+${r.changes.added} ~${r.changes.changed} -${r.changes.removed}`,

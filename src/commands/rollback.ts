@@ -1,12 +1,14 @@
 import {Flags} from '@oclif/core'
-import {createInterface} from 'node:readline/promises'
 
 import {BaseCommand, environmentFlags} from '../base-command.js'
-import {UsageError} from '../errors.js'
-import {openStoreContext, packageFlag, requirePackage, storeFlags} from '../release/context.js'
+import {openStoreContext, requirePackage} from '../release/context.js'
+import {packageFlag, storeFlags} from '../store-flags.js'
 import {collectMetadata} from '../release/metadata.js'
 import {renderDiff} from '../release/render.js'
 import {rollback, type RollbackPlan, type RollbackResult} from '../release/rollback.js'
+import {confirm} from '../ui/confirm.js'
+import {finishedDespite, stopMessages} from '../ui/interrupt.js'
+import {withStopSignals} from '../util/interrupt.js'
 
 export default class Rollback extends BaseCommand<typeof Rollback> {
   static override summary = 'Put an earlier release back, as a new release: the whole package or one DAG.'
@@ -14,7 +16,9 @@ export default class Rollback extends BaseCommand<typeof Rollback> {
 
 Asks for confirmation on a terminal; elsewhere (CI, scripts) pass --yes. Works without a dagctl.yaml when --store and --package are given.
 
-Exit codes: 0 done, 2 bad usage (unknown release, no --yes when not on a terminal), 3 another publish or rollback won the race (re-run), 4 the store failed after retries.`
+Declining the prompt is not an error: it prints "Cancelled: nothing changed." and exits 0. Ctrl-C (SIGINT) or SIGTERM stops at the next safe point and says what state the store is left in, with the command that completes it (\`dagctl fsck --repair\`).
+
+Exit codes: 0 done (or declined at the prompt), 2 bad usage (unknown release, no --yes when not on a terminal), 3 another publish or rollback won the race (re-run), 4 the store failed after retries, 130 stopped by SIGINT, 143 stopped by SIGTERM.`
   static override examples = [
     {description: 'Back one release in prod (asks first)', command: '<%= config.bin %> rollback --env prod'},
     {description: 'Back to release 41, from CI', command: '<%= config.bin %> rollback --env prod --to 41 --yes'},
@@ -39,8 +43,9 @@ Exit codes: 0 done, 2 bad usage (unknown release, no --yes when not on a termina
     const pkg = requirePackage(ctx)
     const options = {store: ctx.store, env: ctx.env, pkg, to: flags.to, steps: flags.steps, dag: flags.dag, message: flags.message}
     const what = (plan: RollbackPlan) => `${flags.dag ? `DAG ${flags.dag} of ` : ''}${pkg} in ${ctx.env} from release ${plan.headManifest.id} to the files of release ${plan.target.id}`
-    const result = await rollback(
-      {...options, dryRun: flags['dry-run'], metadata: await collectMetadata(ctx.root)},
+    const metadata = await collectMetadata(ctx.root)
+    const result = await withStopSignals((signal) => rollback(
+      {...options, dryRun: flags['dry-run'], metadata, signal, scope: {store: flags.store}},
       {
         steps: this.steps(),
         onPlan: (plan) => {
@@ -48,30 +53,16 @@ Exit codes: 0 done, 2 bad usage (unknown release, no --yes when not on a termina
           this.note(`Roll back ${what(plan)}:`)
           this.note(renderDiff({...plan.diff, unchanged: plan.diff.unchanged.length}, undefined, process.stderr))
         },
-        beforeWrite: (plan) => (flags.yes ? Promise.resolve() : this.confirm(`Roll back ${what(plan)}?`)),
+        beforeWrite: (plan) => (flags.yes ? Promise.resolve(true) : confirm(`Roll back ${what(plan)}?`, {command: 'rollback', yesFlag: '--yes'})),
       },
-    )
+    ), stopMessages)
     if (!this.jsonEnabled()) {
-      if (result.dryRun) this.log('Dry run: nothing written.')
+      if (result.cancelled) this.log('Cancelled: nothing changed.')
+      else if (result.dryRun) this.log('Dry run: nothing written.')
       else if (result.release === null) this.log(`Nothing to do: HEAD (${result.from}) already has these files.`)
       else this.log(`Rolled back: release ${result.release} is current in ${ctx.env}.`)
     }
+    if (result.interrupted) this.failWithResult(result, finishedDespite(result.interrupted))
     return result
-  }
-
-  private async confirm(question: string): Promise<void> {
-    if (!process.stdin.isTTY || !process.stderr.isTTY) {
-      throw new UsageError('rollback needs confirmation, and this is not a terminal', {
-        code: 'CONFIRMATION_NEEDED',
-        hint: 'Check the diff with --dry-run, then re-run with --yes.',
-      })
-    }
-    const rl = createInterface({input: process.stdin, output: process.stderr})
-    try {
-      const answer = (await rl.question(`${question} [y/N] `)).trim().toLowerCase()
-      if (answer !== 'y' && answer !== 'yes') throw new UsageError('rollback cancelled', {code: 'CANCELLED', hint: 'Nothing was written.'})
-    } finally {
-      rl.close()
-    }
   }
 }

@@ -1,22 +1,6 @@
-import {Flags} from '@oclif/core'
-
 import type {ResolvedConfig} from '../config/load.js'
 import {ConfigError, UsageError} from '../errors.js'
 import {openStore, type Store} from '../store/index.js'
-
-/** Flags of the store commands besides `--env`/`--store` (environmentFlags). */
-export const storeFlags = {
-  endpoint: Flags.string({
-    summary: 'S3 endpoint URL (MinIO, LocalStack, moto); default environments.<env>.s3.endpoint, AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL.',
-    helpGroup: 'STORE',
-  }),
-}
-
-export const packageFlag = Flags.string({
-  char: 'p',
-  summary: 'Package to act on (default: `package` of dagctl.yaml).',
-  helpGroup: 'STORE',
-})
 
 export interface StoreContext {
   store: Store

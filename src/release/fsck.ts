@@ -2,7 +2,7 @@ import {DagctlError} from '../errors.js'
 import type {Store} from '../store/index.js'
 import {envMetaPrefix, PackageLayout, SHA256_RE} from './layout.js'
 import type {Manifest} from './manifest.js'
-import {PackageRepository, PARALLEL} from './repository.js'
+import {PackageRepository, PARALLEL, repairCommand, type RepairScope} from './repository.js'
 import {mapLimit, sha256} from './util.js'
 
 /**
@@ -27,13 +27,31 @@ export interface FsckPackageReport {
   history: number
   blobs: number
   liveFiles: number
-  repaired?: {written: number; deleted: number}
+  /** the live tree lags HEAD (a writer was interrupted): how many live files differ from release `release` */
+  lag?: {release: number; files: number; repair: string}
+  /** --repair: the live files written or removed */
+  repaired?: {written: number; deleted: number; files: string[]}
+  /** --repair: what is still wrong after it, and why --repair cannot fix it */
+  notRepaired?: NotRepaired[]
+}
+
+export interface NotRepaired {
+  code: string
+  message: string
+  key?: string
+  why: string
+  hint: string
 }
 
 export interface FsckResult {
   store: string
   env: string
+  /** no damage and no lag */
   ok: boolean
+  /** an invariant is broken (exit 1) */
+  damaged: boolean
+  /** a live tree lags HEAD (exit 1: Airflow runs the live tree); --repair or the next publish heals it */
+  lagging: boolean
   packages: FsckPackageReport[]
   findings: FsckFinding[]
 }
@@ -44,26 +62,91 @@ export interface FsckOptions {
   /** only this package; default every package of the environment */
   pkg?: string
   repair?: boolean
+  /** how this run named the store, for the commands it prints */
+  scope?: RepairScope
+}
+
+const RESTORE = 'docs/runbook.md#fsck-found-damage'
+
+/** Why --repair leaves a finding as it is: it only ever writes live files and live.json. */
+function whyNotRepaired(f: FsckFinding, repo: PackageRepository, scope: RepairScope): Omit<NotRepaired, 'code' | 'message' | 'key'> {
+  switch (f.code) {
+    case 'BLOB_MISSING':
+    case 'BLOB_CORRUPT':
+      return {
+        why: 'a blob is the only copy of that content in the store, and --repair never writes blobs (it cannot know the bytes)',
+        hint: `Restore the blob's previous version from bucket versioning (${f.key ?? 'the key named'}), then run fsck again; see ${RESTORE}.`,
+      }
+    case 'RELEASE_MISSING':
+    case 'HISTORY_ORDER':
+    case 'HISTORY_CYCLE':
+      return {why: 'releases are immutable history: --repair never writes them', hint: `Restore the release manifest's previous version from bucket versioning, then run fsck again; see ${RESTORE}.`}
+    case 'MANIFEST_REFUSED':
+      return {
+        why: 'the manifest is not one dagctl wrote (it does not parse or names a path outside the package): nothing is read from it',
+        hint: `Treat it as a security incident: restore the manifest's previous version from bucket versioning; see ${RESTORE}.`,
+      }
+    case 'HEAD_DAMAGED':
+      return {why: 'HEAD is moved only by publish and rollback, by compare-and-swap', hint: `Restore HEAD.json's previous version from bucket versioning; see ${RESTORE}.`}
+    case 'LIVE_STATE_DAMAGED':
+      return {why: 'live.json does not parse, so which files may lag is unknown', hint: `Restore live.json's previous version from bucket versioning, or delete it (the next \`${repairCommand(repo, scope)}\` then rewrites every live file); see ${RESTORE}.`}
+    case 'LIVE_WITHOUT_HEAD':
+      return {why: 'without HEAD there is no release for the live tree to equal', hint: `Restore HEAD.json from bucket versioning, or publish; see ${RESTORE}.`}
+    default:
+      if (f.code.startsWith('LIVE_')) {
+        return {
+          why: "HEAD's content for the file is not in the store (its blob is missing or corrupt), so it cannot be written",
+          hint: `Restore the blob from bucket versioning, then run \`${repairCommand(repo, scope)}\` again; see ${RESTORE}.`,
+        }
+      }
+      return {why: '--repair only rewrites live files and live.json', hint: `See ${RESTORE}.`}
+  }
 }
 
 export async function fsck(options: FsckOptions): Promise<FsckResult> {
+  const scope = options.scope ?? {}
   const pkgs = options.pkg ? [options.pkg] : await options.store.listFolders(envMetaPrefix(options.env))
   const findings: FsckFinding[] = []
   const packages: FsckPackageReport[] = []
   for (const pkg of pkgs) {
     const repo = new PackageRepository(options.store, options.env, pkg)
     let report = await checkPackage(repo, findings)
-    const live = findings.filter((f) => f.package === pkg && f.code.startsWith('LIVE_'))
-    if (options.repair && live.length > 0 && report.head !== null && !findings.some((f) => f.package === pkg && f.severity === 'damage' && !f.code.startsWith('LIVE_'))) {
+    const live = findings.filter((f) => f.package === pkg && f.code.startsWith('LIVE_') && f.code !== 'LIVE_WITHOUT_HEAD')
+    if (options.repair && live.length > 0 && report.head !== null) {
+      // Whatever else is damaged (an old release's blob, say), the live tree needs only HEAD's release
+      // and its blobs: repair what can be repaired, and say what could not and why.
       const paths = live.map((f) => f.key).filter((k): k is string => k !== undefined && k.startsWith(repo.layout.livePrefix)).map((k) => k.slice(repo.layout.livePrefix.length))
-      const repaired = await repo.updateLive(undefined, paths)
+      let repaired: {written: number; deleted: number; files: string[]} = {written: 0, deleted: 0, files: []}
+      let failure: NotRepaired | undefined
+      try {
+        const r = await repo.updateLive({force: paths, repair: true})
+        repaired = {written: r.written, deleted: r.deleted, files: r.paths}
+      } catch (error) {
+        failure = {
+          code: 'LIVE_NOT_REPAIRED',
+          message: `the live tree could not be brought in line: ${error instanceof Error ? error.message : String(error)}`,
+          why: 'HEAD\'s release must be readable to know what the live tree should hold',
+          hint: error instanceof DagctlError && error.hint ? error.hint : `See ${RESTORE}.`,
+        }
+      }
       // Check again from scratch: what --repair leaves is what the report says.
       for (let i = findings.length - 1; i >= 0; i--) if (findings[i].package === pkg) findings.splice(i, 1)
-      report = {...(await checkPackage(new PackageRepository(options.store, options.env, pkg), findings)), repaired: {written: repaired.written, deleted: repaired.deleted}}
+      report = {...(await checkPackage(new PackageRepository(options.store, options.env, pkg), findings)), repaired}
+      if (failure) report.notRepaired = [failure]
+    }
+    if (options.repair) {
+      const left = findings.filter((f) => f.package === pkg && f.severity !== 'info' && f.code !== 'LIVE_BEHIND')
+      if (left.length > 0) report.notRepaired = [...(report.notRepaired ?? []), ...left.map((f) => ({code: f.code, message: f.message, ...(f.key ? {key: f.key} : {}), ...whyNotRepaired(f, repo, scope)}))]
+    }
+    const lagging = findings.filter((f) => f.package === pkg && f.severity === 'lag')
+    if (lagging.length > 0 && report.head !== null) {
+      report.lag = {release: report.head, files: lagging.filter((f) => f.code !== 'LIVE_BEHIND').length, repair: repairCommand(repo, scope)}
     }
     packages.push(report)
   }
-  return {store: options.store.url, env: options.env, ok: !findings.some((f) => f.severity === 'damage'), packages, findings}
+  const damaged = findings.some((f) => f.severity === 'damage')
+  const lagging = findings.some((f) => f.severity === 'lag')
+  return {store: options.store.url, env: options.env, ok: !damaged && !lagging, damaged, lagging, packages, findings}
 }
 
 async function checkPackage(repo: PackageRepository, findings: FsckFinding[]): Promise<FsckPackageReport> {

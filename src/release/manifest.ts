@@ -8,7 +8,7 @@ const SafePath = z.string().refine(isSafeRelativePath, {message: 'not a relative
 export const ManifestFileSchema = z.object({
   sha256: z.string().regex(SHA256_RE),
   size: z.number().int().nonnegative(),
-  /** the release in whose chain this content first appeared */
+  /** the release that last changed this path: the one that brought its current content (a rollback counts) */
   since: z.number().int().positive(),
 })
 

@@ -2,12 +2,13 @@ import path from 'node:path'
 
 import {validateDags} from '../check/index.js'
 import type {ValidateOptions, ValidationReport} from '../check/types.js'
-import {CheckFailedError, PolicyError, UsageError} from '../errors.js'
+import {CheckFailedError, InterruptedError, PolicyError, UsageError, type StopSignal} from '../errors.js'
+import {stopSignalOf} from '../util/interrupt.js'
 import {PreconditionFailed, type Store} from '../store/index.js'
 import {collectFiles, type LocalFile} from './local-files.js'
 import {diffFiles, isEmptyDiff, type FileDiff, type FileMap, type Manifest} from './manifest.js'
 import {collectMetadata, type ReleaseMetadata} from './metadata.js'
-import {PackageRepository, PARALLEL, type HeadRead} from './repository.js'
+import {PackageRepository, PARALLEL, type HeadRead, type RepairScope} from './repository.js'
 import {mapLimit, nonce} from './util.js'
 import {runSteps, type StepRunner} from '../util/steps.js'
 
@@ -66,12 +67,19 @@ export function fileMapOf(files: LocalFile[]): FileMap {
 /** Validate, read HEAD, diff, guardrails. Writes nothing. */
 export async function planPublish(options: PublishOptions): Promise<PublishPlan> {
   const {files, skipped} = await collectFiles(options.dagsDir, options.root, options.extensions)
-  if (files.length === 0 && !options.allowMassRemoval) {
-    throw new UsageError(`no DAG files to publish under ${options.dagsDir}`, {
-      code: 'NOTHING_TO_PUBLISH',
-      key: 'dags',
-      hint: `Only .py${options.extensions.length > 0 ? ` and ${options.extensions.join(', ')}` : ''} files are published (publish.extensions adds more). To remove every DAG of the package, add --allow-mass-removal.`,
-    })
+  const repo = new PackageRepository(options.store, options.env, options.pkg)
+  if (files.length === 0) {
+    // Nothing here: with nothing published either, there is nothing to do (exit 2); with published
+    // files, this removes them all, which is the mass-removal guardrail's call (below, exit 5).
+    const {head} = await repo.readHead()
+    const published = head ? Object.keys((await repo.manifest(head.release)).files).length : 0
+    if (published === 0) {
+      throw new UsageError(`no DAG files to publish under ${options.dagsDir}`, {
+        code: 'NOTHING_TO_PUBLISH',
+        key: 'dags',
+        hint: `Only .py${options.extensions.length > 0 ? ` and ${options.extensions.join(', ')}` : ''} files are published (publish.extensions adds more): put the DAG files under the \`dags:\` folder of dagctl.yaml, or run \`dagctl generate\`.`,
+      })
+    }
   }
   let report: ValidationReport | undefined
   let dags: PublishPlan['dags'] = []
@@ -100,16 +108,17 @@ export async function planPublish(options: PublishOptions): Promise<PublishPlan>
       })
     }
   }
-  const repo = new PackageRepository(options.store, options.env, options.pkg)
   const headRead = await repo.readHead()
   const headManifest = headRead.head ? await repo.manifest(headRead.head.release) : undefined
   const diff = diffFiles(headManifest?.files ?? {}, fileMapOf(files))
   const publishedDags = Object.keys(headManifest?.files ?? {}).filter((p) => p.endsWith('.py'))
   const removedDags = diff.removed.filter((p) => p.endsWith('.py'))
-  if (!options.allowMassRemoval && publishedDags.length > 0 && removedDags.length * 2 > publishedDags.length) {
-    throw new PolicyError(`this publish would remove ${removedDags.length} of the ${publishedDags.length} published DAG files of ${options.pkg} in ${options.env}`, {
+  const removesAll = files.length === 0 && diff.removed.length > 0
+  if (!options.allowMassRemoval && (removesAll || (publishedDags.length > 0 && removedDags.length * 2 > publishedDags.length))) {
+    const what = removesAll ? `every published file (${diff.removed.length})` : `${removedDags.length} of the ${publishedDags.length} published DAG files`
+    throw new PolicyError(`this publish would remove ${what} of ${options.pkg} in ${options.env}`, {
       code: 'MASS_REMOVAL',
-      details: {removed: removedDags},
+      details: {removed: removesAll ? diff.removed : removedDags},
       hint: 'Check the dags folder (a wrong checkout, a failed generate?). If you mean it, publish again with --allow-mass-removal.',
     })
   }
@@ -132,18 +141,26 @@ export function planIsNoop(plan: PublishPlan): boolean {
   return plan.headManifest !== undefined && isEmptyDiff(plan.diff)
 }
 
-/** Blobs first, in parallel; one that exists already (412) is fine: it holds the same bytes. */
-export async function uploadBlobs(plan: PublishPlan, onProgress?: (done: number, total: number) => void): Promise<number> {
+/**
+ * Blobs first, in parallel; one that exists already (412) is fine: it holds the same bytes. With
+ * `signal` aborted, no new upload starts; the count of those done is returned.
+ */
+export async function uploadBlobs(plan: PublishPlan, onProgress?: (done: number, total: number) => void, signal?: AbortSignal): Promise<number> {
   let done = 0
-  await mapLimit(plan.newBlobs, PARALLEL, async (sha) => {
-    try {
-      await plan.repo.store.put(plan.repo.layout.blob(sha), plan.contents.get(sha)!, {ifNoneMatch: '*'})
-    } catch (error) {
-      if (!(error instanceof PreconditionFailed)) throw error
-    }
-    onProgress?.(++done, plan.newBlobs.length)
-  })
-  return plan.newBlobs.length
+  await mapLimit(
+    plan.newBlobs,
+    PARALLEL,
+    async (sha) => {
+      try {
+        await plan.repo.store.put(plan.repo.layout.blob(sha), plan.contents.get(sha)!, {ifNoneMatch: '*'})
+      } catch (error) {
+        if (!(error instanceof PreconditionFailed)) throw error
+      }
+      onProgress?.(++done, plan.newBlobs.length)
+    },
+    () => signal?.aborted === true,
+  )
+  return done
 }
 
 export async function buildManifest(
@@ -207,6 +224,8 @@ export interface PublishResult {
   uploaded: number
   live?: {written: number; deleted: number}
   validation: {skipped: boolean; errors?: number; warnings?: number}
+  /** a signal arrived during the last, short step, which was finished: everything is done */
+  interrupted?: StopSignal
 }
 
 export function publishResult(plan: PublishPlan, extra: {release: number | null; dryRun: boolean; uploaded: number; live?: {written: number; deleted: number}}): PublishResult {
@@ -233,20 +252,61 @@ export interface PublishHooks {
   onPlan?: (plan: PublishPlan) => void | Promise<void>
 }
 
+export interface PublishRunOptions extends PublishOptions {
+  dryRun?: boolean
+  /** SIGINT/SIGTERM (withStopSignals): stop at the next safe point and say what state the store is in */
+  signal?: AbortSignal
+  /** how this run named the store, for the commands it prints */
+  scope?: RepairScope
+}
+
 /** The order of writes of DESIGN.md, in this one place: plan, blobs, manifest, HEAD, live tree. */
-export async function publish(options: PublishOptions & {dryRun?: boolean}, hooks: PublishHooks = {}): Promise<PublishResult> {
+export async function publish(options: PublishRunOptions, hooks: PublishHooks = {}): Promise<PublishResult> {
   const steps = hooks.steps ?? runSteps
+  const {signal} = options
   const where = `${options.pkg}'s release in ${options.env}`
-  const plan = await steps(options.validate ? `Validate and compare with ${where}` : `Compare with ${where} (validation skipped)`, () => planPublish(options))
+  const head = (plan?: PublishPlan) => (plan?.headRead.head ? `still release ${plan.headRead.head.release}` : plan ? 'still empty (no release yet)' : 'unchanged')
+  /** Stopped before HEAD moved: nothing of this publish is current, whatever was uploaded. */
+  const stopBefore = (what: string, plan?: PublishPlan, leftover = '') => {
+    const sig = stopSignalOf(signal)!
+    return new InterruptedError(`interrupted (${sig}) ${what}: nothing of this publish became current; HEAD is ${head(plan)} and the live tree is unchanged${leftover}.`, sig, {
+      hint: 'Publish again when ready: `dagctl publish` (see docs/runbook.md#an-interrupted-publish-or-rollback).',
+      details: {state: 'not-published', head: plan?.headRead.head?.release ?? null},
+    })
+  }
+  const guarded = async <T>(what: string, plan: PublishPlan | undefined, run: () => Promise<T>): Promise<T> => {
+    try {
+      return await run()
+    } catch (error) {
+      // A subprocess (the validator) may die of the same Ctrl-C: the interruption is the news.
+      if (stopSignalOf(signal) && !(error instanceof InterruptedError)) throw stopBefore(what, plan)
+      throw error
+    }
+  }
+  const plan = await guarded('while validating and comparing', undefined, () =>
+    steps(options.validate ? `Validate and compare with ${where}` : `Compare with ${where} (validation skipped)`, () => planPublish(options)),
+  )
+  if (stopSignalOf(signal)) throw stopBefore('before anything was written', plan)
   await hooks.onPlan?.(plan)
   if (options.dryRun) return publishResult(plan, {release: null, dryRun: true, uploaded: 0})
   if (planIsNoop(plan)) {
-    const live = await plan.repo.updateLive(plan.contents)
-    return publishResult(plan, {release: null, dryRun: false, uploaded: 0, live})
+    const live = await plan.repo.updateLiveAfterSwap(undefined, plan.contents, signal, options.scope)
+    return withInterruption(publishResult(plan, {release: null, dryRun: false, uploaded: 0, live}), signal)
   }
-  const uploaded = await steps(`Upload ${plan.newBlobs.length} new content(s)`, (report) => uploadBlobs(plan, (done, total) => report(`${done}/${total}`)))
-  const manifest = await steps('Write the release manifest', () => writeRelease(plan))
+  const uploaded = await guarded('while uploading', plan, () =>
+    steps(`Upload ${plan.newBlobs.length} new content(s)`, (report) => uploadBlobs(plan, (done, total) => report(`${done}/${total}`), signal)),
+  )
+  const leftover = ` (${uploaded} of ${plan.newBlobs.length} new contents were uploaded: unreferenced blobs, harmless, which \`dagctl fsck\` lists as info)`
+  if (stopSignalOf(signal)) throw stopBefore('while uploading', plan, leftover)
+  const manifest = await guarded('while writing the release manifest', plan, () => steps('Write the release manifest', () => writeRelease(plan)))
+  if (stopSignalOf(signal)) throw stopBefore(`before release ${manifest.id} became current`, plan, ` (release ${manifest.id}'s manifest stays as an orphan, not history: harmless)`)
+  // One request: once sent, it is finished, and the live tree follows.
   await steps(`Make release ${manifest.id} current (swap HEAD)`, () => plan.repo.swapHead(manifest.id, plan.headRead))
-  const live = await steps('Bring the live tree in line', () => plan.repo.updateLiveAfterSwap(manifest.id, plan.contents))
-  return publishResult(plan, {release: manifest.id, dryRun: false, uploaded, live})
+  const live = await steps('Bring the live tree in line', () => plan.repo.updateLiveAfterSwap(manifest.id, plan.contents, signal, options.scope))
+  return withInterruption(publishResult(plan, {release: manifest.id, dryRun: false, uploaded, live}), signal)
+}
+
+function withInterruption<T extends object>(result: T, signal?: AbortSignal): T & {interrupted?: StopSignal} {
+  const sig = stopSignalOf(signal)
+  return sig ? {...result, interrupted: sig} : result
 }

@@ -29,18 +29,27 @@ export async function listPackages(store: Store, env: string): Promise<PackageRo
 
 export interface FileRow {
   path: string
-  /** the release that brought this content */
+  /** the DAG ids the file defines, as validation found them when it was published (empty: published with --no-validate, or none) */
+  dags: string[]
+  /** the release that last changed the file: the one that brought its current content (a rollback counts) */
   release: number
   size: number
   sha256: string
 }
 
-export async function listFiles(store: Store, env: string, pkg: string): Promise<{release: number | null; files: FileRow[]}> {
+/** The files of the current release, each with its DAG ids (from the manifest's `dags`). */
+export async function listFiles(store: Store, env: string, pkg: string): Promise<{release: number | null; validated: boolean; files: FileRow[]}> {
   const repo = new PackageRepository(store, env, pkg)
   const {head} = await repo.readHead()
-  if (!head) return {release: null, files: []}
+  if (!head) return {release: null, validated: false, files: []}
   const m = await repo.manifest(head.release)
-  return {release: m.id, files: Object.entries(m.files).map(([p, f]) => ({path: p, release: f.since, size: f.size, sha256: f.sha256}))}
+  const dagsOf = new Map<string, string[]>()
+  for (const d of m.dags) dagsOf.set(d.file, [...(dagsOf.get(d.file) ?? []), d.dagId])
+  return {
+    release: m.id,
+    validated: !m.validation.skipped,
+    files: Object.entries(m.files).map(([p, f]) => ({path: p, dags: (dagsOf.get(p) ?? []).sort(), release: f.since, size: f.size, sha256: f.sha256})),
+  }
 }
 
 export interface ReleaseRow {

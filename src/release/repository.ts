@@ -1,4 +1,5 @@
-import {CheckFailedError, ConflictError, DagctlError, ExitCode} from '../errors.js'
+import {CheckFailedError, ConflictError, DagctlError, ExitCode, InterruptedError} from '../errors.js'
+import {stopSignalOf} from '../util/interrupt.js'
 import {PreconditionFailed, type Store} from '../store/index.js'
 import {PackageLayout} from './layout.js'
 import {
@@ -146,22 +147,31 @@ export class PackageRepository {
    * target after someone else's, so it goes round again with its target marked pending.
    *
    * `contents` may supply file bodies by hash (publish has them locally); otherwise blobs are read.
+   * With `signal` aborted (SIGINT/SIGTERM), the files in flight finish; if more than one batch is
+   * left, it stops with a LiveStopped (live.json keeps the pending mark, which is the truth).
+   * With `repair`, a file whose blob is missing is left as it is and listed in `unrepaired` (and
+   * live.json keeps the pending mark); a pending or base release whose manifest cannot be read is
+   * skipped, as `force` (the files fsck found wrong by hash) names every path that differs.
    */
-  async updateLive(contents?: Map<string, Buffer>, force: readonly string[] = [], justMadeCurrent?: number): Promise<{written: number; deleted: number; release?: number}> {
+  async updateLive(options: UpdateLiveOptions = {}): Promise<LiveUpdate> {
+    const {contents, force = [], justMadeCurrent, signal, repair = false} = options
     let written = 0
     let deleted = 0
+    const unrepaired: LiveUpdate['unrepaired'] = []
+    const touchedPaths = new Set<string>()
     const dirtied = new Set<number>()
     for (let round = 0; round < 20; round++) {
+      if (round > 0 && signal?.aborted) throw new LiveStopped(await this.safeHeadId(), undefined, undefined)
       // Right after our own HEAD swap we know HEAD; later rounds read it again.
       const headId = round === 0 && justMadeCurrent !== undefined ? justMadeCurrent : (await this.readHead()).head?.release
-      if (headId === undefined) return {written, deleted}
+      if (headId === undefined) return {written, deleted, unrepaired, paths: [...touchedPaths].sort()}
       const target = await this.manifest(headId)
-      const {state, etag} = await this.readLiveState()
+      const {state, etag} = repair ? await this.readLiveStateForRepair() : await this.readLiveState()
       const base = state?.release ?? null
       const pending = new Set([...(state?.pending ?? []), ...dirtied])
       pending.delete(target.id)
       if (base === target.id && pending.size === 0 && (round > 0 || force.length === 0)) {
-        return {written, deleted, release: target.id}
+        return {written, deleted, unrepaired, paths: [...touchedPaths].sort(), release: target.id}
       }
       const marked: LiveState = {release: base, pending: [...new Set([...(state?.pending ?? []), ...dirtied, target.id])].sort((a, b) => a - b), updatedAt: new Date().toISOString()}
       let markEtag: string
@@ -171,32 +181,58 @@ export class PackageRepository {
         if (error instanceof PreconditionFailed) continue
         throw error
       }
-      const baseFiles: FileMap = base === null ? await this.listedLiveAsUnknown() : (await this.manifest(base)).files
+      const readable = async (id: number): Promise<FileMap | undefined> => {
+        try {
+          return (await this.tryManifest(id))?.files
+        } catch (error) {
+          if (repair && force.length > 0) return undefined
+          throw error
+        }
+      }
+      const baseFiles: FileMap = base === null ? await this.listedLiveAsUnknown() : ((await readable(base)) ?? target.files)
       const paths = new Set<string>(round === 0 ? force : [])
       const addDiff = (from: FileMap, to: FileMap): void => {
         const d = diffFiles(from, to)
         for (const p of [...d.added, ...d.changed, ...d.removed]) paths.add(p)
       }
       addDiff(baseFiles, target.files)
-      for (const id of marked.pending) if (id !== target.id) addDiff(baseFiles, (await this.tryManifest(id))?.files ?? {})
+      for (const id of marked.pending) if (id !== target.id) addDiff(baseFiles, (await readable(id)) ?? {})
       dirtied.add(target.id)
       const list = [...paths].sort()
-      await mapLimit(list, PARALLEL, async (p) => {
-        const f = target.files[p]
-        if (f) {
-          const body = contents?.get(f.sha256)
-          if (body) await this.store.put(this.layout.live(p), body)
-          else if (!(await this.store.copy(this.layout.blob(f.sha256), this.layout.live(p)))) throw this.blobMissing(f.sha256)
-          written++
-        } else {
-          await this.store.delete(this.layout.live(p))
-          deleted++
-        }
-      })
+      let touched = 0
+      let missing = 0
+      await mapLimit(
+        list,
+        PARALLEL,
+        async (p) => {
+          const f = target.files[p]
+          if (f) {
+            const body = contents?.get(f.sha256)
+            if (body) await this.store.put(this.layout.live(p), body)
+            else if (!(await this.store.copy(this.layout.blob(f.sha256), this.layout.live(p)))) {
+              if (!repair) throw this.blobMissing(f.sha256)
+              unrepaired.push({path: p, sha256: f.sha256})
+              missing++
+              return
+            }
+            written++
+          } else {
+            await this.store.delete(this.layout.live(p))
+            deleted++
+          }
+          touchedPaths.add(p)
+          touched++
+        },
+        // Stopped by a signal: finish what is in flight; the last batch is short, so it is finished too.
+        (notStarted) => signal?.aborted === true && notStarted > PARALLEL,
+      )
+      if (touched + missing < list.length) throw new LiveStopped(target.id, list.length - touched, list.length)
+      // A file left unrepaired keeps the live tree behind HEAD: live.json keeps saying so.
+      if (missing > 0) return {written, deleted, unrepaired, paths: [...touchedPaths].sort(), release: undefined}
       const done: LiveState = {release: target.id, pending: [], updatedAt: new Date().toISOString()}
       try {
         await this.store.put(this.layout.liveState, serialise(done), {ifMatch: markEtag})
-        return {written, deleted, release: target.id}
+        return {written, deleted, unrepaired, paths: [...touchedPaths].sort(), release: target.id}
       } catch (error) {
         if (!(error instanceof PreconditionFailed)) throw error
         // Someone else marked or finished meanwhile; our files may have landed after theirs.
@@ -204,24 +240,60 @@ export class PackageRepository {
     }
     throw new ConflictError('the live tree kept changing under this update', {
       code: 'LIVE_BUSY',
-      hint: 'Another publish or rollback is writing the live tree. Run `dagctl fsck --repair` when it is done.',
+      hint: `Another publish or rollback is writing the live tree. Run \`${repairCommand(this)}\` when it is done (docs/runbook.md#the-live-tree-lags-head).`,
     })
   }
 
   /**
-   * updateLive right after this process made `release` current: a failure here does not undo the
-   * release, and the message says so (the live tree lags until the next writer or fsck --repair).
+   * updateLive after this process made `release` current (or found nothing to publish, then
+   * `release` is undefined): a failure here does not undo the release, and the message says so (the
+   * live tree lags until the next writer or fsck --repair). Stopped by a signal, it says exactly how
+   * many files lag and what completes it.
    */
-  async updateLiveAfterSwap(release: number, contents?: Map<string, Buffer>): Promise<{written: number; deleted: number}> {
+  async updateLiveAfterSwap(release: number | undefined, contents?: Map<string, Buffer>, signal?: AbortSignal, scope: RepairScope = {}): Promise<{written: number; deleted: number}> {
     try {
-      return await this.updateLive(contents, [], release)
+      const {written, deleted} = await this.updateLive({contents, justMadeCurrent: release, signal})
+      return {written, deleted}
     } catch (error) {
+      const repair = repairCommand(this, scope)
+      const sig = stopSignalOf(signal)
+      if (error instanceof LiveStopped && sig) {
+        const head = error.release ?? release
+        const lag = error.lagging === undefined ? 'the live tree may still lag it' : `${error.lagging} of ${error.total} live files still lag it`
+        throw new InterruptedError(
+          `interrupted (${sig}) while bringing the live tree in line: HEAD is ${head ? `release ${head}` : 'unchanged'}${release ? ' (this release is current)' : ''}, but ${lag}. Airflow runs the live tree (${this.layout.livePrefix}): those files keep their previous content until it is completed.`,
+          sig,
+          {
+            hint: `Complete it with \`${repair}\` (safe to repeat); the next publish or rollback heals it too. See docs/runbook.md#the-live-tree-lags-head.`,
+            details: {state: 'live-tree-lags', head: head ?? null, lagging: error.lagging ?? null, total: error.total ?? null, repair},
+          },
+        )
+      }
       const inner = error instanceof Error ? error.message : String(error)
-      throw new DagctlError(`release ${release} is current, but bringing the live tree in line failed: ${inner}`, error instanceof DagctlError ? error.exitCode : ExitCode.REMOTE, {
+      throw new DagctlError(`${release ? `release ${release} is current` : 'nothing changed in the history'}, but bringing the live tree in line failed: ${inner}`, error instanceof DagctlError ? error.exitCode : ExitCode.REMOTE, {
         code: 'LIVE_UPDATE_FAILED',
         cause: error,
-        hint: `Consumers of the live tree (${this.layout.livePrefix}) may still see the previous files. Run \`dagctl fsck --env ${this.env} --package ${this.pkg} --repair\` (safe to repeat).`,
+        hint: `Consumers of the live tree (${this.layout.livePrefix}) may still see the previous files. Run \`${repair}\` (safe to repeat; docs/runbook.md#the-live-tree-lags-head).`,
       })
+    }
+  }
+
+  /** live.json for --repair: one that does not parse counts as missing (every live file is then rewritten) but keeps its version for the swap. */
+  private async readLiveStateForRepair(): Promise<{state?: LiveState; etag?: string}> {
+    try {
+      return await this.readLiveState()
+    } catch (error) {
+      if (!(error instanceof CheckFailedError)) throw error
+      const obj = await this.store.get(this.layout.liveState)
+      return {etag: obj?.etag}
+    }
+  }
+
+  private async safeHeadId(): Promise<number | undefined> {
+    try {
+      return (await this.readHead()).head?.release
+    } catch {
+      return undefined
     }
   }
 
@@ -239,6 +311,53 @@ export class PackageRepository {
       key: this.layout.blob(sha),
       hint: 'The store is damaged: run `dagctl fsck` for details.',
     })
+  }
+}
+
+export interface UpdateLiveOptions {
+  /** file bodies by hash (publish has them); otherwise copied from the blobs */
+  contents?: Map<string, Buffer>
+  /** paths to rewrite whatever live.json says (fsck --repair: the files found wrong by hash) */
+  force?: readonly string[]
+  /** the release this process just made current (saves reading HEAD again) */
+  justMadeCurrent?: number
+  /** SIGINT/SIGTERM: stop after the files in flight, unless only one batch is left */
+  signal?: AbortSignal
+  /** fsck --repair: repair what can be repaired, list what cannot */
+  repair?: boolean
+}
+
+export interface LiveUpdate {
+  written: number
+  deleted: number
+  /** the release the live tree now equals; undefined when it does not (yet) */
+  release?: number
+  /** repair only: live files left as they are because HEAD's blob for them is missing */
+  unrepaired: Array<{path: string; sha256: string}>
+  /** the live paths written or removed */
+  paths: string[]
+}
+
+/** How the user reaches this store (so the printed command works as it is). */
+export interface RepairScope {
+  /** the --store value of this run, when one was given */
+  store?: string
+}
+
+/** The command that brings this package's live tree in line with HEAD. */
+export function repairCommand(repo: PackageRepository, scope: RepairScope = {}): string {
+  return `dagctl fsck --env ${repo.env} --package ${repo.pkg}${scope.store ? ` --store ${scope.store}` : ''} --repair`
+}
+
+/** The live-tree update stopped at a signal; `lagging` of `total` files were not written. */
+export class LiveStopped extends Error {
+  constructor(
+    readonly release: number | undefined,
+    readonly lagging: number | undefined,
+    readonly total: number | undefined,
+  ) {
+    super('live tree update stopped by a signal')
+    this.name = 'LiveStopped'
   }
 }
 

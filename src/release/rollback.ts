@@ -1,9 +1,10 @@
-import {UsageError} from '../errors.js'
+import {InterruptedError, UsageError, type StopSignal} from '../errors.js'
+import {stopSignalOf} from '../util/interrupt.js'
 import type {Store} from '../store/index.js'
 import {diffFiles, isEmptyDiff, type FileDiff, type FileMap, type Manifest} from './manifest.js'
 import {collectMetadata, type ReleaseMetadata} from './metadata.js'
 import {buildManifest, summariseDiff, type DiffSummary} from './publish.js'
-import {PackageRepository, type HeadRead} from './repository.js'
+import {PackageRepository, type HeadRead, type RepairScope} from './repository.js'
 import {runSteps, type StepRunner} from '../util/steps.js'
 
 export interface RollbackOptions {
@@ -74,7 +75,7 @@ export async function planRollback(options: RollbackOptions): Promise<RollbackPl
     if (!dagFile) {
       throw new UsageError(`DAG ${dagId} is in neither release ${target.id} nor HEAD (${headManifest.id}) of ${options.pkg}`, {
         code: 'DAG_NOT_FOUND',
-        hint: `Run \`dagctl list ${options.pkg} --env ${options.env}\` to see the published files.`,
+        hint: `Run \`dagctl list --package ${options.pkg} --env ${options.env}\` to see the published files and their DAG ids.`,
       })
     }
     files = {...headManifest.files}
@@ -100,6 +101,10 @@ export interface RollbackResult {
   dryRun: boolean
   diff: DiffSummary
   live?: {written: number; deleted: number}
+  /** the confirmation was declined: nothing was written */
+  cancelled?: boolean
+  /** a signal arrived during the last, short step, which was finished: everything is done */
+  interrupted?: StopSignal
 }
 
 export function rollbackResult(plan: RollbackPlan, options: RollbackOptions, extra: {release: number | null; dryRun: boolean; live?: {written: number; deleted: number}}): RollbackResult {
@@ -140,23 +145,49 @@ export interface RollbackHooks {
   steps?: StepRunner
   /** sees the plan (the diff) before anything is written */
   onPlan?: (plan: RollbackPlan) => void | Promise<void>
-  /** last word before the first write (the CLI's confirmation); throwing stops with nothing written */
-  beforeWrite?: (plan: RollbackPlan) => Promise<void>
+  /** last word before the first write (the CLI's confirmation): false cancels with nothing written */
+  beforeWrite?: (plan: RollbackPlan) => Promise<boolean | void>
+}
+
+export interface RollbackRunOptions extends RollbackOptions {
+  dryRun?: boolean
+  metadata?: ReleaseMetadata
+  /** SIGINT/SIGTERM (withStopSignals): stop at the next safe point and say what state the store is in */
+  signal?: AbortSignal
+  /** how this run named the store, for the commands it prints */
+  scope?: RepairScope
 }
 
 /** A new release equal to the target, then HEAD, then the live tree: the order of DESIGN.md, in this one place. */
-export async function rollback(options: RollbackOptions & {dryRun?: boolean; metadata?: ReleaseMetadata}, hooks: RollbackHooks = {}): Promise<RollbackResult> {
+export async function rollback(options: RollbackRunOptions, hooks: RollbackHooks = {}): Promise<RollbackResult> {
   const steps = hooks.steps ?? runSteps
+  const {signal} = options
   const plan = await planRollback(options)
+  const stopBefore = (what: string, leftover = '') => {
+    const sig = stopSignalOf(signal)!
+    return new InterruptedError(`interrupted (${sig}) ${what}: nothing changed; HEAD is still release ${plan.headManifest.id} and the live tree is unchanged${leftover}.`, sig, {
+      hint: 'Run the rollback again when ready (see docs/runbook.md#an-interrupted-publish-or-rollback).',
+      details: {state: 'not-rolled-back', head: plan.headManifest.id},
+    })
+  }
+  if (stopSignalOf(signal)) throw stopBefore('before anything was written')
   await hooks.onPlan?.(plan)
   if (options.dryRun) return rollbackResult(plan, options, {release: null, dryRun: true})
   if (rollbackIsNoop(plan)) {
-    const live = await plan.repo.updateLive()
-    return rollbackResult(plan, options, {release: null, dryRun: false, live})
+    const live = await plan.repo.updateLiveAfterSwap(undefined, undefined, signal, options.scope)
+    return withInterruption(rollbackResult(plan, options, {release: null, dryRun: false, live}), signal)
   }
-  await hooks.beforeWrite?.(plan)
+  if ((await hooks.beforeWrite?.(plan)) === false) return {...rollbackResult(plan, options, {release: null, dryRun: false}), cancelled: true}
+  if (stopSignalOf(signal)) throw stopBefore('before anything was written')
   const manifest = await steps('Write the rollback release', () => writeRollbackRelease(plan, options, options.metadata))
+  if (stopSignalOf(signal)) throw stopBefore(`before release ${manifest.id} became current`, ` (release ${manifest.id}'s manifest stays as an orphan, not history: harmless)`)
+  // One request: once sent, it is finished, and the live tree follows.
   await steps(`Make release ${manifest.id} current (swap HEAD)`, () => plan.repo.swapHead(manifest.id, plan.headRead))
-  const live = await steps('Bring the live tree in line', () => plan.repo.updateLiveAfterSwap(manifest.id))
-  return rollbackResult(plan, options, {release: manifest.id, dryRun: false, live})
+  const live = await steps('Bring the live tree in line', () => plan.repo.updateLiveAfterSwap(manifest.id, undefined, signal, options.scope))
+  return withInterruption(rollbackResult(plan, options, {release: manifest.id, dryRun: false, live}), signal)
+}
+
+function withInterruption(result: RollbackResult, signal?: AbortSignal): RollbackResult {
+  const sig = stopSignalOf(signal)
+  return sig ? {...result, interrupted: sig} : result
 }

@@ -8,13 +8,17 @@ export function nonce(): string {
   return randomBytes(8).toString('hex')
 }
 
-/** Runs fn over items with at most `limit` in flight; the first failure rejects (after in-flight ones settle). */
-export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+/**
+ * Runs fn over items with at most `limit` in flight; the first failure rejects (after in-flight ones
+ * settle). `stop(notStarted)` is asked before each item is started: true leaves the rest undone
+ * (their results stay undefined) once the items in flight have settled.
+ */
+export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>, stop?: (notStarted: number) => boolean): Promise<R[]> {
   const out = new Array<R>(items.length)
   let next = 0
   let failed: unknown
   const worker = async (): Promise<void> => {
-    while (failed === undefined && next < items.length) {
+    while (failed === undefined && next < items.length && !stop?.(items.length - next)) {
       const i = next++
       try {
         out[i] = await fn(items[i], i)

@@ -14,6 +14,10 @@ import {Agent as HttpsAgent} from 'node:https'
 import {RemoteError} from '../errors.js'
 import {PreconditionFailed, type PutCondition, type Store, type StoredObject} from './types.js'
 
+/** How dagctl finds AWS credentials: the SDK's default chain only (dagctl.yaml never holds them). */
+export const CREDENTIALS_HINT =
+  "dagctl uses the AWS SDK's default credential chain: AWS_ACCESS_KEY_ID + AWS_SECRET_ACCESS_KEY (+ AWS_SESSION_TOKEN); AWS_PROFILE in ~/.aws/credentials or ~/.aws/config (SSO profiles after `aws sso login`); web identity (AWS_ROLE_ARN + AWS_WEB_IDENTITY_TOKEN_FILE, e.g. EKS IRSA or CI OIDC); then the ECS task or EC2 instance role. environments.<env>.s3 in dagctl.yaml sets region, endpoint and encryption, never credentials. `aws sts get-caller-identity` shows what the chain finds; see docs/runbook.md#s3-credentials-are-missing-or-refused."
+
 export interface S3StoreOptions {
   bucket: string
   /** key prefix inside the bucket, without leading or trailing `/` ('' for none) */
@@ -95,12 +99,20 @@ export class S3Store implements Store {
     const e = error as S3ServiceException & {code?: string}
     const status = e.$metadata?.httpStatusCode
     const name = e.name && e.name !== 'Error' ? e.name : e.code
+    if (name === 'CredentialsProviderError') {
+      // The SDK found no credentials at all: no request was sent, so reachability is not the question.
+      return new RemoteError(`no AWS credentials found for ${this.url} (S3 ${what}): ${e.message}`, {
+        code: 'S3_CREDENTIALS',
+        cause: error,
+        hint: CREDENTIALS_HINT,
+      })
+    }
     return new RemoteError(`S3 ${what} failed${status ? ` (HTTP ${status})` : ''}: ${name ? `${name}: ` : ''}${e.message}`, {
       code: 'S3_FAILED',
       cause: error,
       hint:
         status === 403
-          ? 'Check the credentials (AWS_PROFILE, AWS_ACCESS_KEY_ID, the role) and the bucket policy.'
+          ? 'The credentials were found but refused: check which identity the chain picks (`aws sts get-caller-identity`; AWS_PROFILE, AWS_ACCESS_KEY_ID, the role) and the bucket policy; see docs/runbook.md#s3-credentials-are-missing-or-refused.'
           : status === 301 || e.name === 'PermanentRedirect'
             ? 'Set environments.<env>.s3.region to the bucket\'s region.'
             : `Check that ${this.url} is reachable (environments.<env>.s3.endpoint, AWS_ENDPOINT_URL_S3) and re-run; dagctl already retried.`,
