@@ -15,6 +15,7 @@ from __future__ import annotations
 import inspect
 import logging
 import re
+import time
 from pathlib import Path
 from typing import Any, Optional
 
@@ -88,6 +89,7 @@ class DagctlBundle(BaseDagBundle):
         self._current: Optional[int] = int(self.version) if self.version is not None else None
         self._head_etag: Optional[str] = None
         self._in_use = None
+        self._refused: Optional[tuple] = None
         # parse the URL now: a wrong option fails when Airflow loads the bundle config, not later
         if not (store.startswith("file://") or store.startswith("s3://")):
             raise StoreConfigError(f"dagctl bundle {self.name}: store {store!r} is not s3://bucket[/prefix] or file:///dir")
@@ -130,6 +132,8 @@ class DagctlBundle(BaseDagBundle):
             self._materialise(int(self.version))
         else:
             self.refresh()
+            if self._current is None:  # no release yet: Airflow scans an empty folder until there is one
+                self.path.mkdir(parents=True, exist_ok=True)
         super().initialize()
 
     def refresh(self) -> None:
@@ -147,10 +151,23 @@ class DagctlBundle(BaseDagBundle):
                 if self._release_dir(self._current).is_dir():
                     return
                 head = read_head(self.reader, self.layout)
+            if head is not None and self._refused is not None and self._refused[0] == head.etag:
+                # The same refused HEAD: reported (raised) once; now a one-line reminder a minute,
+                # not a traceback every refresh, and nothing fetched again. The last good release stays.
+                if time.monotonic() - self._refused[2] >= 60:
+                    log.warning("dagctl bundle %s: still refusing: %s", self.name, self._refused[1])
+                    self._refused = (self._refused[0], self._refused[1], time.monotonic())
+                return
             if head is None:
                 log.warning("dagctl bundle %s: package %s has no release in %s yet", self.name, self.layout.package, self.store_url)
                 return
-            self._materialise(head.release)
+            try:
+                self._materialise(head.release)
+            except ReleaseRefused as refused:
+                self._refused = (head.etag, refused, time.monotonic())
+                log.error("dagctl bundle %s: %s", self.name, refused)
+                raise
+            self._refused = None
             self._head_etag = head.etag
             if head.release != self._current:
                 log.info("dagctl bundle %s: release %s of package %s is current", self.name, head.release, self.layout.package)

@@ -116,6 +116,12 @@ class Refresh(unittest.TestCase):
         self.assertEqual(b.path, b.versions_dir / "1")
         self.assertEqual(file_hashes(b.path), good)
         self.assertEqual(leftovers(b), ["1"])
+        # the same refused HEAD again: reported once, not raised (and not fetched) at every refresh
+        counting = CountingReader(b.store_url, self.store)
+        b._reader = counting
+        b.refresh()
+        self.assertEqual([k for k, _ in counting.keys], ["_dagctl/dev/bad_blob/HEAD.json"])
+        self.assertEqual(b.get_current_version().version, "1")
 
     def test_refresh_follows_head_and_an_unchanged_head_costs_one_conditional_read(self) -> None:
         set_head(self.store, "alpha", 1)
