@@ -88,6 +88,20 @@ describe('store conformance: the Python bundle reader', () => {
     for (const key of await local.list('')) await s3.store.put(key, (await local.get(key))!.body)
     const {report} = await runCheck(s3.url, {...MOTO_ENV}, ['--s3-endpoint', s3.endpoint!])
     expect(comparable(report)).toEqual(EXPECTED.packages)
+    // the DAG processor's HEAD check is a conditional GET: an unchanged HEAD is a 304, nothing more
+    const probe = `
+import json, sys
+from dagctl_airflow.store import NOT_MODIFIED, open_reader
+r = open_reader(sys.argv[1], endpoint_url=sys.argv[2])
+key = "_dagctl/dev/alpha/HEAD.json"
+head = r.get(key)
+print(json.dumps({"unchanged": r.get(key, if_none_match=head.etag) is NOT_MODIFIED,
+                  "changed": r.get(key, if_none_match='"0"').body == head.body,
+                  "missing": r.get("_dagctl/dev/nobody/HEAD.json") is None}))
+`
+    const res = await execa(inject('airflowPython')['3'], ['-c', probe, s3.url, s3.endpoint!], {env: pythonEnv({...MOTO_ENV}), reject: false})
+    expect(res.exitCode, res.stderr).toBe(0)
+    expect(JSON.parse(res.stdout)).toEqual({unchanged: true, changed: true, missing: true})
   })
 
   it('DagctlBundle on Airflow 3: conformance, versions, refresh, refusals, view_url (python/dagctl_airflow/tests)', async () => {

@@ -223,11 +223,15 @@ def materialise(reader, layout: PackageLayout, release_id: int, target: Path, ma
             # the path was checked; this guards against a symlink or anything else odd all the same
             if root not in dest.parent.resolve().parents and dest.parent.resolve() != root:
                 raise ReleaseRefused("path-outside-package", layout.package, release_id, path, "resolves outside the release folder")
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            with open(dest, "xb") as f:
-                f.write(body)
-                f.flush()
-                os.fsync(f.fileno())
+            try:
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                with open(dest, "xb") as f:
+                    f.write(body)
+                    f.flush()
+                    os.fsync(f.fileno())
+            except (FileExistsError, NotADirectoryError, IsADirectoryError):
+                # `a` and `a/b` both, or two names one file system takes for the same file
+                raise ReleaseRefused("manifest-invalid", layout.package, release_id, path, "the path clashes with another path of the release")
             os.chmod(dest, 0o644)
         for dirpath, dirnames, _ in os.walk(tmp):
             for d in dirnames:

@@ -163,6 +163,18 @@ class Refresh(unittest.TestCase):
         self.assertEqual(leftovers(b), [])
 
 
+    def test_clashing_paths_are_refused_and_leave_nothing(self) -> None:
+        m = json.loads((self.store / "_dagctl/dev/beta/releases/0000000003.json").read_text())
+        f = m["files"]["beta_job.py"]
+        m["files"] = {"beta_job.py": f, "beta_job.py/inner.py": f}
+        (self.store / "_dagctl/dev/beta/releases/0000000003.json").write_text(json.dumps(m))
+        b = bundle(self.store, "beta")
+        with self.assertRaises(ReleaseRefused) as caught:
+            b.initialize()
+        self.assertEqual((caught.exception.reason, caught.exception.file), ("manifest-invalid", "beta_job.py/inner.py"))
+        self.assertEqual(leftovers(b), [])
+
+
 class Options(unittest.TestCase):
     def test_view_url_from_a_template_or_none(self) -> None:
         b = bundle(FIXTURE / "store", "beta", view_url_template="https://dags.example.com/acme/releases/{version}")
