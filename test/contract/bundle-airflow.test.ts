@@ -1,4 +1,4 @@
-import {existsSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, inject, it} from 'vitest'
@@ -157,7 +157,7 @@ afterAll(async () => {
 })
 
 describe('DagctlBundle on Airflow 3.3 (standalone) with package acme on moto', () => {
-  it('a run keeps the release it started on; a new run takes HEAD; after rollback new runs take the rolled-back files', {timeout: 20 * MINUTE}, async () => {
+  it('a run keeps the release it started on; a new run takes HEAD; after rollback new runs take the rolled-back files; a cleared old task runs its run\'s release', {timeout: 20 * MINUTE}, async () => {
     await waitForDagVersion('1')
     const dag = (await airflow.api('GET', `/dags/${DAG_ID}`)).body
     expect(dag.bundle_name).toBe('acme')
@@ -189,6 +189,13 @@ describe('DagctlBundle on Airflow 3.3 (standalone) with package acme on moto', (
     const c = await finished('run_c')
     expect(c).toMatchObject({code: 'release-1 code', bundleVersion: '3'})
     expect(c.file).toContain(`${path.sep}versions${path.sep}3${path.sep}`)
+
+    // clearing run B's second task now (HEAD is release 3) re-runs it on run B's release, 2
+    rmSync(path.join(out, 'run_b.json'))
+    const cleared = await airflow.api('POST', `/dags/${DAG_ID}/clearTaskInstances`, {dry_run: false, dag_run_id: 'run_b', task_ids: ['report'], only_failed: false})
+    expect(cleared.status, JSON.stringify(cleared.body)).toBe(200)
+    await waitFor('the cleared task to run again', async () => (existsSync(path.join(out, 'run_b.json')) ? true : undefined))
+    expect(await finished('run_b')).toMatchObject({code: 'release-2 code', bundleVersion: '2'})
   })
 
   it('a damaged HEAD is refused by the DAG processor (named in its log), which keeps the last good release', {timeout: 15 * MINUTE}, async () => {

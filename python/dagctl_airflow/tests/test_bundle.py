@@ -163,6 +163,34 @@ class Refresh(unittest.TestCase):
         self.assertEqual(leftovers(b), [])
 
 
+    def test_airflows_stale_cleanup_removes_old_releases_but_not_the_one_being_parsed(self) -> None:
+        from airflow.dag_processing.bundles.base import BundleUsageTrackingManager, BundleVersionLock
+
+        set_head(self.store, "alpha", 1)
+        processor = bundle(self.store, "alpha")
+        processor.initialize()
+        # a task ran on release 2 and is done (Airflow's own usage record)
+        task = DagctlBundle(name=processor.name, store=processor.store_url, env="dev", package="alpha", version="2")
+        task.initialize()
+        with BundleVersionLock(bundle_name=processor.name, bundle_version="2"):
+            pass
+        set_head(self.store, "alpha", 3)
+        processor.refresh()
+        # a task on release 3 starts and ends (Airflow rewrites the tracking file, takes and drops its lock)
+        with BundleVersionLock(bundle_name=processor.name, bundle_version="3"):
+            pass
+        processor.refresh()  # HEAD unchanged
+        self.assertEqual(leftovers(processor), ["1", "2", "3"])
+        saved = {k: os.environ.get(k) for k in ("AIRFLOW__DAG_PROCESSOR__STALE_BUNDLE_CLEANUP_MIN_VERSIONS", "AIRFLOW__DAG_PROCESSOR__STALE_BUNDLE_CLEANUP_AGE_THRESHOLD")}
+        os.environ.update({k: "0" for k in saved})
+        try:
+            BundleUsageTrackingManager()._remove_stale_bundle_versions_for_bundle(bundle_name=processor.name)
+        finally:
+            for k, v in saved.items():
+                os.environ.pop(k) if v is None else os.environ.__setitem__(k, v)
+        self.assertEqual(leftovers(processor), ["3"], "1 (left by the processor) and 2 (used by a task) go; 3 is in use")
+        self.assertEqual(file_hashes(processor.path), EXPECTED["packages"]["alpha"]["files"])
+
     def test_clashing_paths_are_refused_and_leave_nothing(self) -> None:
         m = json.loads((self.store / "_dagctl/dev/beta/releases/0000000003.json").read_text())
         f = m["files"]["beta_job.py"]
