@@ -178,7 +178,19 @@ class DagctlBundle(BaseDagBundle):
         if target.is_dir():
             return target
         manifest = load_manifest(self.reader, self.layout, release_id)
-        return materialise(self.reader, self.layout, release_id, target, manifest)
+        return materialise(self.reader, self.layout, release_id, target, manifest, reuse_from=self._reuse_candidates(release_id))
+
+    def _reuse_candidates(self, release_id: int) -> list:
+        """Earlier release folders on this machine: the one in use first, then the newest two others."""
+        found = []
+        if self._current is not None and self._current != release_id:
+            found.append(self._release_dir(self._current))
+        try:
+            others = sorted((int(p.name) for p in self.versions_dir.iterdir() if _VERSION_RE.match(p.name) and p.is_dir()), reverse=True)
+        except OSError:
+            others = []
+        found += [self._release_dir(v) for v in others if v != release_id and v != self._current][:2]
+        return found
 
     def _use(self, release_id: int) -> None:
         """

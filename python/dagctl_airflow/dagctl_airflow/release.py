@@ -24,7 +24,7 @@ import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, Optional, Sequence, Tuple
 
 from dagctl_airflow.store import NOT_MODIFIED, PackageLayout
 
@@ -189,7 +189,26 @@ def load_manifest(reader, layout: PackageLayout, release_id: int) -> Dict[str, A
     return parse_manifest(got.body, layout.package, release_id)
 
 
-def _fetch_verified(reader, layout: PackageLayout, release_id: int, path: str, sha256: str) -> bytes:
+def _local_copy(sources: Sequence[Path], path: str, sha256: str, size: Any) -> Optional[bytes]:
+    """The content from an earlier release folder on this machine, when it hashes to `sha256`."""
+    for src in sources:
+        f = src.joinpath(*path.split("/"))
+        try:
+            if f.is_symlink() or not f.is_file() or f.stat().st_size != size:
+                continue
+            body = f.read_bytes()
+        except OSError:
+            continue
+        if hashlib.sha256(body).hexdigest() == sha256:
+            return body
+    return None
+
+
+def _fetch_verified(reader, layout: PackageLayout, release_id: int, path: str, sha256: str, size: Any = None, sources: Sequence[Path] = ()) -> bytes:
+    if sources:
+        local = _local_copy(sources, path, sha256, size)
+        if local is not None:
+            return local
     got = reader.get(layout.blob(sha256))
     if got is None:
         raise ReleaseRefused("blob-missing", layout.package, release_id, path, f"blob {sha256} is not in the store")
@@ -199,11 +218,21 @@ def _fetch_verified(reader, layout: PackageLayout, release_id: int, path: str, s
     return got.body
 
 
-def materialise(reader, layout: PackageLayout, release_id: int, target: Path, manifest: Optional[Dict[str, Any]] = None) -> Path:
+def materialise(
+    reader,
+    layout: PackageLayout,
+    release_id: int,
+    target: Path,
+    manifest: Optional[Dict[str, Any]] = None,
+    reuse_from: Sequence[Path] = (),
+) -> Path:
     """
     Makes `target` hold exactly the files of the release, verified, written once. An existing
     `target` is a finished materialisation (rename is the last step) and is returned as it is.
-    Any refusal leaves nothing behind.
+    A file whose content is already in one of the `reuse_from` folders (earlier releases on this
+    machine) at the same path is taken from there, after the same sha256 check, instead of being
+    fetched: a release that changes 10 files of 1,000 costs 10 blob reads. Any refusal leaves
+    nothing behind.
     """
     if target.is_dir():
         return target
@@ -216,7 +245,7 @@ def materialise(reader, layout: PackageLayout, release_id: int, target: Path, ma
     try:
         # Fetch and verify everything before writing anything: a refusal costs no disk.
         with ThreadPoolExecutor(max_workers=16) as pool:
-            bodies = list(pool.map(lambda p: _fetch_verified(reader, layout, release_id, p, files[p]["sha256"]), paths))
+            bodies = list(pool.map(lambda p: _fetch_verified(reader, layout, release_id, p, files[p]["sha256"], files[p]["size"], reuse_from), paths))
         root = tmp.resolve()
         for path, body in zip(paths, bodies):
             dest = tmp.joinpath(*path.split("/"))
@@ -227,8 +256,6 @@ def materialise(reader, layout: PackageLayout, release_id: int, target: Path, ma
                 dest.parent.mkdir(parents=True, exist_ok=True)
                 with open(dest, "xb") as f:
                     f.write(body)
-                    f.flush()
-                    os.fsync(f.fileno())
             except (FileExistsError, NotADirectoryError, IsADirectoryError):
                 # `a` and `a/b` both, or two names one file system takes for the same file
                 raise ReleaseRefused("manifest-invalid", layout.package, release_id, path, "the path clashes with another path of the release")
@@ -237,6 +264,7 @@ def materialise(reader, layout: PackageLayout, release_id: int, target: Path, ma
             for d in dirnames:
                 os.chmod(os.path.join(dirpath, d), 0o755)
         os.chmod(tmp, 0o755)
+        _fsync_all(tmp, paths)  # on disk before the folder has its name
         try:
             os.rename(tmp, target)
         except OSError as error:
@@ -249,6 +277,22 @@ def materialise(reader, layout: PackageLayout, release_id: int, target: Path, ma
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return target
+
+
+def _fsync_all(folder: Path, paths: Sequence[str]) -> None:
+    """fsync every file, then every folder; in parallel, so the file system commits them together."""
+
+    def sync(p: Path) -> None:
+        fd = os.open(p, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    dirs = {folder} | {folder.joinpath(*p.split("/")).parent for p in paths}
+    with ThreadPoolExecutor(max_workers=32) as pool:
+        list(pool.map(sync, [folder.joinpath(*p.split("/")) for p in paths]))
+        list(pool.map(sync, sorted(dirs)))
 
 
 def file_hashes(folder: Path) -> Dict[str, str]:

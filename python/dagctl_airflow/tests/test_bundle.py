@@ -139,6 +139,30 @@ class Refresh(unittest.TestCase):
         self.assertEqual(file_hashes(b.path), EXPECTED["packages"]["alpha"]["files"])
         self.assertEqual(leftovers(b), ["1", "3"], "release 1 stays for runs that started on it")
 
+    def test_unchanged_files_come_from_the_release_on_disk_after_the_same_check(self) -> None:
+        set_head(self.store, "alpha", 2)
+        b = bundle(self.store, "alpha")
+        b.initialize()
+        counting = CountingReader(b.store_url, self.store)
+        b._reader = counting
+        set_head(self.store, "alpha", 3)
+        b.refresh()
+        blobs = sorted(k.rsplit("/", 1)[1] for k, _ in counting.keys if "/blobs/" in k)
+        m3 = json.loads((self.store / "_dagctl/dev/alpha/releases/0000000003.json").read_text())
+        self.assertEqual(blobs, [m3["files"]["alpha_one.py"]["sha256"]], "only the file release 3 changed is fetched")
+        self.assertEqual(file_hashes(b.path), EXPECTED["packages"]["alpha"]["files"])
+        # a local copy that no longer hashes right is not reused: the blob is fetched and checked
+        v4 = self.store / "_dagctl/dev/alpha/releases/0000000004.json"
+        m4 = dict(m3, id=4, parent=3)
+        v4.write_text(json.dumps(m4))
+        for copy in b.versions_dir.glob("*/sub/alpha_three.py"):
+            copy.write_text("tampered on disk")
+        counting.keys.clear()
+        set_head(self.store, "alpha", 4)
+        b.refresh()
+        self.assertIn(f"_dagctl/dev/alpha/blobs/{m3['files']['sub/alpha_three.py']['sha256']}", [k for k, _ in counting.keys])
+        self.assertEqual(file_hashes(b.path), EXPECTED["packages"]["alpha"]["files"])
+
     def test_a_release_folder_is_written_once_and_shared(self) -> None:
         a = bundle(self.store, "beta")
         a.initialize()
