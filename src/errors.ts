@@ -1,5 +1,5 @@
 /**
- * Exit codes are a documented contract (docs/exit-codes.md, ../shared/DESIGN.md).
+ * Exit codes are a documented contract (docs/exit-codes.md).
  * Every failure dagctl reports is a DagctlError carrying one of these.
  */
 export const ExitCode = {

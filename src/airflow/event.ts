@@ -2,7 +2,7 @@ import {createHash} from 'node:crypto'
 
 import {UsageError} from '../errors.js'
 
-/** DataHub's EntityChangeEvent_v1 in its JSON form (fixtures in ../shared/fixtures/datahub). */
+/** DataHub's EntityChangeEvent_v1 in its JSON form (fixtures in test/fixtures/datahub). */
 export interface EntityChangeEvent {
   entityType: string
   entityUrn: string

@@ -9,6 +9,7 @@ import path from 'node:path'
 import {describe, expect, inject, it} from 'vitest'
 
 import {runAirflowEngine, type AirflowEngineResult} from '../../src/python/airflow-engine.js'
+import {budget, TIME_SCALE, waitFor} from '../helpers/budget.js'
 import {REPO_ROOT, runCli} from '../helpers/cli.js'
 import {tempDir} from '../helpers/tmp.js'
 
@@ -52,8 +53,10 @@ describe.each([3, 2] as const)('Airflow %i engine', (version) => {
       ...['team_a_dup_first.py', 'team_a_cycle.py', 'team_a_dup_second.py', 'team_a_k8s_extract.py'].map((f) => path.join(FIXTURES, versionDir, f)),
       ...pyFiles(path.join(FIXTURES, 'faults')),
     ]
-    // two workers: the two files of the duplicate id go to different workers
-    const result = await runAirflowEngine(python, {root: FIXTURES, files, airflow_version: version, options: {cache: false, workers: 2, file_timeout: 2}})
+    // two workers: the two files of the duplicate id go to different workers. The import timeout is
+    // 2 s on a quiet machine, longer on a busy one, so that a good file is never the one that times out.
+    const fileTimeout = Math.ceil(2 * TIME_SCALE)
+    const result = await runAirflowEngine(python, {root: FIXTURES, files, airflow_version: version, options: {cache: false, workers: 2, file_timeout: fileTimeout}})
     const only = (file: string) => {
       const found = findingsOf(result, file)
       expect(found, `${file}: ${JSON.stringify(result.findings, null, 1)}`).toHaveLength(1)
@@ -87,7 +90,7 @@ describe.each([3, 2] as const)('Airflow %i engine', (version) => {
     // a crashed or killed worker costs only its own file: the good DAG after them is intact
     expect(result.dags.map((d) => d.dag_id).sort()).toEqual(['team_a_k8s_extract', 'team_a_twice'])
     expect(result.files).toHaveLength(files.length)
-  })
+  }, budget(180_000))
 
   it("reports exactly the import errors of DagBag loaded directly, on Airflow's bundled example DAGs", async () => {
     const exampleDir = (
@@ -107,7 +110,7 @@ describe.each([3, 2] as const)('Airflow %i engine', (version) => {
     }
     expect(result.dags.map((d) => d.dag_id).sort()).toEqual(expected.dags)
     expect(expected.dags.length).toBeGreaterThan(40)
-  }, 300_000)
+  }, budget(300_000))
 })
 
 /** What `airflow dags list-import-errors --local` does: one DagBag over the folder, in one process. */
@@ -160,7 +163,7 @@ describe('result cache (Airflow 3)', () => {
     // another dagctl version never trusts this one's results
     const upgraded = await runAirflowEngine(python, {...request, options: {...request.options, dagctl_version: '0.0.1-test'}})
     expect(upgraded.files.map((f) => f.cached)).toEqual([false, false, false])
-  }, 300_000)
+  }, budget(300_000))
 })
 
 describe('an interpreter whose Airflow is broken', () => {
@@ -182,12 +185,10 @@ describe('no worker outlives the engine', () => {
         return []
       }
     }
+    // the engine imports Airflow before it forks its workers: seconds when quiet, more when busy
     let workers: number[] = []
-    for (let i = 0; i < 200 && workers.length === 0; i++) {
-      await new Promise((r) => setTimeout(r, 100))
-      workers = children()
-    }
-    expect(workers.length).toBeGreaterThan(0)
+    const forked = await waitFor(() => (workers = children()).length > 0, {what: 'the engine to fork a worker', timeoutMs: 60_000, intervalMs: 100, stop: () => engine.exitCode !== null})
+    expect(forked, 'the engine exited before it forked a worker').toBe(true)
     engine.kill('SIGKILL')
     await engine
     const alive = (pid: number) => {
@@ -198,9 +199,9 @@ describe('no worker outlives the engine', () => {
         return false
       }
     }
-    for (let i = 0; i < 50 && workers.some(alive); i++) await new Promise((r) => setTimeout(r, 100))
+    await waitFor(() => !workers.some(alive), {what: `the workers ${workers.join(', ')} to die with the engine`, timeoutMs: 10_000, intervalMs: 50}).catch(() => {})
     expect(workers.filter(alive)).toEqual([])
-  })
+  }, budget(120_000))
 })
 
 // The same engine through the command a user runs.
@@ -214,11 +215,11 @@ describe('through dagctl validate --engine airflow', () => {
       'dags/team_a_dup_second.py': read('v3/team_a_dup_second.py'),
       'dags/team_a_broken.py': read('faults/import_error.py'),
     })
-    const res = await runCli(['validate', '--engine', 'airflow', '--python', pythons['3'], '--json'], {cwd: dir, timeout: 300_000})
+    const res = await runCli(['validate', '--engine', 'airflow', '--python', pythons['3'], '--json'], {cwd: dir, timeout: budget(300_000)})
     expect(res.exitCode).toBe(1)
     const report = res.json()
     expect(report.engine).toBe('airflow')
     const rules = (report.findings as Array<{file: string; rule: string}>).map((f) => `${path.basename(f.file)} ${f.rule}`)
     expect(rules).toEqual(expect.arrayContaining(['team_a_broken.py import-error', 'team_a_dup_second.py duplicate-dag-id']))
-  }, 300_000)
+  }, budget(300_000))
 })

@@ -10,8 +10,8 @@ import type {RecordedRequest} from '../helpers/airflow-server.js'
 
 const addFormats = addFormatsImport as unknown as (ajv: Ajv | Ajv2020) => void
 
-/** The Airflow OpenAPI specs in ../shared/schemas (never copied into the repo). */
-export const SCHEMAS_DIR = path.resolve(REPO_ROOT, '..', 'shared', 'schemas')
+/** The Airflow OpenAPI specs, copied into test/fixtures/schemas (origin and licence: test/fixtures/SOURCES.md). */
+export const SCHEMAS_DIR = path.join(REPO_ROOT, 'test', 'fixtures', 'schemas')
 
 interface Operation {
   requestBody?: {content?: Record<string, {schema?: unknown}>}

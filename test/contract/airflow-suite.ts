@@ -9,7 +9,7 @@ import {BIN, REPO_ROOT, runCli, type CliResult} from '../helpers/cli.js'
 import {startAirflow, startRecordingProxy, type AirflowServer, type RecordingProxy} from '../helpers/airflow-server.js'
 import {OpenApiBodies} from './airflow-openapi.js'
 
-const FIXTURES = path.resolve(REPO_ROOT, '..', 'shared', 'fixtures', 'datahub')
+const FIXTURES = path.join(REPO_ROOT, 'test', 'fixtures', 'datahub')
 const WRONG_PASSWORD = 'Wr0ng-pa55word-must-not-leak'
 const BOGUS_TOKEN = 'bogus-token-must-not-leak-1234567890'
 

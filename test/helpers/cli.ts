@@ -1,6 +1,8 @@
 import {execa} from 'execa'
 import path from 'node:path'
 
+import {budget} from './budget.js'
+
 export const REPO_ROOT = path.resolve(import.meta.dirname, '..', '..')
 export const BIN = path.join(REPO_ROOT, 'bin', 'run.js')
 
@@ -19,7 +21,7 @@ export async function runCli(args: string[], options: {cwd?: string; env?: Recor
     env: {NO_COLOR: '1', ...options.env},
     input: options.input ?? '',
     reject: false,
-    timeout: options.timeout ?? 120_000,
+    timeout: options.timeout ?? budget(120_000),
   })
   return {
     exitCode: result.exitCode ?? -1,

@@ -6,7 +6,7 @@ import {describe, expect, inject, it} from 'vitest'
 import {BIN, REPO_ROOT} from '../helpers/cli.js'
 import {tempDir} from '../helpers/tmp.js'
 
-const ENVELOPE = path.resolve(REPO_ROOT, '..', 'shared', 'fixtures', 'datahub', 'event-envelope-entity-change-event-tag-added.json')
+const ENVELOPE = path.join(REPO_ROOT, 'test', 'fixtures', 'datahub', 'event-envelope-entity-change-event-tag-added.json')
 
 // The Action's error paths, with the real acryl-datahub-actions and the built dagctl, no Airflow:
 // every case below stops before dagctl sends a request.

@@ -6,11 +6,11 @@ import {parse} from 'yaml'
 
 import {REPO_ROOT} from '../helpers/cli.js'
 
-const SHARED = path.resolve(REPO_ROOT, '..', 'shared')
+const SCHEMA = path.join(REPO_ROOT, 'test', 'fixtures', 'schemas', 'gitlab-ci.schema.json')
 
 describe('.gitlab-ci.yml', () => {
   it("is valid against GitLab's CI schema and runs the same script as CI", () => {
-    const schema = JSON.parse(readFileSync(path.join(SHARED, 'schemas', 'gitlab-ci.schema.json'), 'utf8'))
+    const schema = JSON.parse(readFileSync(SCHEMA, 'utf8'))
     const ajv = new Ajv({strict: false, allErrors: true, validateFormats: false})
     const validate = ajv.compile(schema)
     const pipeline = parse(readFileSync(path.join(REPO_ROOT, '.gitlab-ci.yml'), 'utf8'))
@@ -21,7 +21,7 @@ describe('.gitlab-ci.yml', () => {
   })
 
   it('schema check can fail: a job with an unknown keyword is rejected', () => {
-    const schema = JSON.parse(readFileSync(path.join(SHARED, 'schemas', 'gitlab-ci.schema.json'), 'utf8'))
+    const schema = JSON.parse(readFileSync(SCHEMA, 'utf8'))
     const validate = new Ajv({strict: false, validateFormats: false}).compile(schema)
     expect(validate({test: {scirpt: ['x']}})).toBe(false)
   })

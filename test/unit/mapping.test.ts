@@ -9,7 +9,7 @@ import {ConfigError, DagctlError} from '../../src/errors.js'
 import {REPO_ROOT} from '../helpers/cli.js'
 import {tempDir} from '../helpers/tmp.js'
 
-const FIXTURES = path.resolve(REPO_ROOT, '..', 'shared', 'fixtures', 'datahub')
+const FIXTURES = path.join(REPO_ROOT, 'test', 'fixtures', 'datahub')
 const fixture = (name: string) => readFileSync(path.join(FIXTURES, name), 'utf8')
 
 function mappingFile(text: string): string {
