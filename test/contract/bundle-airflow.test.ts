@@ -5,6 +5,7 @@ import {afterAll, beforeAll, describe, expect, inject, it} from 'vitest'
 
 import {openStore, type Store} from '../../src/store/index.js'
 import {startAirflow, type AirflowServer} from '../helpers/airflow-server.js'
+import {budget} from '../helpers/budget.js'
 import {REPO_ROOT, runCli} from '../helpers/cli.js'
 import {MOTO_ENV, startMoto, type Moto} from '../helpers/moto.js'
 
@@ -66,7 +67,7 @@ async function publish(code: string, message: string): Promise<number> {
 }
 
 async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 5 * MINUTE): Promise<T> {
-  const deadline = Date.now() + timeoutMs
+  const deadline = Date.now() + budget(timeoutMs)
   for (;;) {
     const value = await probe().catch(() => undefined)
     if (value !== undefined) return value
@@ -149,7 +150,7 @@ beforeAll(async () => {
       AIRFLOW__DAG_PROCESSOR__BUNDLE_REFRESH_CHECK_INTERVAL: '1',
     },
   })
-}, 10 * MINUTE)
+}, budget(10 * MINUTE))
 
 afterAll(async () => {
   await airflow?.stop()
@@ -157,7 +158,7 @@ afterAll(async () => {
 })
 
 describe('DagctlBundle on Airflow 3.3 (standalone) with package acme on moto', () => {
-  it('a run keeps the release it started on; a new run takes HEAD; after rollback new runs take the rolled-back files; a cleared old task runs its run\'s release', {timeout: 20 * MINUTE}, async () => {
+  it('a run keeps the release it started on; a new run takes HEAD; after rollback new runs take the rolled-back files; a cleared old task runs its run\'s release', {timeout: budget(20 * MINUTE)}, async () => {
     await waitForDagVersion('1')
     const dag = (await airflow.api('GET', `/dags/${DAG_ID}`)).body
     expect(dag.bundle_name).toBe('acme')
@@ -198,7 +199,7 @@ describe('DagctlBundle on Airflow 3.3 (standalone) with package acme on moto', (
     expect(await finished('run_b')).toMatchObject({code: 'release-2 code', bundleVersion: '2'})
   })
 
-  it('a damaged HEAD is refused by the DAG processor (named in its log), which keeps the last good release', {timeout: 15 * MINUTE}, async () => {
+  it('a damaged HEAD is refused by the DAG processor (named in its log), which keeps the last good release', {timeout: budget(15 * MINUTE)}, async () => {
     await waitForDagVersion('3')
     const meta = `_dagctl/dev/acme`
     const good = JSON.parse((await store.get(`${meta}/releases/0000000003.json`))!.body.toString())

@@ -4,6 +4,7 @@ import path from 'node:path'
 import {afterAll, describe, expect, inject, it} from 'vitest'
 
 import {openStore} from '../../src/store/index.js'
+import {budget} from '../helpers/budget.js'
 import {REPO_ROOT} from '../helpers/cli.js'
 import {MOTO_ENV} from '../helpers/moto.js'
 import {freshStore, STORE_VARIANTS, stopSharedMoto} from '../helpers/stores.js'
@@ -104,7 +105,7 @@ print(json.dumps({"unchanged": r.get(key, if_none_match=head.etag) is NOT_MODIFI
     expect(JSON.parse(res.stdout)).toEqual({unchanged: true, changed: true, missing: true})
   })
 
-  it('DagctlBundle on Airflow 3: conformance, versions, refresh, refusals, view_url (python/dagctl_airflow/tests)', async () => {
+  it('DagctlBundle on Airflow 3: conformance, versions, refresh, refusals, cleanup, view_url (python/dagctl_airflow/tests)', {timeout: budget(180_000)}, async () => {
     const res = await execa(inject('airflowPython')['3'], ['-m', 'unittest', 'discover', '-s', path.join(PKG, 'tests'), '-t', PKG, '-v'], {
       env: pythonEnv(),
       reject: false,
