@@ -215,6 +215,19 @@ class Refresh(unittest.TestCase):
         self.assertEqual(leftovers(processor), ["3"], "1 (left by the processor) and 2 (used by a task) go; 3 is in use")
         self.assertEqual(file_hashes(processor.path), EXPECTED["packages"]["alpha"]["files"])
 
+    def test_a_package_without_a_release_yet_is_an_empty_folder_until_its_first_publish(self) -> None:
+        b = bundle(self.store, "nobody_yet")
+        b.initialize()
+        self.assertIsNone(b.get_current_version())
+        self.assertTrue(b.path.is_dir())
+        self.assertEqual(list(b.path.iterdir()), [])
+        shutil.copytree(self.store / "_dagctl/dev/beta", self.store / "_dagctl/dev/nobody_yet")
+        for m in (self.store / "_dagctl/dev/nobody_yet/releases").iterdir():
+            m.write_text(m.read_text().replace('"package": "beta"', '"package": "nobody_yet"'))
+        b.refresh()
+        self.assertEqual(b.get_current_version().version, "3")
+        self.assertEqual(file_hashes(b.path), EXPECTED["packages"]["beta"]["files"])
+
     def test_clashing_paths_are_refused_and_leave_nothing(self) -> None:
         m = json.loads((self.store / "_dagctl/dev/beta/releases/0000000003.json").read_text())
         f = m["files"]["beta_job.py"]
