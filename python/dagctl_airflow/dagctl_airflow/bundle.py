@@ -22,7 +22,7 @@ from typing import Any, Optional
 from airflow.dag_processing.bundles.base import BaseDagBundle
 
 from dagctl_airflow.release import NOT_MODIFIED, ReleaseRefused, load_manifest, materialise, read_head
-from dagctl_airflow.store import PackageLayout, StoreConfigError, open_reader
+from dagctl_airflow.store import PackageLayout, StoreConfigError, open_reader, parse_store_url
 
 try:  # Airflow 3.2+: a version and its structured data, returned together
     from airflow.dag_processing.bundles.base import BundleVersion
@@ -90,9 +90,8 @@ class DagctlBundle(BaseDagBundle):
         self._head_etag: Optional[str] = None
         self._in_use = None
         self._refused: Optional[tuple] = None
-        # parse the URL now: a wrong option fails when Airflow loads the bundle config, not later
-        if not (store.startswith("file://") or store.startswith("s3://")):
-            raise StoreConfigError(f"dagctl bundle {self.name}: store {store!r} is not s3://bucket[/prefix] or file:///dir")
+        # a wrong store fails when Airflow loads the bundle config (no I/O, no boto3 yet), not at first use
+        parse_store_url(store)
 
     @property
     def reader(self):

@@ -163,14 +163,8 @@ class S3Reader:
 NOT_MODIFIED = Stored(b"", "\0not-modified")
 
 
-def open_reader(
-    url: str,
-    *,
-    endpoint_url: Optional[str] = None,
-    region: Optional[str] = None,
-    path_style: Optional[bool] = None,
-):
-    """A reader for `file://DIR` (absolute; `file:///abs` or `file:///abs/`) or `s3://bucket[/prefix]`."""
+def parse_store_url(url: str):
+    """("file", Path) or ("s3", bucket, prefix) for a store URL; StoreConfigError for anything else. No I/O."""
     if not isinstance(url, str):
         raise StoreConfigError(f"dagctl bundle: store {url!r} is not a store URL")
     if url.startswith("file://"):
@@ -179,12 +173,26 @@ def open_reader(
             raise StoreConfigError(
                 f"dagctl bundle: store {url!r}: a file:// store must be an absolute folder (file:///srv/dags-store)"
             )
-        return LocalReader(url, Path(rest))
+        return ("file", Path(rest))
     m = _BUCKET_RE.match(url)
     if not m:
         raise StoreConfigError(f"dagctl bundle: store {url!r} is not s3://bucket[/prefix] or file:///dir")
     prefix = (m.group(2) or "").strip("/")
     if any(s in (".", "..") for s in prefix.split("/")):
         raise StoreConfigError(f"dagctl bundle: store {url!r} has . or .. in its prefix")
+    return ("s3", m.group(1), prefix)
+
+
+def open_reader(
+    url: str,
+    *,
+    endpoint_url: Optional[str] = None,
+    region: Optional[str] = None,
+    path_style: Optional[bool] = None,
+):
+    """A reader for `file:///abs/dir` or `s3://bucket[/prefix]` (boto3 is imported only for s3://)."""
+    parsed = parse_store_url(url)
+    if parsed[0] == "file":
+        return LocalReader(url, parsed[1])
     endpoint_url = endpoint_url or os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL") or None
-    return S3Reader(url, m.group(1), prefix, endpoint_url=endpoint_url, region=region, path_style=path_style)
+    return S3Reader(url, parsed[1], parsed[2], endpoint_url=endpoint_url, region=region, path_style=path_style)

@@ -251,6 +251,8 @@ class Options(unittest.TestCase):
     def test_bad_options_are_refused_when_the_bundle_is_made(self) -> None:
         for kwargs in (
             {"store": "ftp://x", "env": "dev", "package": "p"},
+            {"store": "file://relative/dir", "env": "dev", "package": "p"},
+            {"store": "s3://b/../x", "env": "dev", "package": "p"},
             {"store": "file:///x", "env": "dev", "package": "../p"},
             {"store": "file:///x", "env": "d/v", "package": "p"},
             {"store": "file:///x", "env": "dev", "package": "p", "version": "../1"},
