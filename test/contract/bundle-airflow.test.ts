@@ -199,7 +199,7 @@ describe('DagctlBundle on Airflow 3.3 (standalone) with package acme on moto', (
     expect(await finished('run_b')).toMatchObject({code: 'release-2 code', bundleVersion: '2'})
   })
 
-  it('a damaged HEAD is refused by the DAG processor (named in its log), which keeps the last good release', {timeout: budget(15 * MINUTE)}, async () => {
+  it('a damaged HEAD (each reason) is refused by the DAG processor (named in its log), which keeps the last good release', {timeout: budget(15 * MINUTE)}, async () => {
     await waitForDagVersion('3')
     const meta = `_dagctl/dev/acme`
     const good = JSON.parse((await store.get(`${meta}/releases/0000000003.json`))!.body.toString())
@@ -221,11 +221,21 @@ describe('DagctlBundle on Airflow 3.3 (standalone) with package acme on moto', (
     await waitFor('the DAG processor to refuse release 5', async () =>
       /dagctl bundle acme: dagctl: refusing release 5 of package 'acme' \(path-outside-package, file '\.\.\/escape\.py'\)/.test(plainLog()) ? true : undefined,
     )
+    // release 6: a manifest cut short; release 7: a blob the manifest names is not there
+    const text = JSON.stringify({...good, id: 6, parent: 3})
+    await store.put(`${meta}/releases/0000000006.json`, text.slice(0, text.length / 2))
+    await setHead(6)
+    await waitFor('the DAG processor to refuse release 6', async () => (/refusing release 6 of package 'acme' \(manifest-invalid\)/.test(plainLog()) ? true : undefined))
+    await store.put(`${meta}/releases/0000000007.json`, JSON.stringify({...good, id: 7, parent: 3, files: {...good.files, 'acme_more.py': {sha256: 'e'.repeat(64), size: 10, since: 7}}}))
+    await setHead(7)
+    await waitFor('the DAG processor to refuse release 7', async () =>
+      /refusing release 7 of package 'acme' \(blob-missing, file 'acme_more\.py'\)/.test(plainLog()) ? true : undefined,
+    )
     expect(await dagVersion()).toBe('3')
     await trigger('run_d', {released: true})
     expect(await finished('run_d')).toMatchObject({code: 'release-1 code', bundleVersion: '3'})
     const versions = path.join(work, 'bundles', 'acme', 'versions')
-    // nothing of 4 or 5 was written, not even a temp folder
+    // nothing of 4 to 7 was written, not even a temp folder
     expect(readdirSync(versions).sort()).toEqual(['1', '2', '3'])
   })
 })
