@@ -15,7 +15,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from dagctl_airflow.release import ReleaseRefused, file_hashes, load_manifest, materialise, read_head
+from dagctl_airflow.release import ReleaseRefused, file_hashes, load_manifest, materialise, parse_manifest, read_head
 from dagctl_airflow.store import PackageLayout, open_reader
 
 
@@ -42,7 +42,23 @@ def check(reader, env: str, package: str, into: Path) -> dict:
         }
 
 
+def classify(cases: list) -> list:
+    """`[{"text", "package", "id"}]` -> what parse_manifest makes of each: {"ok"} or {"ok", "reason", "file"}."""
+    out = []
+    for case in cases:
+        try:
+            parse_manifest(case["text"].encode("utf-8"), case["package"], case["id"])
+            out.append({"ok": True})
+        except ReleaseRefused as refused:
+            out.append({"ok": False, "reason": refused.reason, "file": refused.file})
+    return out
+
+
 def main(argv=None) -> int:
+    if argv is None and sys.argv[1:] == ["--classify-manifests"]:
+        # for the differential test of the two readers: manifests on stdin, verdicts on stdout
+        json.dump(classify(json.load(sys.stdin)), sys.stdout)
+        return 0
     ap = argparse.ArgumentParser(prog="python -m dagctl_airflow.check", description=__doc__.splitlines()[0])
     ap.add_argument("store")
     ap.add_argument("--env", required=True)

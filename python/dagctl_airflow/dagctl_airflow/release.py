@@ -105,6 +105,14 @@ def _check_schema(raw: Any) -> Optional[Tuple[str, Optional[str]]]:
     validation = raw.get("validation")
     if not isinstance(validation, dict) or not isinstance(validation.get("skipped"), bool):
         return ("validation.skipped: expected a boolean", None)
+    if "engine" in validation and not isinstance(validation["engine"], str):
+        return ("validation.engine: expected a string", None)
+    summary = validation.get("summary")
+    if "summary" in validation and (
+        not isinstance(summary, dict)
+        or any(isinstance(summary.get(k), bool) or not isinstance(summary.get(k), (int, float)) for k in ("files", "dags", "errors", "warnings", "infos"))
+    ):
+        return ("validation.summary: expected {files, dags, errors, warnings, infos}", None)
     files = raw.get("files")
     if not isinstance(files, dict):
         return ("files: expected an object", None)
@@ -134,7 +142,9 @@ def _check_schema(raw: Any) -> Optional[Tuple[str, Optional[str]]]:
             if not is_safe_relative_path(p):
                 return (f"changes.{key}.{i}: not a relative, normalised path inside the package", p if isinstance(p, str) else None)
     rb = raw.get("rollback")
-    if "rollback" in raw and (not isinstance(rb, dict) or not _int(rb.get("from"), True) or not _int(rb.get("to"), True)):
+    if "rollback" in raw and (
+        not isinstance(rb, dict) or not _int(rb.get("from"), True) or not _int(rb.get("to"), True) or ("dag" in rb and not isinstance(rb["dag"], str))
+    ):
         return ("rollback: expected {from, to, dag?}", None)
     return None
 
