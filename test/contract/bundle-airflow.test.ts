@@ -1,3 +1,4 @@
+import {execa} from 'execa'
 import {existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -199,7 +200,7 @@ describe('DagctlBundle on Airflow 3.3 (standalone) with package acme on moto', (
     expect(await finished('run_b')).toMatchObject({code: 'release-2 code', bundleVersion: '2'})
   })
 
-  it('a damaged HEAD (each reason) is refused by the DAG processor (named in its log), which keeps the last good release', {timeout: budget(15 * MINUTE)}, async () => {
+  it('a damaged HEAD (each reason) is refused by the DAG processor (named in its log), which keeps the last good release; a task on a tampered release fails with the refusal', {timeout: budget(15 * MINUTE)}, async () => {
     await waitForDagVersion('3')
     const meta = `_dagctl/dev/acme`
     const good = JSON.parse((await store.get(`${meta}/releases/0000000003.json`))!.body.toString())
@@ -237,5 +238,17 @@ describe('DagctlBundle on Airflow 3.3 (standalone) with package acme on moto', (
     const versions = path.join(work, 'bundles', 'acme', 'versions')
     // nothing of 4 to 7 was written, not even a temp folder
     expect(readdirSync(versions).sort()).toEqual(['1', '2', '3'])
+
+    // a task asked for a release whose folder is gone (cleaned up) and whose blob was tampered with
+    // in the store since: the task fails with the refusal, and nothing is materialised
+    const m2 = JSON.parse((await store.get(`${meta}/releases/0000000002.json`))!.body.toString())
+    await store.put(`${meta}/blobs/${m2.files[`${DAG_ID}.py`].sha256}`, 'raise SystemExit("tampered")  # airflow dag\n')
+    rmSync(path.join(versions, '2'), {recursive: true})
+    const cleared = await airflow.api('POST', `/dags/${DAG_ID}/clearTaskInstances`, {dry_run: false, dag_run_id: 'run_b', task_ids: ['report'], only_failed: false})
+    expect(cleared.status, JSON.stringify(cleared.body)).toBe(200)
+    await waitFor('the task on the tampered release to fail', async () => ((await taskState('run_b', 'report')) === 'failed' ? true : undefined))
+    expect(existsSync(path.join(versions, '2'))).toBe(false)
+    const logs = (await execa('grep', ['-rl', "refusing release 2 of package 'acme' (sha256-mismatch, file 'acme_pinned.py')", path.join(airflow.home, 'logs')], {reject: false})).stdout
+    expect(logs, 'the task log names the refusal').toMatch(/run_id=run_b/)
   })
 })
