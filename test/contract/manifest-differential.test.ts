@@ -24,7 +24,7 @@ interface Case {
 }
 
 const WRONG_VALUES: unknown[] = [null, 0, -1, 1.5, 2, '', 'x', true, [], {}, ['a.py'], {a: 1}]
-const UNSAFE_PATHS = ['../a.py', '/abs.py', 'a/./b.py', 'a//b.py', 'a\\b.py', 'C:x.py', '', 'a/', '.', '..', 'x\u0000y.py', 'a/../b.py', './a.py', 'a/.', 'x'.repeat(1025)]
+const UNSAFE_PATHS = ['\u{1F600}'.repeat(600), '\u{1F600}'.repeat(500), '../a.py', '/abs.py', 'a/./b.py', 'a//b.py', 'a\\b.py', 'C:x.py', '', 'a/', '.', '..', 'x\u0000y.py', 'a/../b.py', './a.py', 'a/.', 'x'.repeat(1025)]
 
 function cases(): Case[] {
   const out: Case[] = []

@@ -54,7 +54,8 @@ class ReleaseRefused(Exception):
 
 def is_safe_relative_path(p: Any) -> bool:
     """isSafeRelativePath of src/release/layout.ts: relative, `/`-separated, normalised, no `.`/`..`/empty segment."""
-    if not isinstance(p, str) or p == "" or len(p) > 1024:
+    # 1,024 UTF-16 code units, as JavaScript's `length` counts (an emoji is 2)
+    if not isinstance(p, str) or p == "" or len(p.encode("utf-16-le", "surrogatepass")) > 2048:
         return False
     if p.startswith("/") or "\\" in p or "\0" in p or _DRIVE_RE.match(p):
         return False
