@@ -88,6 +88,7 @@ function cases(): Case[] {
     }
     push('dags entry without dagId', {...clone(), dags: [{file: first}]})
     push('dags entry with a good file', {...clone(), dags: [{dagId: 'alpha_one', file: first}]})
+    for (const literal of ['NaN', 'Infinity', '-Infinity', '1e400']) push(`an unknown key = ${literal}`, JSON.stringify({...base, extra: 0}).replace('"extra":0', `"extra":${literal}`))
     push('another package', {...clone(), package: 'other'})
     push('another id', {...clone(), id: id + 1})
     push('id as 3.0 text', JSON.stringify(base).replace(`"id":${id}`, `"id":${id}.0`))

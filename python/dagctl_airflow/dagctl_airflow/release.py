@@ -150,10 +150,19 @@ def _check_schema(raw: Any) -> Optional[Tuple[str, Optional[str]]]:
     return None
 
 
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _loads(body: bytes) -> Any:
+    """JSON as JavaScript's JSON.parse reads it: NaN and Infinity are not JSON."""
+    return json.loads(body.decode("utf-8"), parse_constant=_no_constant)
+
+
 def parse_manifest(body: bytes, package: str, release_id: int) -> Dict[str, Any]:
     """The manifest of `release_id`, or ReleaseRefused. Paths are checked before anything else."""
     try:
-        raw = json.loads(body.decode("utf-8"))
+        raw = _loads(body)
     except (UnicodeDecodeError, ValueError) as error:
         raise ReleaseRefused("manifest-invalid", package, release_id, None, f"the manifest is not JSON ({error})")
     if isinstance(raw, dict) and isinstance(raw.get("files"), dict):
@@ -185,7 +194,7 @@ def read_head(reader, layout: PackageLayout, if_none_match: Optional[str] = None
     if got is None or got is NOT_MODIFIED:
         return got
     try:
-        raw = json.loads(got.body.decode("utf-8"))
+        raw = _loads(got.body)
     except (UnicodeDecodeError, ValueError) as error:
         raise ReleaseRefused("manifest-invalid", layout.package, None, None, f"{layout.head} is not JSON ({error})")
     if not isinstance(raw, dict) or not _int(raw.get("release"), True) or not isinstance(raw.get("nonce"), str):
