@@ -19,6 +19,8 @@ const ROLLBACK_FILE = path.join(REPO_ROOT, 'test/fixtures/store-conformance/stor
 interface Case {
   name: string
   text: string
+  /** the bytes, when they are not UTF-8 text */
+  b64?: string
   package: string
   id: number
 }
@@ -89,6 +91,8 @@ function cases(): Case[] {
     push('dags entry without dagId', {...clone(), dags: [{file: first}]})
     push('dags entry with a good file', {...clone(), dags: [{dagId: 'alpha_one', file: first}]})
     for (const literal of ['NaN', 'Infinity', '-Infinity', '1e400']) push(`an unknown key = ${literal}`, JSON.stringify({...base, extra: 0}).replace('"extra":0', `"extra":${literal}`))
+    const invalidUtf8 = Buffer.concat([Buffer.from(JSON.stringify({...base, message: 'MARK'}).split('MARK')[0]), Buffer.from([0xff, 0xfe, 0xc3]), Buffer.from(JSON.stringify({...base, message: 'MARK'}).split('MARK')[1])])
+    out.push({name: `${pkg}: a message that is not UTF-8`, text: '', b64: invalidUtf8.toString('base64'), package: pkg, id})
     push('another package', {...clone(), package: 'other'})
     push('another id', {...clone(), id: id + 1})
     push('id as 3.0 text', JSON.stringify(base).replace(`"id":${id}`, `"id":${id}.0`))
@@ -102,7 +106,7 @@ type Verdict = {ok: true} | {ok: false; reason?: string; file?: string | null}
 
 function typescriptVerdict(c: Case): Verdict & {offendingPath?: string} {
   try {
-    parseManifest('m.json', Buffer.from(c.text, 'utf8'), {id: c.id, package: c.package})
+    parseManifest('m.json', c.b64 === undefined ? Buffer.from(c.text, 'utf8') : Buffer.from(c.b64, 'base64'), {id: c.id, package: c.package})
     return {ok: true}
   } catch (error) {
     if (!(error instanceof UnsafeManifestError)) throw error

@@ -10,6 +10,7 @@ test/fixtures/store-conformance/expected.json. Exit 0 when every package reads, 
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import sys
 import tempfile
@@ -43,11 +44,12 @@ def check(reader, env: str, package: str, into: Path) -> dict:
 
 
 def classify(cases: list) -> list:
-    """`[{"text", "package", "id"}]` -> what parse_manifest makes of each: {"ok"} or {"ok", "reason", "file"}."""
+    """`[{"text" or "b64", "package", "id"}]` -> what parse_manifest makes of each: {"ok"} or {"ok", "reason", "file"}."""
     out = []
     for case in cases:
         try:
-            parse_manifest(case["text"].encode("utf-8"), case["package"], case["id"])
+            body = base64.b64decode(case["b64"]) if "b64" in case else case["text"].encode("utf-8", "surrogatepass")
+            parse_manifest(body, case["package"], case["id"])
             out.append({"ok": True})
         except ReleaseRefused as refused:
             out.append({"ok": False, "reason": refused.reason, "file": refused.file})

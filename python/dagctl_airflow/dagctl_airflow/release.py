@@ -155,8 +155,9 @@ def _no_constant(name: str) -> Any:
 
 
 def _loads(body: bytes) -> Any:
-    """JSON as JavaScript's JSON.parse reads it: NaN and Infinity are not JSON."""
-    return json.loads(body.decode("utf-8"), parse_constant=_no_constant)
+    """JSON as src/release/manifest.ts reads it (JSON.parse): NaN and Infinity are not JSON."""
+    # invalid UTF-8 becomes U+FFFD, as Buffer.toString("utf8") does
+    return json.loads(body.decode("utf-8", "replace"), parse_constant=_no_constant)
 
 
 def parse_manifest(body: bytes, package: str, release_id: int) -> Dict[str, Any]:
