@@ -88,6 +88,12 @@ function cases(): Case[] {
       both.format = 2
       push(`files key ${JSON.stringify(p)} and a bad format`, both)
     }
+    {
+      const two = clone()
+      two.files['z/../late.py'] = two.files[first]
+      two.files['../early.py'] = two.files[first]
+      push('two paths outside, the later one sorting first', two)
+    }
     push('dags entry without dagId', {...clone(), dags: [{file: first}]})
     push('dags entry with a good file', {...clone(), dags: [{dagId: 'alpha_one', file: first}]})
     for (const literal of ['NaN', 'Infinity', '-Infinity', '1e400']) push(`an unknown key = ${literal}`, JSON.stringify({...base, extra: 0}).replace('"extra":0', `"extra":${literal}`))
