@@ -22,6 +22,8 @@ export interface AirflowServer {
   /** an authenticated JSON call to the REST API (for assertions, not through dagctl) */
   api<T = any>(method: string, apiPath: string, body?: unknown): Promise<{status: number; body: T}>
   logTail(): string
+  /** the whole log of `airflow standalone` (every component's output) */
+  logText(): string
   stop(): Promise<void>
 }
 
@@ -91,7 +93,13 @@ with DAG("team_a_fail", schedule=None, start_date=START, catchup=False, is_pause
 
 export const TEST_DAG_IDS = ['team_a_ok', 'team_a_paused', 'team_a_on_tag', 'other_pkg_job', 'team_a_fail']
 
-export async function startAirflow(version: 2 | 3, python: string, options: {startTimeoutMs?: number} = {}): Promise<AirflowServer> {
+export interface StartAirflowOptions {
+  startTimeoutMs?: number
+  /** extra environment for every Airflow component (e.g. `AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST`), applied last */
+  env?: Record<string, string>
+}
+
+export async function startAirflow(version: 2 | 3, python: string, options: StartAirflowOptions = {}): Promise<AirflowServer> {
   const root = mkdtempSync(path.join(os.tmpdir(), `dagctl-airflow${version}-`))
   const home = path.join(root, 'home')
   const dagsDir = path.join(root, 'dags')
@@ -139,6 +147,7 @@ export async function startAirflow(version: 2 | 3, python: string, options: {sta
       AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION: 'True',
     })
   }
+  Object.assign(env, options.env ?? {})
   const logFile = path.join(root, 'airflow.log')
   const fd = openSync(logFile, 'a')
   const child: ChildProcess = spawn(python, ['-m', 'airflow', 'standalone'], {env, cwd: root, detached: true, stdio: ['ignore', fd, fd]})
@@ -146,7 +155,8 @@ export async function startAirflow(version: 2 | 3, python: string, options: {sta
   child.on('exit', () => {
     exited = true
   })
-  const logTail = () => (existsSync(logFile) ? readFileSync(logFile, 'utf8').split('\n').slice(-40).join('\n') : '')
+  const logText = () => (existsSync(logFile) ? readFileSync(logFile, 'utf8') : '')
+  const logTail = () => logText().split('\n').slice(-40).join('\n')
 
   let token: string | undefined
   const api = async <T = any>(method: string, apiPath: string, body?: unknown): Promise<{status: number; body: T}> => {
@@ -229,7 +239,7 @@ export async function startAirflow(version: 2 | 3, python: string, options: {sta
   }
   return {version, url, username, get password() {
     return password
-  }, home, dagsDir, outDir, api, logTail, stop}
+  }, home, dagsDir, outDir, api, logTail, logText, stop}
 }
 
 /** Processes in session `sid` (Linux /proc; elsewhere none). */
