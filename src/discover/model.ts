@@ -155,13 +155,14 @@ export function buildJobRenderModel(dag: JobDag, config: DagctlConfig, settings:
   const where = {file: dag.source, line: dag.line}
   const retry = dag.retry === undefined ? undefined : airflowRetry(dag.retry, version)
   const codes = retry?.retryable_exit_codes
+  const tenant = dag.tenant ?? settings.packages[dag.package]?.tenant
   const imports = new Set<string>()
   const args: TaskModel['args'] = {
     retries: retry?.retries ?? policy.retries,
     retry_delay: retry?.retry_delay ?? (policy.retry_delay === undefined ? undefined : durationSeconds(policy.retry_delay)),
     retry_exponential_backoff: retry?.retry_exponential_backoff as boolean | undefined,
     max_retry_delay: retry?.max_retry_delay,
-    pool: dag.tenant === undefined ? undefined : tenantPool(dag.tenant),
+    pool: tenant === undefined ? undefined : tenantPool(tenant),
   }
   let task: TaskModel
   let native = false

@@ -41,7 +41,10 @@ export async function collectJobSources(root: string, config: DagctlConfig, opti
   const discovered = await discoverJobs({base: root, settings, python: options.python ?? config.python, airflowVersion: config.airflow.version as 2 | 3})
   if (discovered.problems.length > 0) throw brokenJobsError(discovered.problems, {problems: discovered.problems})
   const schedules = settings.schedules.flatMap((f) => loadSchedulesFile(path.resolve(root, f), root))
-  const {dags, errors} = combineSources(discovered.jobs, schedules, config)
+  // A package generates (and owns) its own jobs' DAGs only: `discover` lists every package's.
+  const own = discovered.jobs.filter((j) => j.package === config.package)
+  const {dags: all, errors} = combineSources(own, schedules.filter((s) => s.entry.job === undefined || own.some((j) => j.id === s.entry.job)), config)
+  const dags = all.filter((d) => d.package === config.package)
   if (errors.length > 0) {
     const {combineErrors} = await import('../spec/load.js')
     throw combineErrors(errors)
