@@ -34,7 +34,7 @@ export async function syncPools(client: Client, tenants: string[], options: {slo
   for (const tenant of [...new Set(tenants)].sort()) {
     const pool = tenantPool(tenant)
     const path = `/pools/${encodeURIComponent(pool)}`
-    const found = await client.call<{slots?: number; description?: string | null}>('GET', path)
+    const found = await client.call<{slots?: number; description?: string | null; include_deferred?: boolean}>('GET', path)
     const description = POOL_DESCRIPTION(tenant)
     if (found.status === 404) {
       pools.push({pool, tenant, action: 'create', slots: options.slots})
@@ -48,9 +48,10 @@ export async function syncPools(client: Client, tenants: string[], options: {slo
     }
     pools.push({pool, tenant, action: 'update', slots: options.slots, was: found.body.slots})
     if (!options.dryRun) {
-      const query = api === 'v1' ? '?update_mask=slots,description' : ''
-      // v2 wants the whole pool (name included); v1 takes the fields named in update_mask.
-      expect2xx(await client.call('PATCH', `${path}${query}`, {name: pool, slots: options.slots, description}), `updating pool ${pool}`)
+      // v1 takes a Pool and a comma-separated mask; v2 a PoolPatchBody (`pool`, not `name`) and a
+      // repeated mask, and Airflow 3.3 refuses it (422) without include_deferred: the pool's own value is kept.
+      const [query, body] = api === 'v1' ? ['?update_mask=slots,description', {name: pool, slots: options.slots, description}] : ['?update_mask=slots&update_mask=description', {pool, slots: options.slots, description, include_deferred: found.body.include_deferred ?? false}]
+      expect2xx(await client.call('PATCH', `${path}${query}`, body), `updating pool ${pool}`)
     }
   }
   return {dryRun: options.dryRun, api, pools}
