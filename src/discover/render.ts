@@ -42,8 +42,9 @@ export async function collectJobSources(root: string, config: DagctlConfig, opti
   if (discovered.problems.length > 0) throw brokenJobsError(discovered.problems, {problems: discovered.problems})
   const schedules = settings.schedules.flatMap((f) => loadSchedulesFile(path.resolve(root, f), root))
   // A package generates (and owns) its own jobs' DAGs only: `discover` lists every package's.
+  // Entries running another package's job are that package's; a job no one defines is an error.
   const own = discovered.jobs.filter((j) => j.package === config.package)
-  const {dags: all, errors} = combineSources(own, schedules.filter((s) => s.entry.job === undefined || own.some((j) => j.id === s.entry.job)), config)
+  const {dags: all, errors} = combineSources(own, schedules.filter((s) => s.entry.job === undefined || !discovered.jobs.some((j) => j.id === s.entry.job && j.package !== config.package)), config)
   const dags = all.filter((d) => d.package === config.package)
   if (errors.length > 0) {
     const {combineErrors} = await import('../spec/load.js')

@@ -163,3 +163,56 @@ describe.each([3, 2] as const)('generated job DAGs for Airflow %i', (version) =>
     expect(existsSync(marker), 'a job module was imported').toBe(false)
   })
 })
+
+describe('schedules files', () => {
+  const pkg = (schedules: string): string =>
+    tempDir({
+      'dagctl.yaml': 'package: team\ndiscover:\n  root: ../..\n  template: python\n  schedules: [schedules.yaml]\n',
+      'schedules.yaml': schedules,
+      'jobs/load.py': 'def run(argv):\n    return 0\n\n\nJOB = (run, "Load.")\n',
+    })
+  const inRepo = (files: string): string => {
+    const root = tempDir()
+    cpSync(pkg(files), path.join(root, 'packages', 'team'), {recursive: true})
+    return path.join(root, 'packages', 'team')
+  }
+
+  it('a wrong key is an error at its file, line and key (exit 2); so is a job no module defines', async () => {
+    const bad = inRepo('schedules:\n  - name: load\n    job: team_load\n    cron: "0 6 * * *"\n    retry:\n      max_retries: 2\n      max_retires: 3\n')
+    const res = await runCli(['generate', '--json'], {cwd: bad})
+    expect(res.exitCode).toBe(2)
+    const {error} = res.json()
+    expect(error.location).toMatchObject({line: 7, key: 'schedules[0].retry.max_retires'})
+    expect(error.location.file).toMatch(/schedules\.yaml$/)
+    const unknown = inRepo('schedules:\n  - name: other\n    cron: "@daily"\n    job: team_nope\n')
+    const res2 = await runCli(['generate', '--json'], {cwd: unknown})
+    expect(res2.exitCode).toBe(2)
+    expect(res2.json().error).toMatchObject({code: 'SCHEDULE_UNKNOWN_JOB', location: {line: 4, key: 'schedules[0].job'}})
+    expect(existsSync(path.join(unknown, 'dags'))).toBe(false)
+  })
+
+  it('a job both discovered and scheduled is one DAG; an entry under another name is a DAG of its own', async () => {
+    const dir = inRepo('schedules:\n  - name: load\n    job: team_load\n    interval: 900\n  - name: load_full\n    job: team_load\n    cron: "@daily"\n    argv: ["--full"]\n')
+    const res = await runCli(['generate', '--json'], {cwd: dir})
+    expect(res.exitCode, res.stdout).toBe(0)
+    expect(res.json().dags.map((d: {dagId: string; spec: string}) => [d.dagId, d.spec])).toEqual([
+      ['team_load', 'schedules.yaml'],
+      ['team_load_full', 'schedules.yaml'],
+    ])
+    const load = readFileSync(path.join(dir, 'dags', 'generated', 'team_load.py'), 'utf8')
+    expect(load).toContain('schedule=timedelta(seconds=900)')
+    expect(load).toContain('"Load."')
+    expect(readFileSync(path.join(dir, 'dags', 'generated', 'team_load_full.py'), 'utf8')).toContain('op_kwargs={"target": "jobs.load:run", "argv": ["--full"]}')
+  })
+
+  it('dagctl schema schedules prints the JSON Schema of the file', async () => {
+    const res = await runCli(['schema', 'schedules'], {cwd: tempDir()})
+    expect(res.exitCode, res.stderr).toBe(0)
+    const schema = JSON.parse(res.stdout)
+    const entry = schema.properties.schedules.items
+    expect(Object.keys(entry.properties).sort()).toEqual(
+      ['argv', 'command', 'config', 'cron', 'enabled', 'interval', 'job', 'max_concurrent_runs', 'name', 'package', 'retry', 'tags', 'tenant', 'timezone'].sort(),
+    )
+    expect(Object.keys(entry.properties.retry.properties).sort()).toEqual(['backoff_multiplier', 'initial_delay', 'max_delay', 'max_retries', 'retryable_exit_codes'])
+  })
+})
