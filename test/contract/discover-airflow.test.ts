@@ -15,7 +15,14 @@ const job = (body: string, meta: string): string => `import time\n${meta}\n\n\nd
 const repo = mkdtempSync(path.join(os.tmpdir(), 'dagctl-discover-af-'))
 const pkgDir = path.join(repo, 'packages', 'pkg')
 writeFiles(pkgDir, {
-  'dagctl.yaml': 'package: pkg\ndiscover:\n  root: ../..\n  template: python\n',
+  'dagctl.yaml': 'package: pkg\ndiscover:\n  root: ../..\n  template: python\n  schedules: [schedules.yaml]\n',
+  // bash tasks: the same policy through _DagctlBashOperator
+  'schedules.yaml': [
+    'schedules:',
+    '  - {name: bash_fatal, command: "exit 3", retry: {max_retries: 2, initial_delay: 1, retryable_exit_codes: [75]}}',
+    '  - {name: bash_flaky, command: "exit 75", retry: {max_retries: 2, initial_delay: 1, retryable_exit_codes: [75]}}',
+    '',
+  ].join('\n'),
   'jobs/fatal.py': job('    return 3', 'RETRIES = {"max_retries": 2, "initial_delay": 1, "retryable_exit_codes": [75]}'),
   'jobs/flaky.py': job('    return 75', 'RETRIES = {"max_retries": 2, "initial_delay": 1, "retryable_exit_codes": [75]}'),
   'jobs/t1_a.py': job('    time.sleep(4)\n    return 0', 'TENANT = "t1"'),
@@ -60,7 +67,7 @@ describe('discovered jobs on real Airflow 3', () => {
     expect(gen.exitCode, gen.stderr).toBe(0)
     const out = path.join(pkgDir, 'dags', 'generated')
     for (const f of readdirSync(out)) copyFileSync(path.join(out, f), path.join(airflow.dagsDir, f))
-    const ids = ['pkg_fatal', 'pkg_flaky', 'pkg_t1_a', 'pkg_t1_b', 'pkg_t2_c']
+    const ids = ['pkg_fatal', 'pkg_flaky', 'pkg_bash_fatal', 'pkg_bash_flaky', 'pkg_t1_a', 'pkg_t1_b', 'pkg_t2_c']
     await waitFor(async () => (await Promise.all(ids.map(async (id) => (await airflow.api('GET', `/dags/${id}`)).status === 200))).every(Boolean), {what: 'the DAGs to be parsed', timeoutMs: 180_000, intervalMs: 1000})
     for (const id of ids) {
       await airflow.api('PATCH', `/dags/${id}`, {is_paused: false})
@@ -73,12 +80,16 @@ describe('discovered jobs on real Airflow 3', () => {
     return Object.fromEntries(ids.map((id, i) => [id, tis[i]]))
   }
 
-  it('a non-retryable exit code fails with no retry, a retryable one is retried', async () => {
+  it('a non-retryable exit code fails with no retry, a retryable one is retried (python and bash tasks)', async () => {
     const ti = await (ran ??= runAll())
     expect(ti.pkg_fatal.state).toBe('failed')
     expect(ti.pkg_fatal.try_number).toBe(1)
     expect(ti.pkg_flaky.state).toBe('failed')
     expect(ti.pkg_flaky.try_number).toBe(3)
+    expect(ti.pkg_bash_fatal.state).toBe('failed')
+    expect(ti.pkg_bash_fatal.try_number).toBe(1)
+    expect(ti.pkg_bash_flaky.state).toBe('failed')
+    expect(ti.pkg_bash_flaky.try_number).toBe(3)
   }, budget(600_000))
 
   it("two DAGs of one tenant triggered together never overlap, while another tenant's run goes ahead", async () => {
