@@ -6,7 +6,7 @@ import {collectJobSources, renderJobDags} from '../discover/render.js'
 import {generate, type GenerateResult} from '../render/generate.js'
 
 export default class Generate extends BaseCommand<typeof Generate> {
-  static override summary = 'Render Airflow DAG files from the YAML specs of the package.'
+  static override summary = 'Render Airflow DAG files from the YAML specs (and the discovered jobs) of the package.'
   static override description = `Reads every spec under specs/ (the \`specs:\` folder of dagctl.yaml) and, with \`discover:\` in dagctl.yaml, every discovered job module and schedule entry (docs/discover.md); checks it, merges the policy defaults (platform < package < spec) and writes one DAG file per spec into dags/generated/ as <package>_<name>.py.
 
 Output is deterministic: the same specs give the same bytes, and only changed files are written (each atomically). When any spec is bad nothing is written: the error names the file, the line and the key. Every generated file starts with "# dagctl:generated source=<spec>"; dagctl replaces or removes only files that carry it.

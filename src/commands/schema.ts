@@ -9,7 +9,7 @@ import {builtinTaskTypes} from '../spec/task-types.js'
 import {schedulesJsonSchema} from '../discover/schedules.js'
 
 export default class Schema extends BaseCommand<typeof Schema> {
-  static override summary = 'Print the JSON Schema of a DAG spec, of dagctl.yaml, or of a platform defaults file.'
+  static override summary = 'Print the JSON Schema of a DAG spec, of dagctl.yaml, of a platform defaults file, or of a schedules file.'
   static override description = `Editors (VS Code's YAML extension, JetBrains) complete and check YAML against a JSON Schema. These come from the same zod schemas dagctl validates with.
 
 \`spec\` includes the task types of the package's task_templates folder when run inside a package (a dagctl.yaml in this folder or above); elsewhere, the built-in types only.`
