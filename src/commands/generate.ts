@@ -48,7 +48,11 @@ Exit codes: 0 done; 1 --check found stale files; 2 a bad spec or dagctl.yaml; 3 
 
   /** The errors and stale files beyond the first, which the error line alone does not show. */
   private reportDetails(error: DagctlError): void {
-    const details = error.details as {errors?: Array<{message: string; location?: {file?: string; line?: number; key?: string}}>; stale?: GenerateResult['stale']} | undefined
+    const details = error.details as
+      | {errors?: Array<{message: string; location?: {file?: string; line?: number; key?: string}}>; stale?: GenerateResult['stale']; problems?: Array<{file: string; line: number; reason: string}>}
+      | undefined
+    // broken job files (discover): every one, the first included, as `dagctl discover` lists them
+    for (const p of details?.problems ?? []) this.logToStderr(`  broken  ${p.file}:${p.line}: ${p.reason}`)
     for (const e of details?.errors?.slice(1) ?? []) {
       const where = [e.location?.file, e.location?.line].filter((p) => p !== undefined).join(':')
       this.logToStderr(`  ${e.message}${where ? ` (${where}${e.location?.key ? ` key ${e.location.key}` : ''})` : ''}`)

@@ -54,6 +54,8 @@ export interface DiscoveredJob {
 }
 
 export interface DiscoverProblem {
+  /** the package the file sits in, from the pattern */
+  package?: string
   file: string
   line: number
   code: string
@@ -133,7 +135,8 @@ export async function discoverJobs(options: DiscoverOptions, deps: {bridge?: Pyt
   const bridge = deps.bridge ?? new PythonBridge(options.python)
   const answer = await bridge.call<HelperAnswer>('dagctl_discover/__main__.py', {files: files.map((f) => ({file: f, rel: rel(f, base)}))}, {interpreterArgs: ['-S']})
 
-  const problems: DiscoverProblem[] = answer.problems.map((p) => ({file: p.rel, line: p.line, code: p.code, reason: p.reason}))
+  const packageOf = (relFromBase: string): string | undefined => rel(path.resolve(base, relFromBase), root).split('/')[layout.packageSegment]
+  const problems: DiscoverProblem[] = answer.problems.map((p) => ({package: packageOf(p.rel), file: p.rel, line: p.line, code: p.code, reason: p.reason}))
   const jobs: DiscoveredJob[] = []
   for (const found of answer.jobs) {
     const fromRoot = rel(path.resolve(base, found.rel), root).split('/')
@@ -142,7 +145,7 @@ export async function discoverJobs(options: DiscoverOptions, deps: {bridge?: Pyt
     moduleParts[moduleParts.length - 1] = moduleParts.at(-1)!.replace(/\.py$/, '')
     const module = moduleParts.join('.')
     const bad = (code: string, reason: string, line = found.line): void => {
-      problems.push({file: found.rel, line, code, reason})
+      problems.push({package: pkg, file: found.rel, line, code, reason})
     }
     if (!SAFE_REL_PATH.test(found.rel)) {
       bad('unsafe-path', 'the file name has characters dagctl does not write into generated code (letters, digits, _ . - / only)')
@@ -188,7 +191,7 @@ export async function discoverJobs(options: DiscoverOptions, deps: {bridge?: Pyt
     }
     for (const job of same) {
       const others = same.filter((o) => o !== job).map((o) => `${o.file}:${o.line}`)
-      problems.push({file: job.file, line: job.line, code: 'duplicate-id', reason: `job id ${id} is also the id of ${others.join(', ')}: set NAME = "..." in one of them`})
+      problems.push({package: job.package, file: job.file, line: job.line, code: 'duplicate-id', reason: `job id ${id} is also the id of ${others.join(', ')}: set NAME = "..." in one of them`})
     }
   }
   kept.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))

@@ -39,7 +39,9 @@ export async function collectJobSources(root: string, config: DagctlConfig, opti
   const settings = config.discover
   if (!settings) return {schedules: [], dags: []}
   const discovered = await discoverJobs({base: root, settings, python: options.python ?? config.python, airflowVersion: config.airflow.version as 2 | 3})
-  if (discovered.problems.length > 0) throw brokenJobsError(discovered.problems, {problems: discovered.problems})
+  // This package's broken job files stop it; another package's are that package's (and `discover`'s) to report.
+  const broken = discovered.problems.filter((p) => p.package === config.package)
+  if (broken.length > 0) throw brokenJobsError(broken, {problems: broken})
   const schedules = settings.schedules.flatMap((f) => loadSchedulesFile(path.resolve(root, f), root))
   // A package generates (and owns) its own jobs' DAGs only: `discover` lists every package's.
   // Entries running another package's job are that package's; a job no one defines is an error.

@@ -132,7 +132,7 @@ describe('generate from discovered jobs and a runner config', () => {
     expect(read('billing_invoices')).toContain('pool="tenant_billing"')
   })
 
-  it('a broken job file stops generate (exit 1) and nothing is written', async () => {
+  it("a broken job file stops its package's generate (exit 1) and nothing is written; other packages generate", async () => {
     const dir = monorepo()
     const broken = path.join(dir, 'packages', 'broken')
     writeFileSync(path.join(broken, 'dagctl.yaml'), 'package: broken\nextends: ../../platform.yaml\ndiscover:\n  root: ../..\n')
@@ -140,6 +140,10 @@ describe('generate from discovered jobs and a runner config', () => {
     expect(res.exitCode).toBe(1)
     expect(res.json().error.code).toBe('JOBS_BROKEN')
     expect(existsSync(path.join(broken, 'dags'))).toBe(false)
+    // another package's broken files do not stop this one
+    const orders = await runCli(['generate', '--json'], {cwd: path.join(dir, 'packages', 'orders')})
+    expect(orders.exitCode, orders.stdout).toBe(0)
+    expect(orders.json().dags).toHaveLength(2)
   })
 })
 
