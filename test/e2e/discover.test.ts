@@ -108,7 +108,7 @@ describe('generate from discovered jobs and a runner config', () => {
     writeFileSync(path.join(orders, 'dags', 'generated', 'hand_written.py'), 'from airflow.sdk import DAG\n')
     const check = await runCli(['generate', '--check', '--json'], {cwd: orders})
     expect(check.exitCode).toBe(1)
-    expect(check.json().error.details.stale).toEqual([{file: 'dags/generated/orders_nested_deep_refresh.py', reason: 'orphan', spec: 'jobs/nested/deep/refresh.py'}])
+    expect(check.json().stale).toEqual([{file: 'dags/generated/orders_nested_deep_refresh.py', reason: 'orphan', spec: 'jobs/nested/deep/refresh.py'}])
     const clean = await runCli(['generate', '--clean', '--json'], {cwd: orders})
     expect(clean.json().removed).toEqual(['dags/generated/orders_nested_deep_refresh.py'])
     expect(readdirSync(path.join(orders, 'dags', 'generated')).sort()).toEqual(['hand_written.py', 'orders_daily_report.py'])
