@@ -1,0 +1,51 @@
+import {existsSync, readdirSync} from 'node:fs'
+import path from 'node:path'
+import {describe, expect, it} from 'vitest'
+
+import {nextDelay} from '../../src/sync/loop.js'
+import {SyncTree} from '../../src/sync/tree.js'
+import {tempDir} from '../helpers/tmp.js'
+
+describe('SyncTree', () => {
+  it('keeps a replaced version for the grace period, then removes it; never the visible one', async () => {
+    const dir = tempDir()
+    const tree = new SyncTree(dir)
+    await tree.prepare()
+    const v1 = await tree.build('team_a', 1, new Map([['a.py', Buffer.from('1')]]))
+    await tree.switchTo('team_a', v1)
+    const v2 = await tree.build('team_a', 2, new Map([['a.py', Buffer.from('2')]]))
+    await tree.switchTo('team_a', v2, v1)
+    const versions = path.join(dir, '.dagctl-sync', 'versions', 'team_a')
+    expect(await tree.collect('team_a', 60_000)).toBe(0)
+    expect(readdirSync(versions).sort()).toEqual([v1, v2].sort())
+    // a minute later (the grace period is counted from the swap)
+    expect(await tree.collect('team_a', 60_000, Date.now() + 61_000)).toBe(1)
+    expect(readdirSync(versions)).toEqual([v2])
+    expect(await tree.collect('team_a', 0, Date.now() + 3_600_000)).toBe(0)
+    expect(await tree.current('team_a')).toEqual({kind: 'ours', release: 2, version: v2})
+    await tree.remove('team_a')
+    expect(existsSync(path.join(dir, 'team_a'))).toBe(false)
+    expect(readdirSync(versions)).toEqual([v2])
+    await tree.unlock()
+  })
+
+  it('a second sync on the same DIR is refused while the first lives', async () => {
+    const dir = tempDir()
+    await new SyncTree(dir).prepare()
+    // same process: allowed (its own lock); a live other pid: refused
+    const {writeFileSync} = await import('node:fs')
+    writeFileSync(path.join(dir, '.dagctl-sync', 'lock'), `${process.ppid}\n`)
+    await expect(new SyncTree(dir).prepare()).rejects.toThrow(/another dagctl sync/)
+  })
+})
+
+describe('nextDelay', () => {
+  it('is the interval while the store answers, then grows with jitter up to the cap', () => {
+    expect(nextDelay(30_000, 0, 300_000)).toBe(30_000)
+    expect(nextDelay(30_000, 1, 300_000, () => 1)).toBe(60_000)
+    expect(nextDelay(30_000, 1, 300_000, () => 0)).toBe(30_000)
+    expect(nextDelay(30_000, 3, 300_000, () => 1)).toBe(240_000)
+    expect(nextDelay(30_000, 10, 300_000, () => 1)).toBe(300_000)
+    expect(nextDelay(30_000, 10, 300_000, () => 0)).toBe(150_000)
+  })
+})
