@@ -144,7 +144,11 @@ export default async function bench(): Promise<void> {
       loops.push(d, a)
       // aws s3 sync copies the live trees as they are in the bucket: <package>/dags/<file>
       const target = (dir: string): string => (dir === aDir ? path.join(dir, name(LAT), 'dags', `${name(LAT)}_000.py`) : path.join(dir, name(LAT), `${name(LAT)}_000.py`))
-      await waitFor(() => existsSync(target(dDir)) && existsSync(target(aDir)), 600_000)
+      // both loops through their first full copy: the last file of the last package is there
+      const last = name(PACKAGES - 1)
+      const lastFile = `${last}_${String(FILES - 1).padStart(3, '0')}.py`
+      await waitFor(() => existsSync(path.join(dDir, last, lastFile)) && existsSync(path.join(aDir, last, 'dags', lastFile)), 900_000)
+      await new Promise((r) => setTimeout(r, interval * 1000 + 2000))
       latency[interval] = {dagctl: [], aws: []}
       for (let run = 0; run < RUNS; run++) {
         // a size that changes every run: downloading, aws s3 sync skips a changed object of the same

@@ -20,6 +20,7 @@ export type SyncReason =
   | 'store-failed'
   | 'not-ours'
   | 'local-failed'
+  | 'package-name-invalid'
 
 export type RequestKind = 'list' | 'head' | 'manifest' | 'blob'
 export type RequestResult = 'ok' | 'not-modified' | 'missing' | 'error'
@@ -159,10 +160,10 @@ export class Syncer {
     const safe = names.filter(isSafePackageName)
     const managed = await this.tree.managedPackages()
     const all = [...new Set([...safe, ...(listed ? managed : [])])].sort()
-    const results = await mapLimit(all, PACKAGES_IN_FLIGHT, (pkg) => this.syncPackage(pkg, {explicit: !listed || safe.includes(pkg)}))
+    const results = await mapLimit(all, PACKAGES_IN_FLIGHT, (pkg) => this.syncPackage(pkg))
     outcomes.push(...results)
     for (const bad of names.filter((n) => !isSafePackageName(n))) {
-      outcomes.push({package: bad, status: 'failed', release: null, reason: 'manifest-invalid', message: `package name ${JSON.stringify(bad)} is not a plain folder name: skipped`})
+      outcomes.push({package: bad, status: 'failed', release: null, reason: 'package-name-invalid', message: `package name ${JSON.stringify(bad)} is not a plain folder name: skipped`})
     }
     // Versions of packages no longer linked (pruned) are collected after their grace period too.
     for (const pkg of await this.tree.versionedPackages()) {
@@ -173,7 +174,7 @@ export class Syncer {
     return {cycle, ok, storeFailed, packages: outcomes, durationSeconds: (this.now() - t0) / 1000}
   }
 
-  private async syncPackage(pkg: string, {explicit}: {explicit: boolean}): Promise<PackageOutcome> {
+  private async syncPackage(pkg: string): Promise<PackageOutcome> {
     let local: Awaited<ReturnType<SyncTree['current']>>
     try {
       local = await this.tree.current(pkg)
@@ -195,7 +196,7 @@ export class Syncer {
           return {package: pkg, status: 'removed', release: null, previous: visible}
         }
         if (visible !== null) return {package: pkg, status: 'kept', release: visible, message: `HEAD of ${pkg} is gone from the store; ${pkg} stays on release ${visible} (--prune-packages removes it)`}
-        if (explicit && this.options.packages?.includes(pkg)) return {package: pkg, status: 'failed', release: null, reason: 'head-missing', message: `${pkg} has no release in ${this.options.env}`}
+        if (this.options.packages?.includes(pkg)) return {package: pkg, status: 'failed', release: null, reason: 'head-missing', message: `${pkg} has no release in ${this.options.env}`}
         return {package: pkg, status: 'kept', release: null, message: `${pkg} has no HEAD in ${this.options.env}`}
       }
       if (visible === head) {

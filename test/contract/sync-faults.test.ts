@@ -122,6 +122,28 @@ describe('dagctl sync refuses bad input and survives faults', () => {
     expect(sync.proc.exitCode).toBe(0)
   })
 
+  it('--once with the store down exits 4 and leaves DIR as it was', async () => {
+    const s = await freshStore(STORE_VARIANTS[1])
+    let down = false
+    const proxy = await startFaultProxy({target: s.endpoint!, choose: () => (down ? '503' : 'pass')})
+    try {
+      const env = {...MOTO_ENV, AWS_ENDPOINT_URL_S3: s.endpoint!}
+      await publish(packageDir('team_d', s.url, {'team_d_a.py': dag('team_d', 'a', 'v1')}), env)
+      const dir = tempDir()
+      const args = ['--store', s.url, '--endpoint', proxy.endpoint, '--to', dir]
+      expect((await syncOnce(args, MOTO_ENV)).exitCode).toBe(0)
+      const before = treeHashes(path.join(dir, 'team_d'))
+      down = true
+      const r = await syncOnce(args, MOTO_ENV)
+      expect(r.exitCode, r.stderr).toBe(4)
+      expect(r.json.error.code).toBe('SYNC_STORE_FAILED')
+      expect(r.json.error.details.packages.map((p: {reason: string}) => p.reason)).toContain('store-failed')
+      expect(treeHashes(path.join(dir, 'team_d'))).toEqual(before)
+    } finally {
+      await proxy.stop()
+    }
+  })
+
   it('SIGKILL in the middle of a cycle, again and again: no half-written version is ever visible, and the next run repairs everything', async () => {
     const root = tempDir()
     const url = `file://${root}/store`

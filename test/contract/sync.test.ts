@@ -140,6 +140,17 @@ describe('dagctl sync: cost and configuration', () => {
     expect(lines).toContainEqual(expect.objectContaining({cycle: 1, package: 'team_v', release: 1, msg: expect.stringMatching(/release 1 is visible/)}))
   })
 
+  it('takes the store from dagctl.yaml when there is one and no --store', async () => {
+    const s = await freshStore(STORE_VARIANTS[0])
+    const pkg = packageDir('team_y', s.url, {'team_y_a.py': dag('team_y', 'a', 'v1')})
+    await publish(pkg, {})
+    const dir = tempDir()
+    const {runCli} = await import('../helpers/cli.js')
+    const r = await runCli(['sync', '--once', '--to', dir, '--json'], {cwd: pkg})
+    expect(r.exitCode, r.stderr).toBe(0)
+    expect(r.json().last.packages).toEqual([expect.objectContaining({package: 'team_y', status: 'updated', release: 1})])
+  })
+
   it('refuses a DIR whose .airflowignore does not exclude the versions folder (exit 2), and leaves it as it was', async () => {
     const s = await freshStore(STORE_VARIANTS[0])
     await publish(packageDir('team_w', s.url, {'team_w_a.py': dag('team_w', 'a', 'v1')}), {})
