@@ -71,6 +71,8 @@ export interface SyncerOptions {
   graceMs: number
   observer?: SyncObserver
   now?: () => number
+  /** cached blobs unused for this long are removed (default 7 days), checked at most once an hour */
+  cacheMaxAgeMs?: number
 }
 
 const PACKAGES_IN_FLIGHT = 8
@@ -96,6 +98,7 @@ class Refusal extends Error {
 export class Syncer {
   readonly tree: SyncTree
   private cycles = 0
+  private lastTrim = 0
   private prepared = false
   /** per package: the etag of the HEAD read last and its release */
   private readonly heads = new Map<string, {etag: string; release: number}>()
@@ -168,6 +171,10 @@ export class Syncer {
     // Versions of packages no longer linked (pruned) are collected after their grace period too.
     for (const pkg of await this.tree.versionedPackages()) {
       if (!all.includes(pkg)) await this.tree.collect(pkg, this.options.graceMs, this.now()).catch(() => 0)
+    }
+    if (this.now() - this.lastTrim > 3_600_000) {
+      this.lastTrim = this.now()
+      await this.tree.trimCache(this.options.cacheMaxAgeMs ?? 7 * 86_400_000, this.now()).catch(() => 0)
     }
     if (results.some((o) => o.reason === 'store-failed')) storeFailed = true
     const ok = outcomes.every((o) => o.status !== 'failed')

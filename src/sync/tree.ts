@@ -167,9 +167,27 @@ export class SyncTree {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
       throw error
     }
-    if (sha256(body) === sha) return body
+    if (sha256(body) === sha) {
+      // the age that trimCache goes by is the time of last use
+      const now = new Date()
+      await utimes(this.blobFile(sha), now, now).catch(() => {})
+      return body
+    }
     await rm(this.blobFile(sha), {force: true})
     return undefined
+  }
+
+  /** Removes cached blobs not used for `maxAgeMs` (a release seen within that time still costs no download). */
+  async trimCache(maxAgeMs: number, now = Date.now()): Promise<number> {
+    let removed = 0
+    for (const name of await readdir(this.blobs).catch(() => [] as string[])) {
+      const info = await stat(path.join(this.blobs, name)).catch(() => undefined)
+      if (info && now - info.mtimeMs > maxAgeMs) {
+        await rm(path.join(this.blobs, name), {force: true})
+        removed++
+      }
+    }
+    return removed
   }
 
   /** Stores a blob already checked against `sha`: temp file, then rename (whole or absent). */

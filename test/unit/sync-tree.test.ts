@@ -29,6 +29,24 @@ describe('SyncTree', () => {
     await tree.unlock()
   })
 
+  it('trims cached blobs unused for the maximum age, keeps those used since', async () => {
+    const dir = tempDir()
+    const tree = new SyncTree(dir)
+    await tree.prepare()
+    const {createHash} = await import('node:crypto')
+    const sha = (b: string): string => createHash('sha256').update(b).digest('hex')
+    await tree.cacheBlob(sha('old'), Buffer.from('old'))
+    await tree.cacheBlob(sha('used'), Buffer.from('used'))
+    const {utimesSync} = await import('node:fs')
+    const weekAgo = new Date(Date.now() - 8 * 86_400_000)
+    for (const b of ['old', 'used']) utimesSync(path.join(dir, '.dagctl-sync', 'blobs', sha(b)), weekAgo, weekAgo)
+    expect((await tree.cachedBlob(sha('used')))?.toString()).toBe('used')
+    expect(await tree.trimCache(7 * 86_400_000)).toBe(1)
+    expect(await tree.cachedBlob(sha('old'))).toBeUndefined()
+    expect((await tree.cachedBlob(sha('used')))?.toString()).toBe('used')
+    await tree.unlock()
+  })
+
   it('a second sync on the same DIR is refused while the first lives', async () => {
     const dir = tempDir()
     await new SyncTree(dir).prepare()
