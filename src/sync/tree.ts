@@ -1,6 +1,6 @@
 import {randomBytes} from 'node:crypto'
 import {constants as fsc} from 'node:fs'
-import {lstat, mkdir, open, readdir, readFile, readlink, rename, rm, stat, symlink, unlink, utimes, writeFile} from 'node:fs/promises'
+import {chmod, lstat, mkdir, open, readdir, readFile, readlink, rename, rm, stat, symlink, unlink, utimes, writeFile} from 'node:fs/promises'
 import path from 'node:path'
 
 import {UsageError} from '../errors.js'
@@ -205,11 +205,16 @@ export class SyncTree {
     const version = `${release}-${randomBytes(4).toString('hex')}`
     const work = path.join(this.tmp, `tree-${pkg}-${version}`)
     await mkdir(work)
+    // World-readable whatever the umask: Airflow reads them as another user (uid 50000) from the shared volume.
+    const dirs = new Set<string>([work])
     for (const [rel, body] of [...files].sort(([a], [b]) => a.localeCompare(b))) {
       const file = path.join(work, ...rel.split('/'))
+      for (let d = path.dirname(file); d !== work && !dirs.has(d); d = path.dirname(d)) dirs.add(d)
       await mkdir(path.dirname(file), {recursive: true})
       await writeFile(file, body, {flag: 'wx'})
+      await chmod(file, 0o644)
     }
+    for (const d of dirs) await chmod(d, 0o755)
     await mkdir(path.join(this.versions, pkg), {recursive: true})
     await rename(work, path.join(this.versions, pkg, version))
     return version

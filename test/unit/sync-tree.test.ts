@@ -47,6 +47,24 @@ describe('SyncTree', () => {
     await tree.unlock()
   })
 
+  it('writes trees world-readable whatever the umask (Airflow reads them as another user)', async () => {
+    const dir = tempDir()
+    const tree = new SyncTree(dir)
+    await tree.prepare()
+    const old = process.umask(0o077)
+    try {
+      const v = await tree.build('team_u', 1, new Map([['sub/a.py', Buffer.from('a')]]))
+      const {statSync} = await import('node:fs')
+      const base = path.join(dir, '.dagctl-sync', 'versions', 'team_u', v)
+      expect(statSync(path.join(base, 'sub', 'a.py')).mode & 0o777).toBe(0o644)
+      expect(statSync(path.join(base, 'sub')).mode & 0o777).toBe(0o755)
+      expect(statSync(base).mode & 0o777).toBe(0o755)
+    } finally {
+      process.umask(old)
+      await tree.unlock()
+    }
+  })
+
   it('a second sync on the same DIR is refused while the first lives', async () => {
     const dir = tempDir()
     await new SyncTree(dir).prepare()
