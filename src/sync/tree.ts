@@ -62,6 +62,9 @@ export class SyncTree {
     await mkdir(this.dir, {recursive: true})
     await this.ensureIgnored()
     await mkdir(this.versions, {recursive: true})
+    // Airflow (another user) goes through these to reach a linked version, whatever the umask.
+    await chmod(this.state, 0o755)
+    await chmod(this.versions, 0o755)
     await mkdir(this.blobs, {recursive: true})
     await this.lock()
     await rm(this.tmp, {recursive: true, force: true})
@@ -79,6 +82,7 @@ export class SyncTree {
     if (text === undefined) {
       const tmp = path.join(this.dir, `${STATE_DIR}.ignore-${process.pid}-${randomBytes(4).toString('hex')}`)
       await writeFile(tmp, `${IGNORE_HEADER}\n${IGNORE_LINE}\n`)
+      await chmod(tmp, 0o644)
       await rename(tmp, file)
       return
     }
@@ -216,6 +220,7 @@ export class SyncTree {
     }
     for (const d of dirs) await chmod(d, 0o755)
     await mkdir(path.join(this.versions, pkg), {recursive: true})
+    await chmod(path.join(this.versions, pkg), 0o755)
     await rename(work, path.join(this.versions, pkg, version))
     return version
   }

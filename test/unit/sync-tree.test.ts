@@ -50,15 +50,17 @@ describe('SyncTree', () => {
   it('writes trees world-readable whatever the umask (Airflow reads them as another user)', async () => {
     const dir = tempDir()
     const tree = new SyncTree(dir)
-    await tree.prepare()
     const old = process.umask(0o077)
     try {
+      await tree.prepare()
       const v = await tree.build('team_u', 1, new Map([['sub/a.py', Buffer.from('a')]]))
       const {statSync} = await import('node:fs')
       const base = path.join(dir, '.dagctl-sync', 'versions', 'team_u', v)
       expect(statSync(path.join(base, 'sub', 'a.py')).mode & 0o777).toBe(0o644)
       expect(statSync(path.join(base, 'sub')).mode & 0o777).toBe(0o755)
       expect(statSync(base).mode & 0o777).toBe(0o755)
+      for (const d of ['.dagctl-sync', '.dagctl-sync/versions', '.dagctl-sync/versions/team_u']) expect(statSync(path.join(dir, d)).mode & 0o777, d).toBe(0o755)
+      expect(statSync(path.join(dir, '.airflowignore')).mode & 0o777).toBe(0o644)
     } finally {
       process.umask(old)
       await tree.unlock()
