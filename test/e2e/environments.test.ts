@@ -15,7 +15,7 @@ with DAG(dag_id="team_a_daily", schedule="@daily", start_date=pendulum.datetime(
 /** Every command that takes --env, from the manifest the binary runs with, and the arguments it needs. */
 function commandsWithEnv(): Array<{id: string; argv: string[]}> {
   const manifest = JSON.parse(readFileSync(path.join(REPO_ROOT, 'oclif.manifest.json'), 'utf8')) as {commands: Record<string, {flags: Record<string, unknown>}>}
-  const extra: Record<string, string[]> = {runs: ['team_a_daily'], trigger: ['team_a_daily'], rollback: ['--yes']}
+  const extra: Record<string, string[]> = {runs: ['team_a_daily'], trigger: ['team_a_daily'], rollback: ['--yes'], sync: ['--to', 'synced', '--once']}
   return Object.entries(manifest.commands)
     .filter(([, c]) => 'env' in c.flags)
     .map(([id]) => ({id, argv: [...id.split(':'), ...(extra[id] ?? [])]}))

@@ -396,7 +396,7 @@ describe('docs name only commands, flags and files that exist', () => {
         '## A section',
         'The shape follows `DESIGN.md`, see `src/nope/`.',
         `${fence}sh`,
-        'dagctl sync --once',
+        'dagctl nosuch --once',
         'dagctl publish --force',
         'dagctl releases -x',
         'dagctl python nope',
@@ -413,7 +413,7 @@ describe('docs name only commands, flags and files that exist', () => {
     expect(show(checkDocs(root))).toEqual([
       'docs/bad.md:2: no `DESIGN.md` in the repository',
       'docs/bad.md:2: no `src/nope/` in the repository',
-      'docs/bad.md:4: no command `sync`: `dagctl sync --once`',
+      'docs/bad.md:4: no command `nosuch`: `dagctl nosuch --once`',
       'docs/bad.md:5: `publish` has no flag `--force`: `dagctl publish --force`',
       'docs/bad.md:6: `releases` has no flag `-x`: `dagctl releases -x`',
       'docs/bad.md:7: no command `python nope`: `dagctl python nope`',
