@@ -5,7 +5,7 @@
 # reports, $GITHUB_STEP_SUMMARY and $GITHUB_OUTPUT. Never prints a variable's value.
 set -euo pipefail
 
-fail() { echo "::error title=dagctl::$1"; echo "dagctl action: $1" >&2; exit 2; }
+fail() { echo "::error title=dagctl::$1"; echo "dagctl-action: $1" >&2; exit 2; }
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 workspace="${GITHUB_WORKSPACE:-$PWD}"
 summary="${GITHUB_STEP_SUMMARY:-/dev/null}"
