@@ -113,6 +113,12 @@ describe('GitHub composite action', () => {
       const noStore = await w.run({command: 'publish', environment: 'prod', 'package-dir': 'packages/orders'})
       expect(noStore.exitCode).toBe(2)
       expect(noStore.stdout).toContain('missing variable(s): DAG_BUCKET')
+      // a dagctl.yaml that does not load: its error is shown, not a crash of the store check
+      writeFileSync(path.join(w.pkg, 'dagctl.yaml'), 'package: orders\nbogus_key: 1\n')
+      const badConfig = await w.run({command: 'publish', environment: 'prod', 'package-dir': 'packages/orders'})
+      expect(badConfig.exitCode).toBe(2)
+      expect(badConfig.stderr).toContain('bogus_key')
+      expect(badConfig.stdout).toContain('dagctl config failed (above): fix dagctl.yaml')
       rmSync(path.join(w.pkg, 'dagctl.yaml'))
       const noPackage = await w.run({command: 'validate', 'package-dir': 'packages/orders'})
       expect(noPackage.exitCode).toBe(2)

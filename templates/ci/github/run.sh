@@ -36,7 +36,9 @@ cd "$workspace/${DAGCTL_INPUT_PACKAGE_DIR:-.}" || fail "package-dir names no fol
 require_store() {
   local missing="" store="${DAGCTL_STORE:-}"
   if [ -z "$store" ]; then
-    store=$("${dagctl[@]}" config --json | node "$here/summary.mjs" store)
+    local config
+    if ! config=$("${dagctl[@]}" config --json); then "${dagctl[@]}" config >&2 || true; fail "dagctl config failed (above): fix dagctl.yaml"; fi
+    store=$(printf '%s' "$config" | node "$here/summary.mjs" store)
   fi
   [ -n "$store" ] || missing="$missing DAG_BUCKET (or DAGCTL_STORE, the store input, or environments.$DAGCTL_ENV.store in dagctl.yaml)"
   case "$store" in
