@@ -1,6 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../base-command.js'
+import {CI_KINDS, scaffoldCi, type CiKind, type CiScaffoldResult} from '../ci/scaffold.js'
 import {scaffoldPackage, type ScaffoldResult} from '../spec/scaffold.js'
 
 export default class Init extends BaseCommand<typeof Init> {
@@ -11,6 +12,8 @@ Works in an empty folder or beside an existing package: nothing that exists is o
   static override examples = [
     {description: 'A new package in ./example, then its first DAG', command: '<%= config.bin %> init example && cd example && <%= config.bin %> generate'},
     {description: 'Here, with an explicit package name', command: '<%= config.bin %> init --package team_orders'},
+    {description: 'With the GitLab pipeline (an include of the dagctl template in .gitlab-ci.yml)', command: '<%= config.bin %> init --ci gitlab'},
+    {description: 'With a GitHub Actions workflow (.github/workflows/dagctl.yml)', command: '<%= config.bin %> init orders --ci github'},
     {description: 'Targeting Airflow 2.11', command: '<%= config.bin %> init legacy --airflow 2'},
   ]
 
@@ -20,6 +23,7 @@ Works in an empty folder or beside an existing package: nothing that exists is o
 
   static override flags = {
     package: Flags.string({char: 'p', summary: 'Package name (prefix of every DAG id); default: the folder name, sanitised.'}),
+    ci: Flags.string({summary: 'Also write the CI pipeline at the repository root: gitlab (.gitlab-ci.yml) or github (.github/workflows/dagctl.yml); never overwrites.', options: [...CI_KINDS]}),
     airflow: Flags.integer({
       summary: 'Airflow major version the generated DAGs target.',
       options: ['2', '3'],
@@ -30,7 +34,7 @@ Works in an empty folder or beside an existing package: nothing that exists is o
     }),
   }
 
-  public async run(): Promise<ScaffoldResult> {
+  public async run(): Promise<ScaffoldResult & {ci?: CiScaffoldResult}> {
     const result = scaffoldPackage({
       dir: this.args.dir,
       packageName: this.flags.package,
@@ -43,6 +47,12 @@ Works in an empty folder or beside an existing package: nothing that exists is o
       this.log(`Package ${result.package}: ${result.created.length} created, ${result.skipped.length} skipped.`)
       this.note(`Next: ${this.args.dir === '.' ? '' : `cd ${this.args.dir} && `}dagctl generate && dagctl validate   (the example DAG is ${result.exampleDagId})`)
     }
-    return result
+    const ci = this.flags.ci ? scaffoldCi(this.flags.ci as CiKind, result.root, this.config.version) : undefined
+    if (!this.jsonEnabled()) {
+      if (!ci) this.note('CI: `dagctl init --ci gitlab` or `dagctl init --ci github` adds the pipeline (validate on merge requests, publish on merge).')
+      else if (ci.created) this.log(`created  ${ci.file} (in ${ci.repositoryRoot})`)
+      else this.log(`skipped  ${ci.file} (exists; left as it is). Add this to it:\n${ci.snippet}`)
+    }
+    return ci ? {...result, ci} : result
   }
 }

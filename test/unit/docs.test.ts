@@ -40,13 +40,24 @@ export interface Cli {
   topics: Set<string>
 }
 
+/** The commands of the oclif plugins package.json wires in (e.g. `dagctl autocomplete`), from their own manifests. */
+function pluginCommands(root: string): ManifestCommand[] {
+  const pkgFile = path.join(root, 'package.json')
+  if (!existsSync(pkgFile)) return []
+  const plugins = ((JSON.parse(readFileSync(pkgFile, 'utf8')) as {oclif?: {plugins?: string[]}}).oclif?.plugins ?? [])
+  return plugins.flatMap((name) => {
+    const file = path.join(root, 'node_modules', name, 'oclif.manifest.json')
+    return existsSync(file) ? Object.values((JSON.parse(readFileSync(file, 'utf8')) as {commands: Record<string, ManifestCommand>}).commands) : []
+  })
+}
+
 export function loadCli(root = REPO_ROOT): Cli {
   const file = path.join(root, 'oclif.manifest.json')
   if (!existsSync(file)) throw new Error(`${file} is missing: run \`npm run build\` first`)
   const manifest = JSON.parse(readFileSync(file, 'utf8')) as {commands: Record<string, ManifestCommand>}
   const commands = new Map<string, ManifestCommand>()
   const topics = new Set<string>()
-  for (const command of Object.values(manifest.commands)) {
+  for (const command of [...pluginCommands(root), ...Object.values(manifest.commands)]) {
     for (const id of [command.id, ...(command.aliases ?? []), ...(command.hiddenAliases ?? [])]) {
       commands.set(id, command)
       const parts = id.split(':')

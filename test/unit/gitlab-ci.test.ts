@@ -20,6 +20,20 @@ describe('.gitlab-ci.yml', () => {
     expect(pipeline.test.script).toContain('bash .ci/run')
   })
 
+  it("the package template (templates/ci/gitlab/dagctl.gitlab-ci.yml) is valid against GitLab's CI schema", () => {
+    const schema = JSON.parse(readFileSync(SCHEMA, 'utf8'))
+    const validate = new Ajv({strict: false, allErrors: true, validateFormats: false}).compile(schema)
+    const template = parse(readFileSync(path.join(REPO_ROOT, 'templates', 'ci', 'gitlab', 'dagctl.gitlab-ci.yml'), 'utf8'))
+    validate(template)
+    expect(validate.errors ?? [], JSON.stringify(validate.errors, null, 2)).toEqual([])
+    // what the issue asks of it, by keyword
+    expect(template['dagctl-validate'].artifacts.reports).toEqual({junit: expect.any(String), codequality: expect.any(String)})
+    expect(template['.dagctl-publish'].resource_group).toContain('$DAGCTL_ENV')
+    expect(template['dagctl-publish-dev'].environment.name).toBe('dev')
+    expect(template['dagctl-publish-prod'].environment.name).toBe('prod')
+    expect(template.stages).toBeUndefined() // the package's own stages stay
+  })
+
   it('schema check can fail: a job with an unknown keyword is rejected', () => {
     const schema = JSON.parse(readFileSync(SCHEMA, 'utf8'))
     const validate = new Ajv({strict: false, validateFormats: false}).compile(schema)

@@ -1,0 +1,106 @@
+import {ExitCode, type ExitCodeValue} from './errors.js'
+
+/**
+ * The table of every error code dagctl reports (`error.code` under --json), with its exit code, what
+ * causes it and what fixes it. docs/troubleshooting.md is generated from it (`npm run docs:troubleshooting`),
+ * and test/unit/error-codes.test.ts fails when the code raises a code this table lacks, with another
+ * exit code, or when the committed page differs from the generated one.
+ */
+export interface ErrorCodeEntry {
+  /** the exit code(s) it ends with */
+  exit: ExitCodeValue | readonly ExitCodeValue[]
+  /** the commands that report it */
+  commands: readonly string[]
+  cause: string
+  fix: string
+}
+
+export const EXIT_CODE_HELP: Record<ExitCodeValue, {meaning: string; first: string}> = {
+  [ExitCode.OK]: {meaning: 'done', first: 'Nothing to fix.'},
+  [ExitCode.CHECK_FAILED]: {meaning: 'the thing checked failed', first: 'Read the findings or the failed tasks above the error; the error code below says which check.'},
+  [ExitCode.USAGE]: {meaning: 'bad usage or bad configuration', first: 'The message names the file, line and key, or the flag; `dagctl config` shows what dagctl resolved and from where.'},
+  [ExitCode.CONFLICT]: {meaning: 'conflict', first: 'Someone else changed the same thing at the same moment: re-run the command.'},
+  [ExitCode.REMOTE]: {meaning: 'a remote failed after retries', first: 'S3, Airflow or pip did not answer well: check the address and credentials, then re-run (add `--verbose` for the requests).'},
+  [ExitCode.POLICY]: {meaning: 'refused by policy', first: 'A guardrail stopped it before any write or request: the hint says which rule and how to comply.'},
+  [ExitCode.TIMEOUT]: {meaning: 'a wait ran out', first: 'The work may go on (an Airflow run does): follow it, or wait longer.'},
+}
+
+export const ERROR_CODES: Record<string, ErrorCodeEntry> = {
+  // generic codes of the base classes (src/errors.ts), used when no specific code applies
+  DAGCTL_ERROR: {exit: [1, 2, 3, 4, 5, 124], commands: ['any'], cause: 'An error without a more specific code.', fix: 'Read the message and hint; re-run with `--verbose` for the stack trace.'},
+  USAGE: {exit: 2, commands: ['any'], cause: 'A flag, argument or combination the command does not take.', fix: 'Run `dagctl help COMMAND` for its flags and examples.'},
+  CONFIG_INVALID: {exit: 2, commands: ['any'], cause: 'dagctl.yaml (or a file it extends) breaks the schema: an unknown key, a wrong type, a bad value.', fix: 'Fix the key the message names at the line it names; `dagctl schema config` prints the JSON Schema for editors; docs/configuration.md lists every key.'},
+  CHECK_FAILED: {exit: 1, commands: ['any'], cause: 'A check failed.', fix: 'Read the findings printed above the error.'},
+  CONFLICT: {exit: 3, commands: ['any'], cause: 'A concurrent change won.', fix: 'Re-run the command.'},
+  REMOTE: {exit: 4, commands: ['any'], cause: 'A remote failed after retries.', fix: 'Check the address and credentials; re-run with `--verbose`.'},
+  POLICY: {exit: 5, commands: ['any'], cause: 'Refused by a guardrail.', fix: 'Follow the hint.'},
+  TIMEOUT: {exit: 124, commands: ['validate', 'doctor'], cause: "dagctl's Python helper did not finish in time (a DAG file that loops or blocks at import).", fix: 'Find the file with `dagctl validate --engine ast FILE` per file; the Airflow engine also reports each file that times out.'},
+
+  // configuration and specs
+  CONFIG_MISSING: {exit: 2, commands: ['any that reads dagctl.yaml'], cause: 'No dagctl.yaml in this folder or any above it, or the file named by `--config` / DAGCTL_CONFIG does not exist.', fix: 'Run the command inside the package, pass `--config PATH`, or create the package with `dagctl init`.'},
+  YAML_SYNTAX: {exit: 2, commands: ['any that reads YAML'], cause: 'dagctl.yaml, a spec or a mapping file is not valid YAML (often a tab, an unclosed quote or a bad indent).', fix: 'Fix the line and column the message names (an unclosed quote is reported at the opening quote).'},
+  SPECS_MISSING: {exit: 2, commands: ['generate'], cause: 'The `specs:` folder of dagctl.yaml does not exist.', fix: 'Create it (`dagctl init` does), or point `specs:` at the folder that holds the specs.'},
+  SPEC_INVALID: {exit: 2, commands: ['generate', 'publish'], cause: 'A spec breaks the spec schema: an unknown key, a missing `name:`, a task without an image when dagctl.yaml has no default, a DAG id longer than Airflow allows, a file name dagctl will not write into code.', fix: 'Fix the key at the file and line the message names; docs/specs.md describes every key; `dagctl schema spec` gives the JSON Schema for editors.'},
+  SPEC_CYCLE: {exit: 2, commands: ['generate'], cause: 'The `depends_on` links of a spec form a cycle.', fix: 'Remove one of the links the message lists.'},
+  SPEC_DUPLICATE: {exit: 2, commands: ['generate'], cause: 'Two specs generate the same DAG id.', fix: 'Give each spec its own `name:`.'},
+  RENDER_FAILED: {exit: 2, commands: ['generate'], cause: 'A task template failed while rendering a spec.', fix: 'Check the task template named in the message (a platform template of `extends:` or templates/tasks/).'},
+  TEMPLATE_UNSAFE: {exit: 2, commands: ['generate'], cause: 'A task template writes a value without the filter that makes a Python literal, which could inject code.', fix: 'Write every value as `{{ value | py }}`, or `{{ name | ident }}` for an identifier.'},
+  POLICY_REGISTRY: {exit: 5, commands: ['generate', 'publish'], cause: 'A `kubernetes_pod` image (or the default `image:`) is not from a registry in `policy.allowed_registries`.', fix: 'Use an image from an allowed registry, or ask the platform team to add the registry.'},
+  HAND_WRITTEN_FILE: {exit: 3, commands: ['generate'], cause: 'A file without the dagctl header sits where a spec would generate its DAG file.', fix: 'Move the hand-written file out of the generated folder, or rename the spec.'},
+  GENERATED_STALE: {exit: 1, commands: ['generate'], cause: '`dagctl generate --check` found a generated file missing, out of date or orphaned (its spec changed or is gone).', fix: 'Run `dagctl generate --clean` and commit the result.'},
+
+  // validate and Python
+  PYTHON_MISSING: {exit: 2, commands: ['validate', 'publish', 'doctor'], cause: 'The Python interpreter dagctl was told to use (or python3) cannot be run.', fix: 'Install python3, or point `--python`, DAGCTL_PYTHON or `python:` of dagctl.yaml at one; `dagctl doctor` shows which one is chosen.'},
+  PYTHON_TOO_OLD: {exit: 2, commands: ['validate', 'publish'], cause: "The interpreter is older than Python 3.8 and cannot run dagctl's helper.", fix: 'Point `--python` (or DAGCTL_PYTHON) at Python 3.8 or newer.'},
+  PYTHON_HELPER_FAILED: {exit: 1, commands: ['validate', 'publish'], cause: "dagctl's Python helper crashed.", fix: 'Re-run with `--verbose`; if it persists, report the output.'},
+  PYTHON_TARGET_MISMATCH: {exit: 2, commands: ['validate', 'publish'], cause: '`validate.python` names a version, but the interpreter you named is another version.', fix: 'Point that interpreter at the Python version that runs your DAGs, or change `validate.python`.'},
+  PYTHON_TARGET_MISSING: {exit: 2, commands: ['validate', 'publish'], cause: '`validate.python` names a version that is not installed (neither the chosen interpreter nor pythonX.Y on PATH).', fix: 'Install that Python, or name one with `--python`; see docs/python-environments.md.'},
+  PYTHON_SETUP_FAILED: {exit: 4, commands: ['python setup'], cause: 'Building the managed Airflow venv failed, usually because pip could not reach its index.', fix: 'Let pip reach PyPI (or set PIP_INDEX_URL) and run `dagctl python setup` again; DAGCTL_BASE_PYTHON picks the python that creates the venv.'},
+  PYTHON_NOT_READY: {exit: 1, commands: ['doctor'], cause: '`dagctl doctor` found something validate needs missing.', fix: 'Run the fix shown beside each FAIL line.'},
+  AIRFLOW_BROKEN: {exit: 2, commands: ['validate'], cause: 'The interpreter has Airflow, but Airflow itself fails to import, so the Airflow engine cannot run.', fix: 'Repair that environment (or `dagctl python setup`), or use `--engine ast`.'},
+  ENGINE_MISSING: {exit: 2, commands: ['validate'], cause: "The Airflow engine's files are missing from this installation of dagctl.", fix: 'Reinstall dagctl, or use `--engine ast`.'},
+  BAD_REQUEST: {exit: 2, commands: ['validate'], cause: "dagctl's Python helper received a request it does not understand (an engine name it does not know, or a version mismatch between dagctl and its python/ folder).", fix: 'Use `--engine ast`, `airflow` or `auto`; reinstall dagctl if it persists.'},
+
+  // publish, the store and releases
+  PACKAGE_MISSING: {exit: 2, commands: ['list', 'releases', 'diff', 'rollback', 'fsck'], cause: 'No dagctl.yaml here names the package, and no `--package` was given.', fix: 'Run inside the package or pass `--package NAME`.'},
+  STORE_URL: {exit: 2, commands: ['publish', 'list', 'releases', 'diff', 'rollback', 'fsck'], cause: 'The store is not an `s3://bucket[/prefix]` or `file://dir` URL.', fix: 'Fix `environments.<env>.store`, DAGCTL_STORE or `--store`.'},
+  DAGS_MISSING: {exit: 2, commands: ['publish'], cause: 'The `dags:` folder of dagctl.yaml does not exist.', fix: 'Set `dags:` to the folder of the DAG files, or run `dagctl generate`.'},
+  NOTHING_TO_PUBLISH: {exit: 2, commands: ['publish'], cause: 'The dags folder holds no file publish takes (.py, and the extensions of `publish.extensions`).', fix: 'Run `dagctl generate`, or add the extensions to `publish.extensions`.'},
+  VALIDATION_FAILED: {exit: 1, commands: ['publish'], cause: 'publish validates first, and validation found errors: nothing was published.', fix: 'Run `dagctl validate` for the full report, fix the errors, publish again.'},
+  DAG_OUTSIDE_PACKAGE: {exit: 5, commands: ['publish'], cause: 'A DAG id does not start with `<package>_`: a package owns only its own ids.', fix: 'Rename the DAG.'},
+  MASS_REMOVAL: {exit: 5, commands: ['publish'], cause: 'The publish would remove more than half of the published DAG files (a wrong checkout, a failed generate).', fix: 'Check the dags folder; if you mean it, publish again with `--allow-mass-removal`.'},
+  SYMLINK_BROKEN: {exit: 5, commands: ['publish'], cause: 'A symlink in the dags folder points to nothing.', fix: 'Remove it, or point it at a file inside the package.'},
+  SYMLINK_OUTSIDE: {exit: 5, commands: ['publish'], cause: 'A symlink in the dags folder leads outside the package.', fix: 'Copy the file into the package instead of linking to it.'},
+  PATH_UNSAFE: {exit: 5, commands: ['publish'], cause: 'A file name is not portable (a backslash or a control character).', fix: 'Rename the file.'},
+  S3_FAILED: {exit: 4, commands: ['publish', 'list', 'releases', 'diff', 'rollback', 'fsck'], cause: 'An S3 request failed after the retries: 403 (credentials or bucket policy), 301 (the bucket is in another region), or the endpoint did not answer.', fix: 'For 403 check AWS_PROFILE, AWS_ACCESS_KEY_ID or the role, and the bucket policy (docs/security.md); for 301 set `environments.<env>.s3.region`; otherwise check `environments.<env>.s3.endpoint` or AWS_ENDPOINT_URL_S3.'},
+  LOST_RACE: {exit: 3, commands: ['publish', 'rollback'], cause: 'Another publish or rollback of the package moved HEAD first; nothing of this one became current.', fix: 'Re-run the command: it compares with the new HEAD.'},
+  LIVE_BUSY: {exit: 3, commands: ['publish', 'rollback', 'fsck'], cause: 'The live tree kept changing while this command brought it in line (another writer).', fix: 'Run `dagctl fsck --repair` when the other writer is done.'},
+  LIVE_UPDATE_FAILED: {exit: [1, 2, 3, 4, 5], commands: ['publish', 'rollback'], cause: 'The new release is current, but updating the live tree failed part way; consumers of the live tree may still see the previous files.', fix: 'Run `dagctl fsck --repair` (safe to repeat).'},
+  MANIFEST_REFUSED: {exit: 5, commands: ['list', 'releases', 'diff', 'rollback', 'fsck', 'publish'], cause: 'A manifest in the store names a path outside the package, or does not parse: dagctl did not write it, and reads nothing from it.', fix: 'Run `dagctl fsck`, and restore the object from bucket versioning.'},
+  STORE_DAMAGED: {exit: 1, commands: ['fsck', 'list', 'releases', 'diff', 'rollback'], cause: 'An object of the store is not what dagctl wrote (unparsable JSON, a manifest breaking its schema), or `dagctl fsck` found damage.', fix: 'See docs/runbook.md; restore the named objects from bucket versioning, then `dagctl fsck --repair`.'},
+  RELEASE_MISSING: {exit: 1, commands: ['list', 'releases', 'diff', 'rollback'], cause: 'HEAD or the history names a release whose manifest is gone.', fix: 'Run `dagctl fsck` for details.'},
+  BLOB_MISSING: {exit: 1, commands: ['rollback', 'fsck'], cause: 'A release names content that is not in the store.', fix: 'Run `dagctl fsck` for details; restore from bucket versioning.'},
+  NO_RELEASE: {exit: 2, commands: ['list', 'diff', 'rollback'], cause: 'The package has no release in this environment (or the package or environment name is wrong).', fix: 'Check with `dagctl releases --env ENV`; publish first with `dagctl publish`.'},
+  RELEASE_NOT_FOUND: {exit: 2, commands: ['diff', 'rollback'], cause: 'The release asked for does not exist, or the history is shorter than the steps asked to go back.', fix: 'Run `dagctl releases --env ENV` to see the release ids.'},
+  CONFIRMATION_NEEDED: {exit: 2, commands: ['rollback'], cause: 'rollback asks before it writes, and stdin is not a terminal.', fix: 'Check with `dagctl rollback --dry-run`, then re-run with `--yes`.'},
+  CANCELLED: {exit: 2, commands: ['rollback'], cause: 'You answered no; nothing was written.', fix: 'Nothing to fix.'},
+
+  // Airflow
+  AIRFLOW_NOT_FOUND: {exit: 4, commands: ['trigger', 'runs', 'errors'], cause: 'No Airflow REST API answers at the configured address.', fix: 'Set `environments.<env>.airflow.url`, DAGCTL_AIRFLOW_URL or `--airflow-url` to the address of the Airflow UI, without /api.'},
+  AIRFLOW_UNREACHABLE: {exit: 4, commands: ['trigger', 'runs', 'errors'], cause: 'Airflow could not be reached (connection refused, DNS, TLS) after the retries.', fix: 'Check that Airflow is up and the URL is right; `--retries N` tries longer.'},
+  AIRFLOW_UNAVAILABLE: {exit: 4, commands: ['trigger', 'runs', 'errors'], cause: 'Airflow answered 429 or 5xx after the retries.', fix: 'Wait for Airflow to recover; `--retries N` tries longer; failed triggers are kept as dead letters (`dagctl trigger --replay FILE`).'},
+  AIRFLOW_HTTP_nnn: {exit: 4, commands: ['trigger', 'runs', 'errors'], cause: 'Airflow refused the request with HTTP status nnn (e.g. 400 or 422: a conf or field it does not take).', fix: "Read Airflow's detail in the message; `--verbose` shows the request."},
+  AIRFLOW_AUTH: {exit: 4, commands: ['trigger', 'runs', 'errors'], cause: 'Airflow refused the credentials (401), or the user lacks the permission (403), or /auth/token is not there (an auth manager without it).', fix: 'Set DAGCTL_AIRFLOW_USERNAME and DAGCTL_AIRFLOW_PASSWORD, or DAGCTL_AIRFLOW_TOKEN; see docs/security.md.'},
+  DAG_NOT_FOUND: {exit: [2, 4], commands: ['trigger', 'runs', 'rollback'], cause: 'Airflow does not know the DAG (not published, not parsed yet, or an import error), or a rollback names a DAG in neither release.', fix: '`dagctl errors` lists the files Airflow could not import; `dagctl list` shows what is published.'},
+  NOT_ALLOWED: {exit: 5, commands: ['trigger'], cause: 'The DAG is not on `trigger.allow` (default: the package’s own `<package>_*`); no request was sent.', fix: 'Trigger a DAG of the package, or widen `trigger.allow` in dagctl.yaml.'},
+  RUN_FAILED: {exit: 1, commands: ['trigger'], cause: '`trigger --wait` followed the run and it failed.', fix: 'See the failed tasks listed and their logs in Airflow (the URL is printed).'},
+  WAIT_TIMEOUT: {exit: 124, commands: ['trigger'], cause: 'The run was still going when `--timeout` ran out; it goes on in Airflow.', fix: 'Follow it with `dagctl runs`, or wait longer with `--timeout`.'},
+  REPLAY_INCOMPLETE: {exit: 4, commands: ['trigger'], cause: '`trigger --replay` could not send every dead letter; those left stay in the file.', fix: 'Run `dagctl trigger --replay FILE` again once Airflow answers.'},
+  EVENT_INVALID: {exit: 2, commands: ['trigger'], cause: 'The `--event` input is not JSON or lacks a field of an entity change event (entityType, entityUrn, category, operation, auditStamp.time).', fix: 'Pass the event as DataHub sends it; docs/mappings.md shows the accepted shapes.'},
+  EVENT_UNSUPPORTED: {exit: 2, commands: ['trigger'], cause: 'The event is another kind than EntityChangeEvent_v1 (e.g. a MetadataChangeLog).', fix: 'Filter the DataHub Action pipeline on event_type EntityChangeEvent_v1.'},
+}
+
+/** The exit codes of one entry, as a list. */
+export function exitsOf(entry: ErrorCodeEntry): ExitCodeValue[] {
+  return Array.isArray(entry.exit) ? [...entry.exit] : [entry.exit as ExitCodeValue]
+}
