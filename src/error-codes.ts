@@ -23,6 +23,8 @@ export const EXIT_CODE_HELP: Record<ExitCodeValue, {meaning: string; first: stri
   [ExitCode.REMOTE]: {meaning: 'a remote failed after retries', first: 'S3, Airflow or pip did not answer well: check the address and credentials, then re-run (add `--verbose` for the requests).'},
   [ExitCode.POLICY]: {meaning: 'refused by policy', first: 'A guardrail stopped it before any write or request: the hint says which rule and how to comply.'},
   [ExitCode.TIMEOUT]: {meaning: 'a wait ran out', first: 'The work may go on (an Airflow run does): follow it, or wait longer.'},
+  [ExitCode.INTERRUPTED]: {meaning: 'stopped by SIGINT (Ctrl-C)', first: 'The message says what state the store is left in and the command that completes it.'},
+  [ExitCode.TERMINATED]: {meaning: 'stopped by SIGTERM', first: 'As for 130: a cancelled CI job or a stopped pod; the message says what state the store is left in.'},
 }
 
 export const ERROR_CODES: Record<string, ErrorCodeEntry> = {
@@ -48,6 +50,9 @@ export const ERROR_CODES: Record<string, ErrorCodeEntry> = {
   POLICY_REGISTRY: {exit: 5, commands: ['generate', 'publish'], cause: 'A `kubernetes_pod` image (or the default `image:`) is not from a registry in `policy.allowed_registries`.', fix: 'Use an image from an allowed registry, or ask the platform team to add the registry.'},
   HAND_WRITTEN_FILE: {exit: 3, commands: ['generate'], cause: 'A file without the dagctl header sits where a spec would generate its DAG file.', fix: 'Move the hand-written file out of the generated folder, or rename the spec.'},
   GENERATED_STALE: {exit: 1, commands: ['generate'], cause: '`dagctl generate --check` found a generated file missing, out of date or orphaned (its spec changed or is gone).', fix: 'Run `dagctl generate --clean` and commit the result.'},
+
+  ENV_UNKNOWN: {exit: 2, commands: ['any that takes --env'], cause: 'The --env (or DAGCTL_ENV) names an environment that dagctl.yaml and its extends: chain do not define; dev is implicit only when no file defines any environment.', fix: 'Use one of the environments the message lists, define it under `environments:` in dagctl.yaml, or give the store in full with `--store` (`--airflow-url` for the Airflow commands).'},
+  COMMAND_NOT_FOUND: {exit: 2, commands: ['any'], cause: 'The command typed is not a dagctl command.', fix: 'Run the command the message suggests (`did you mean ...?`), or `dagctl --help` for every command.'},
 
   // validate and Python
   PYTHON_MISSING: {exit: 2, commands: ['validate', 'publish', 'doctor'], cause: 'The Python interpreter dagctl was told to use (or python3) cannot be run.', fix: 'Install python3, or point `--python`, DAGCTL_PYTHON or `python:` of dagctl.yaml at one; `dagctl doctor` shows which one is chosen.'},
@@ -83,7 +88,21 @@ export const ERROR_CODES: Record<string, ErrorCodeEntry> = {
   NO_RELEASE: {exit: 2, commands: ['list', 'diff', 'rollback'], cause: 'The package has no release in this environment (or the package or environment name is wrong).', fix: 'Check with `dagctl releases --env ENV`; publish first with `dagctl publish`.'},
   RELEASE_NOT_FOUND: {exit: 2, commands: ['diff', 'rollback'], cause: 'The release asked for does not exist, or the history is shorter than the steps asked to go back.', fix: 'Run `dagctl releases --env ENV` to see the release ids.'},
   CONFIRMATION_NEEDED: {exit: 2, commands: ['rollback'], cause: 'rollback asks before it writes, and stdin is not a terminal.', fix: 'Check with `dagctl rollback --dry-run`, then re-run with `--yes`.'},
-  CANCELLED: {exit: 2, commands: ['rollback'], cause: 'You answered no; nothing was written.', fix: 'Nothing to fix.'},
+
+  LIVE_LAGS: {exit: 1, commands: ['fsck'], cause: "The live tree of a package lags HEAD (an interrupted publish or rollback): Airflow still runs older files.", fix: 'Run the `dagctl fsck --repair` the hint names; the next publish or rollback heals it too.'},
+  LIVE_NOT_REPAIRED: {exit: 1, commands: ['fsck'], cause: '`fsck --repair` could not bring the live tree in line (HEAD or a blob it needs is unreadable).', fix: 'Read the reason beside "not repaired:"; restore the release with `dagctl rollback --to` an intact release, then run `dagctl fsck --repair` again.'},
+  S3_CREDENTIALS: {exit: 4, commands: ['any that reads or writes an S3 store'], cause: "The AWS SDK found no credentials: no request was sent.", fix: 'Give credentials the SDK finds: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE (or SSO), a web identity token (IRSA) or an instance role; dagctl.yaml never holds them.'},
+  INTERRUPTED: {exit: [130, 143], commands: ['publish', 'rollback'], cause: 'SIGINT (Ctrl-C, 130) or SIGTERM (143) stopped the command at a safe point.', fix: 'Read the state the message gives: run the command again, or the `dagctl fsck --repair` it names when the live tree lags; the next publish or rollback heals it too.'},
+  SYNC_STORE_FAILED: {exit: 4, commands: ['sync'], cause: '`sync --once` could not read the HEAD of every package from the store.', fix: 'Check the store address, endpoint and credentials, then re-run; the DAG folder keeps its last good tree.'},
+  SYNC_REFUSED: {exit: 5, commands: ['sync'], cause: 'sync refused a release: its manifest does not parse or names a path outside the package, or DIR/<package> was not written by sync.', fix: 'Run `dagctl fsck` on the store and roll the package back to a good release (`dagctl rollback`); move a hand-made folder out of DIR.'},
+  SYNC_FAILED: {exit: 1, commands: ['sync'], cause: 'A blob of the HEAD release is missing or its content does not match the sha256 of the manifest.', fix: 'Run `dagctl fsck` on the store; republish or roll back the package.'},
+  SYNC_IGNORE_MISSING: {exit: 2, commands: ['sync'], cause: "DIR/.airflowignore exists and does not exclude sync's versions folder, which Airflow would then scan twice.", fix: 'Add the line `.dagctl-sync` to that .airflowignore.'},
+  SYNC_BUSY: {exit: 2, commands: ['sync'], cause: 'Another dagctl sync is writing the same DAG folder.', fix: 'Run one sync per DAG folder; remove the lock file the message names if its pid is not a sync.'},
+  JOBS_BROKEN: {exit: 1, commands: ['discover', 'generate'], cause: 'Job modules look like jobs but are wrong (JOB not a 2-tuple, no such entrypoint, a description that is not a string literal, a syntax error, a duplicate id).', fix: 'Fix each file and line listed; docs/discover.md says what a job module holds.'},
+  SCHEDULE_UNKNOWN_JOB: {exit: 2, commands: ['generate'], cause: 'A schedule entry names a job id no discovered module defines.', fix: 'Run `dagctl discover` to list the job ids (<package>_<job>) and fix the `job:` key.'},
+  SCHEDULE_DUPLICATE: {exit: 2, commands: ['generate'], cause: 'Two schedule entries give the same DAG id.', fix: 'Give each schedule its own `name:`.'},
+  JOB_NO_IMAGE: {exit: 2, commands: ['generate'], cause: 'A kubernetes_pod job needs an image for its package, and none is set.', fix: 'Set `discover.packages.<package>.image` (or `image:`) in dagctl.yaml.'},
+  AIRFLOW_POOLS: {exit: 4, commands: ['pools sync'], cause: 'Airflow refused to create or update a tenant pool.', fix: 'Check that the user may edit pools (Admin), then run `dagctl pools sync` again.'},
 
   // Airflow
   AIRFLOW_NOT_FOUND: {exit: 4, commands: ['trigger', 'runs', 'errors'], cause: 'No Airflow REST API answers at the configured address.', fix: 'Set `environments.<env>.airflow.url`, DAGCTL_AIRFLOW_URL or `--airflow-url` to the address of the Airflow UI, without /api.'},
