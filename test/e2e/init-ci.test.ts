@@ -50,6 +50,6 @@ describe('dagctl init --ci', () => {
   it('without --ci, init says how to add the pipeline', async () => {
     const res = await runCli(['init', 'x'], {cwd: tempDir()})
     expect(res.exitCode).toBe(0)
-    expect(res.stdout).toContain('CI: `dagctl init --ci gitlab` or `dagctl init --ci github` adds the pipeline')
+    expect(res.stderr).toContain('CI: `dagctl init --ci gitlab` or `dagctl init --ci github` adds the pipeline')
   })
 })
