@@ -8,11 +8,12 @@ import {
   S3ServiceException,
   type PutObjectCommandInput,
 } from '@aws-sdk/client-s3'
+import {createHash} from 'node:crypto'
 import {Agent} from 'node:http'
 import {Agent as HttpsAgent} from 'node:https'
 
 import {RemoteError} from '../errors.js'
-import {PreconditionFailed, type PutCondition, type Store, type StoredObject} from './types.js'
+import {PreconditionFailed, type ListedObject, type PutCondition, type Store, type StoredObject} from './types.js'
 
 /** How dagctl finds AWS credentials: the SDK's default chain only (dagctl.yaml never holds them). */
 export const CREDENTIALS_HINT =
@@ -188,10 +189,10 @@ export class S3Store implements Store {
     }
   }
 
-  private async listRaw(prefix: string, delimiter?: string): Promise<{keys: string[]; folders: string[]}> {
+  private async listRaw(prefix: string, delimiter?: string): Promise<{keys: ListedObject[]; folders: string[]}> {
     const full = this.key(prefix)
     const strip = this.options.prefix ? this.options.prefix.length + 1 : 0
-    const keys: string[] = []
+    const keys: ListedObject[] = []
     const folders: string[] = []
     let token: string | undefined
     try {
@@ -199,18 +200,28 @@ export class S3Store implements Store {
         const out = await this.send(() =>
           this.client.send(new ListObjectsV2Command({Bucket: this.options.bucket, Prefix: full, Delimiter: delimiter, ContinuationToken: token})),
         )
-        for (const o of out.Contents ?? []) if (o.Key) keys.push(o.Key.slice(strip))
+        for (const o of out.Contents ?? []) if (o.Key) keys.push({key: o.Key.slice(strip), size: o.Size ?? -1, etag: o.ETag ?? ''})
         for (const p of out.CommonPrefixes ?? []) if (p.Prefix) folders.push(p.Prefix.slice(full.length).replace(/\/$/, ''))
         token = out.IsTruncated ? out.NextContinuationToken : undefined
       } while (token)
     } catch (error) {
       throw this.remote(`LIST ${prefix}`, error)
     }
-    return {keys: keys.sort(), folders: folders.sort()}
+    return {keys: keys.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)), folders: folders.sort()}
   }
 
   async list(prefix: string): Promise<string[]> {
+    return (await this.listObjects(prefix)).map((o) => o.key)
+  }
+
+  async listObjects(prefix: string): Promise<ListedObject[]> {
     return (await this.listRaw(prefix === '' || prefix.endsWith('/') ? prefix : `${prefix}/`)).keys
+  }
+
+  /** A single-part PutObject's ETag is the content MD5, except under SSE-KMS (and SSE-C). */
+  etagFor(body: Buffer): string | undefined {
+    if (this.options.sse === 'aws:kms') return undefined
+    return `"${createHash('md5').update(body).digest('hex')}"`
   }
 
   async listFolders(prefix: string): Promise<string[]> {
