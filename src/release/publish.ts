@@ -43,6 +43,10 @@ export interface PublishPlan {
   diff: FileDiff
   /** content hashes to upload: not already in HEAD's manifest (whose blobs exist by invariant) */
   newBlobs: string[]
+  /** blobs already in the store (left by a publish that died during its uploads), when listing them is cheaper than re-sending */
+  storedBlobs?: Promise<Set<string>>
+  /** set by uploadBlobs: new contents found in the store already, not sent again */
+  reused?: number
   contents: Map<string, Buffer>
   /** started during the plan when there is something to publish: the release list (for the next id), git/CI metadata */
   releaseIds?: Promise<number[]>
@@ -125,6 +129,8 @@ export async function planPublish(options: PublishOptions): Promise<PublishPlan>
   const known = new Set(Object.values(headManifest?.files ?? {}).map((f) => f.sha256))
   const contents = new Map(files.map((f) => [f.sha256, f.body]))
   const newBlobs = [...new Set(files.map((f) => f.sha256))].filter((s) => !known.has(s)).sort()
+  const storedBlobs = listingBlobsPays(newBlobs.length, known.size) ? storedBlobsOf(repo) : undefined
+  storedBlobs?.catch(() => {})
   // What a new release needs later (the release list for its id, git and CI metadata), started now
   // so that it overlaps with the upload; not when there is nothing to publish.
   let releaseIds: Promise<number[]> | undefined
@@ -134,7 +140,21 @@ export async function planPublish(options: PublishOptions): Promise<PublishPlan>
     metadata = options.metadata ? Promise.resolve(options.metadata) : collectMetadata(options.root)
     releaseIds.catch(() => {})
   }
-  return {options, repo, files, skipped, report, dags, headRead, headManifest, diff, newBlobs, contents, releaseIds, metadata}
+  return {options, repo, files, skipped, report, dags, headRead, headManifest, diff, newBlobs, storedBlobs, contents, releaseIds, metadata}
+}
+
+/**
+ * A publish killed during its uploads leaves blobs behind. When more than one round of uploads is
+ * due, one listing of the blobs prefix (1,000 keys a page; the store holds at least HEAD's blobs)
+ * costs fewer round trips than the uploads it may save, so the next publish asks it first.
+ */
+export function listingBlobsPays(newBlobs: number, headBlobs: number): boolean {
+  return newBlobs > PARALLEL && Math.ceil((headBlobs + newBlobs) / 1000) < newBlobs / PARALLEL
+}
+
+async function storedBlobsOf(repo: PackageRepository): Promise<Set<string>> {
+  const prefix = repo.layout.blobsPrefix
+  return new Set((await repo.store.list(prefix)).map((k) => k.slice(prefix.length)))
 }
 
 export function planIsNoop(plan: PublishPlan): boolean {
@@ -147,8 +167,11 @@ export function planIsNoop(plan: PublishPlan): boolean {
  */
 export async function uploadBlobs(plan: PublishPlan, onProgress?: (done: number, total: number) => void, signal?: AbortSignal): Promise<number> {
   let done = 0
+  const stored = (await plan.storedBlobs) ?? new Set<string>()
+  const toSend = plan.newBlobs.filter((sha) => !stored.has(sha))
+  plan.reused = plan.newBlobs.length - toSend.length
   await mapLimit(
-    plan.newBlobs,
+    toSend,
     PARALLEL,
     async (sha) => {
       try {
@@ -156,7 +179,7 @@ export async function uploadBlobs(plan: PublishPlan, onProgress?: (done: number,
       } catch (error) {
         if (!(error instanceof PreconditionFailed)) throw error
       }
-      onProgress?.(++done, plan.newBlobs.length)
+      onProgress?.(++done, toSend.length)
     },
     () => signal?.aborted === true,
   )
@@ -222,6 +245,8 @@ export interface PublishResult {
   diff: DiffSummary
   skipped: string[]
   uploaded: number
+  /** new contents found in the store already (left by an interrupted publish), not sent again */
+  reused: number
   live?: {written: number; deleted: number}
   validation: {skipped: boolean; errors?: number; warnings?: number}
   /** a signal arrived during the last, short step, which was finished: everything is done */
@@ -239,6 +264,7 @@ export function publishResult(plan: PublishPlan, extra: {release: number | null;
     diff: summariseDiff(plan.diff),
     skipped: plan.skipped,
     uploaded: extra.uploaded,
+    reused: plan.reused ?? 0,
     ...(extra.live ? {live: extra.live} : {}),
     validation: plan.report ? {skipped: false, errors: plan.report.summary.errors, warnings: plan.report.summary.warnings} : {skipped: true},
   }
@@ -296,7 +322,7 @@ export async function publish(options: PublishRunOptions, hooks: PublishHooks = 
   const uploaded = await guarded('while uploading', plan, () =>
     steps(`Upload ${plan.newBlobs.length} new content(s)`, (report) => uploadBlobs(plan, (done, total) => report(`${done}/${total}`), signal)),
   )
-  const leftover = ` (${uploaded} of ${plan.newBlobs.length} new contents were uploaded: unreferenced blobs, harmless, which \`dagctl fsck\` lists as info)`
+  const leftover = ` (${uploaded + (plan.reused ?? 0)} of ${plan.newBlobs.length} new contents are in the store: unreferenced blobs, harmless, which \`dagctl fsck\` lists as info)`
   if (stopSignalOf(signal)) throw stopBefore('while uploading', plan, leftover)
   const manifest = await guarded('while writing the release manifest', plan, () => steps('Write the release manifest', () => writeRelease(plan)))
   if (stopSignalOf(signal)) throw stopBefore(`before release ${manifest.id} became current`, plan, ` (release ${manifest.id}'s manifest stays as an orphan, not history: harmless)`)
