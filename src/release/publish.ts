@@ -8,7 +8,7 @@ import {PreconditionFailed, type Store} from '../store/index.js'
 import {collectFiles, type LocalFile} from './local-files.js'
 import {diffFiles, isEmptyDiff, type FileDiff, type FileMap, type Manifest} from './manifest.js'
 import {collectMetadata, type ReleaseMetadata} from './metadata.js'
-import {PackageRepository, PARALLEL, type HeadRead, type RepairScope} from './repository.js'
+import {PackageRepository, PARALLEL, type HeadRead, type LiveRead, type RepairScope} from './repository.js'
 import {mapLimit, nonce} from './util.js'
 import {runSteps, type StepRunner} from '../util/steps.js'
 
@@ -51,6 +51,8 @@ export interface PublishPlan {
   /** started during the plan when there is something to publish: the release list (for the next id), git/CI metadata */
   releaseIds?: Promise<number[]>
   metadata?: Promise<ReleaseMetadata>
+  /** live.json as read during the plan: the live-tree update starts from it (a stale one only costs a retry) */
+  liveRead?: Promise<LiveRead>
 }
 
 export interface DiffSummary {
@@ -70,13 +72,19 @@ export function fileMapOf(files: LocalFile[]): FileMap {
 
 /** Validate, read HEAD, diff, guardrails. Writes nothing. */
 export async function planPublish(options: PublishOptions): Promise<PublishPlan> {
-  const {files, skipped} = await collectFiles(options.dagsDir, options.root, options.extensions)
   const repo = new PackageRepository(options.store, options.env, options.pkg)
+  // What the store holds does not depend on the local files: HEAD, its manifest and live.json are
+  // read while the files are collected and validated (a validation error still comes first).
+  const headP = repo.readHead().then(async (headRead) => ({headRead, headManifest: headRead.head ? await repo.manifest(headRead.head.release) : undefined}))
+  const liveRead = repo.readLiveState()
+  headP.catch(() => {})
+  liveRead.catch(() => {})
+  const {files, skipped} = await collectFiles(options.dagsDir, options.root, options.extensions)
   if (files.length === 0) {
     // Nothing here: with nothing published either, there is nothing to do (exit 2); with published
     // files, this removes them all, which is the mass-removal guardrail's call (below, exit 5).
-    const {head} = await repo.readHead()
-    const published = head ? Object.keys((await repo.manifest(head.release)).files).length : 0
+    const {headManifest: published0} = await headP
+    const published = published0 ? Object.keys(published0.files).length : 0
     if (published === 0) {
       throw new UsageError(`no DAG files to publish under ${options.dagsDir}`, {
         code: 'NOTHING_TO_PUBLISH',
@@ -112,8 +120,7 @@ export async function planPublish(options: PublishOptions): Promise<PublishPlan>
       })
     }
   }
-  const headRead = await repo.readHead()
-  const headManifest = headRead.head ? await repo.manifest(headRead.head.release) : undefined
+  const {headRead, headManifest} = await headP
   const diff = diffFiles(headManifest?.files ?? {}, fileMapOf(files))
   const publishedDags = Object.keys(headManifest?.files ?? {}).filter((p) => p.endsWith('.py'))
   const removedDags = diff.removed.filter((p) => p.endsWith('.py'))
@@ -140,7 +147,7 @@ export async function planPublish(options: PublishOptions): Promise<PublishPlan>
     metadata = options.metadata ? Promise.resolve(options.metadata) : collectMetadata(options.root)
     releaseIds.catch(() => {})
   }
-  return {options, repo, files, skipped, report, dags, headRead, headManifest, diff, newBlobs, storedBlobs, contents, releaseIds, metadata}
+  return {options, repo, files, skipped, report, dags, headRead, headManifest, diff, newBlobs, storedBlobs, contents, releaseIds, metadata, liveRead}
 }
 
 /**
@@ -316,7 +323,7 @@ export async function publish(options: PublishRunOptions, hooks: PublishHooks = 
   await hooks.onPlan?.(plan)
   if (options.dryRun) return publishResult(plan, {release: null, dryRun: true, uploaded: 0})
   if (planIsNoop(plan)) {
-    const live = await plan.repo.updateLiveAfterSwap(undefined, plan.contents, signal, options.scope)
+    const live = await plan.repo.updateLiveAfterSwap(undefined, plan.contents, signal, options.scope, plan.liveRead)
     return withInterruption(publishResult(plan, {release: null, dryRun: false, uploaded: 0, live}), signal)
   }
   const uploaded = await guarded('while uploading', plan, () =>
@@ -328,7 +335,7 @@ export async function publish(options: PublishRunOptions, hooks: PublishHooks = 
   if (stopSignalOf(signal)) throw stopBefore(`before release ${manifest.id} became current`, plan, ` (release ${manifest.id}'s manifest stays as an orphan, not history: harmless)`)
   // One request: once sent, it is finished, and the live tree follows.
   await steps(`Make release ${manifest.id} current (swap HEAD)`, () => plan.repo.swapHead(manifest.id, plan.headRead))
-  const live = await steps('Bring the live tree in line', () => plan.repo.updateLiveAfterSwap(manifest.id, plan.contents, signal, options.scope))
+  const live = await steps('Bring the live tree in line', () => plan.repo.updateLiveAfterSwap(manifest.id, plan.contents, signal, options.scope, plan.liveRead))
   return withInterruption(publishResult(plan, {release: manifest.id, dryRun: false, uploaded, live}), signal)
 }
 

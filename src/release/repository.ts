@@ -23,6 +23,11 @@ export interface HeadRead {
   etag?: string
 }
 
+export interface LiveRead {
+  state?: LiveState
+  etag?: string
+}
+
 /**
  * One package in one environment of a store: the release algorithms of DESIGN.md on the Store
  * interface only. Manifests are immutable, so they are cached for the life of the object.
@@ -133,7 +138,7 @@ export class PackageRepository {
     return head
   }
 
-  async readLiveState(): Promise<{state?: LiveState; etag?: string}> {
+  async readLiveState(): Promise<LiveRead> {
     const obj = await this.store.get(this.layout.liveState)
     if (!obj) return {}
     return {state: parseJsonObject(this.layout.liveState, obj.body, LiveStateSchema), etag: obj.etag}
@@ -155,6 +160,7 @@ export class PackageRepository {
    */
   async updateLive(options: UpdateLiveOptions = {}): Promise<LiveUpdate> {
     const {contents, force = [], justMadeCurrent, signal, repair = false} = options
+    let prefetched = options.liveRead
     let written = 0
     let deleted = 0
     const unrepaired: LiveUpdate['unrepaired'] = []
@@ -166,20 +172,24 @@ export class PackageRepository {
       const headId = round === 0 && justMadeCurrent !== undefined ? justMadeCurrent : (await this.readHead()).head?.release
       if (headId === undefined) return {written, deleted, unrepaired, paths: [...touchedPaths].sort()}
       const target = await this.manifest(headId)
-      const {state, etag} = repair ? await this.readLiveStateForRepair() : await this.readLiveState()
+      const {state, etag} = prefetched ? await prefetched : repair ? await this.readLiveStateForRepair() : await this.readLiveState()
       const base = state?.release ?? null
       const pending = new Set([...(state?.pending ?? []), ...dirtied])
       pending.delete(target.id)
       if (base === target.id && pending.size === 0 && (round > 0 || force.length === 0)) {
         return {written, deleted, unrepaired, paths: [...touchedPaths].sort(), release: target.id}
       }
+      const fromPrefetch = prefetched !== undefined
+      prefetched = undefined
       const marked: LiveState = {release: base, pending: [...new Set([...(state?.pending ?? []), ...dirtied, target.id])].sort((a, b) => a - b), updatedAt: new Date().toISOString()}
       let markEtag: string
       try {
         markEtag = (await this.store.put(this.layout.liveState, serialise(marked), etag ? {ifMatch: etag} : {ifNoneMatch: '*'})).etag
       } catch (error) {
-        if (error instanceof PreconditionFailed) continue
-        throw error
+        if (!(error instanceof PreconditionFailed)) throw error
+        // live.json moved since it was read (the prefetched read is older): the first round again, fresh.
+        if (fromPrefetch) round--
+        continue
       }
       const readable = async (id: number): Promise<FileMap | undefined> => {
         try {
@@ -258,9 +268,15 @@ export class PackageRepository {
    * live tree lags until the next writer or fsck --repair). Stopped by a signal, it says exactly how
    * many files lag and what completes it.
    */
-  async updateLiveAfterSwap(release: number | undefined, contents?: Map<string, Buffer>, signal?: AbortSignal, scope: RepairScope = {}): Promise<{written: number; deleted: number}> {
+  async updateLiveAfterSwap(
+    release: number | undefined,
+    contents?: Map<string, Buffer>,
+    signal?: AbortSignal,
+    scope: RepairScope = {},
+    liveRead?: Promise<LiveRead>,
+  ): Promise<{written: number; deleted: number}> {
     try {
-      const {written, deleted} = await this.updateLive({contents, justMadeCurrent: release, signal})
+      const {written, deleted} = await this.updateLive({contents, justMadeCurrent: release, signal, liveRead})
       return {written, deleted}
     } catch (error) {
       const repair = repairCommand(this, scope)
@@ -354,6 +370,8 @@ export interface UpdateLiveOptions {
   signal?: AbortSignal
   /** fsck --repair: repair what can be repaired, list what cannot */
   repair?: boolean
+  /** live.json read earlier (in parallel with other requests); a stale one only costs a fresh read */
+  liveRead?: Promise<LiveRead>
 }
 
 export interface LiveUpdate {

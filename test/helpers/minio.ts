@@ -44,6 +44,7 @@ export async function startMinio(binary: string): Promise<S3TestServer> {
     }
     await new Promise((r) => setTimeout(r, 100))
   }
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'
   const client = new S3Client({
     endpoint,
     forcePathStyle: true,
