@@ -62,6 +62,9 @@ export class S3Store implements Store {
         endpoint: options.endpoint,
         forcePathStyle: Boolean(options.endpoint),
         maxAttempts: options.maxAttempts ?? 6,
+        // The middleware stack is resolved once per command class instead of on every request
+        // (dagctl never changes it per call): about a third of the SDK's CPU per request.
+        cacheMiddleware: true,
         retryMode: 'standard',
         // We verify content by SHA-256 ourselves; CRC trailers trip up some S3-compatible servers.
         requestChecksumCalculation: 'WHEN_REQUIRED',
