@@ -81,7 +81,7 @@ export function ensureVenv(requirementsFile: string, label: string, options: Ens
 }
 
 /** mkdir is atomic; a lock whose owner process is gone is taken over. Waits up to 30 minutes. */
-function acquireLock(lock: string): void {
+export function acquireLock(lock: string): void {
   const deadline = Date.now() + 30 * 60_000
   for (;;) {
     try {

@@ -8,7 +8,7 @@ import {PreconditionFailed, type Store} from '../store/index.js'
 import {collectFiles, type LocalFile} from './local-files.js'
 import {diffFiles, isEmptyDiff, type FileDiff, type FileMap, type Manifest} from './manifest.js'
 import {collectMetadata, type ReleaseMetadata} from './metadata.js'
-import {PackageRepository, PARALLEL, type HeadRead, type RepairScope} from './repository.js'
+import {PackageRepository, PARALLEL, type HeadRead, type LiveRead, type RepairScope} from './repository.js'
 import {mapLimit, nonce} from './util.js'
 import {runSteps, type StepRunner} from '../util/steps.js'
 
@@ -43,10 +43,16 @@ export interface PublishPlan {
   diff: FileDiff
   /** content hashes to upload: not already in HEAD's manifest (whose blobs exist by invariant) */
   newBlobs: string[]
+  /** blobs already in the store (left by a publish that died during its uploads), when listing them is cheaper than re-sending */
+  storedBlobs?: Promise<Set<string>>
+  /** set by uploadBlobs: new contents found in the store already, not sent again */
+  reused?: number
   contents: Map<string, Buffer>
   /** started during the plan when there is something to publish: the release list (for the next id), git/CI metadata */
   releaseIds?: Promise<number[]>
   metadata?: Promise<ReleaseMetadata>
+  /** live.json as read during the plan: the live-tree update starts from it (a stale one only costs a retry) */
+  liveRead?: Promise<LiveRead>
 }
 
 export interface DiffSummary {
@@ -66,13 +72,19 @@ export function fileMapOf(files: LocalFile[]): FileMap {
 
 /** Validate, read HEAD, diff, guardrails. Writes nothing. */
 export async function planPublish(options: PublishOptions): Promise<PublishPlan> {
-  const {files, skipped} = await collectFiles(options.dagsDir, options.root, options.extensions)
   const repo = new PackageRepository(options.store, options.env, options.pkg)
+  // What the store holds does not depend on the local files: HEAD, its manifest and live.json are
+  // read while the files are collected and validated (a validation error still comes first).
+  const headP = repo.readHead().then(async (headRead) => ({headRead, headManifest: headRead.head ? await repo.manifest(headRead.head.release) : undefined}))
+  const liveRead = repo.readLiveState()
+  headP.catch(() => {})
+  liveRead.catch(() => {})
+  const {files, skipped} = await collectFiles(options.dagsDir, options.root, options.extensions)
   if (files.length === 0) {
     // Nothing here: with nothing published either, there is nothing to do (exit 2); with published
     // files, this removes them all, which is the mass-removal guardrail's call (below, exit 5).
-    const {head} = await repo.readHead()
-    const published = head ? Object.keys((await repo.manifest(head.release)).files).length : 0
+    const {headManifest: published0} = await headP
+    const published = published0 ? Object.keys(published0.files).length : 0
     if (published === 0) {
       throw new UsageError(`no DAG files to publish under ${options.dagsDir}`, {
         code: 'NOTHING_TO_PUBLISH',
@@ -108,8 +120,7 @@ export async function planPublish(options: PublishOptions): Promise<PublishPlan>
       })
     }
   }
-  const headRead = await repo.readHead()
-  const headManifest = headRead.head ? await repo.manifest(headRead.head.release) : undefined
+  const {headRead, headManifest} = await headP
   const diff = diffFiles(headManifest?.files ?? {}, fileMapOf(files))
   const publishedDags = Object.keys(headManifest?.files ?? {}).filter((p) => p.endsWith('.py'))
   const removedDags = diff.removed.filter((p) => p.endsWith('.py'))
@@ -125,6 +136,8 @@ export async function planPublish(options: PublishOptions): Promise<PublishPlan>
   const known = new Set(Object.values(headManifest?.files ?? {}).map((f) => f.sha256))
   const contents = new Map(files.map((f) => [f.sha256, f.body]))
   const newBlobs = [...new Set(files.map((f) => f.sha256))].filter((s) => !known.has(s)).sort()
+  const storedBlobs = listingBlobsPays(newBlobs.length, known.size) ? storedBlobsOf(repo) : undefined
+  storedBlobs?.catch(() => {})
   // What a new release needs later (the release list for its id, git and CI metadata), started now
   // so that it overlaps with the upload; not when there is nothing to publish.
   let releaseIds: Promise<number[]> | undefined
@@ -134,7 +147,21 @@ export async function planPublish(options: PublishOptions): Promise<PublishPlan>
     metadata = options.metadata ? Promise.resolve(options.metadata) : collectMetadata(options.root)
     releaseIds.catch(() => {})
   }
-  return {options, repo, files, skipped, report, dags, headRead, headManifest, diff, newBlobs, contents, releaseIds, metadata}
+  return {options, repo, files, skipped, report, dags, headRead, headManifest, diff, newBlobs, storedBlobs, contents, releaseIds, metadata, liveRead}
+}
+
+/**
+ * A publish killed during its uploads leaves blobs behind. When more than one round of uploads is
+ * due, one listing of the blobs prefix (1,000 keys a page; the store holds at least HEAD's blobs)
+ * costs fewer round trips than the uploads it may save, so the next publish asks it first.
+ */
+export function listingBlobsPays(newBlobs: number, headBlobs: number): boolean {
+  return newBlobs > PARALLEL && Math.ceil((headBlobs + newBlobs) / 1000) < newBlobs / PARALLEL
+}
+
+async function storedBlobsOf(repo: PackageRepository): Promise<Set<string>> {
+  const prefix = repo.layout.blobsPrefix
+  return new Set((await repo.store.list(prefix)).map((k) => k.slice(prefix.length)))
 }
 
 export function planIsNoop(plan: PublishPlan): boolean {
@@ -147,8 +174,11 @@ export function planIsNoop(plan: PublishPlan): boolean {
  */
 export async function uploadBlobs(plan: PublishPlan, onProgress?: (done: number, total: number) => void, signal?: AbortSignal): Promise<number> {
   let done = 0
+  const stored = (await plan.storedBlobs) ?? new Set<string>()
+  const toSend = plan.newBlobs.filter((sha) => !stored.has(sha))
+  plan.reused = plan.newBlobs.length - toSend.length
   await mapLimit(
-    plan.newBlobs,
+    toSend,
     PARALLEL,
     async (sha) => {
       try {
@@ -156,7 +186,7 @@ export async function uploadBlobs(plan: PublishPlan, onProgress?: (done: number,
       } catch (error) {
         if (!(error instanceof PreconditionFailed)) throw error
       }
-      onProgress?.(++done, plan.newBlobs.length)
+      onProgress?.(++done, toSend.length)
     },
     () => signal?.aborted === true,
   )
@@ -222,6 +252,8 @@ export interface PublishResult {
   diff: DiffSummary
   skipped: string[]
   uploaded: number
+  /** new contents found in the store already (left by an interrupted publish), not sent again */
+  reused: number
   live?: {written: number; deleted: number}
   validation: {skipped: boolean; errors?: number; warnings?: number}
   /** a signal arrived during the last, short step, which was finished: everything is done */
@@ -239,6 +271,7 @@ export function publishResult(plan: PublishPlan, extra: {release: number | null;
     diff: summariseDiff(plan.diff),
     skipped: plan.skipped,
     uploaded: extra.uploaded,
+    reused: plan.reused ?? 0,
     ...(extra.live ? {live: extra.live} : {}),
     validation: plan.report ? {skipped: false, errors: plan.report.summary.errors, warnings: plan.report.summary.warnings} : {skipped: true},
   }
@@ -290,19 +323,19 @@ export async function publish(options: PublishRunOptions, hooks: PublishHooks = 
   await hooks.onPlan?.(plan)
   if (options.dryRun) return publishResult(plan, {release: null, dryRun: true, uploaded: 0})
   if (planIsNoop(plan)) {
-    const live = await plan.repo.updateLiveAfterSwap(undefined, plan.contents, signal, options.scope)
+    const live = await plan.repo.updateLiveAfterSwap(undefined, plan.contents, signal, options.scope, plan.liveRead)
     return withInterruption(publishResult(plan, {release: null, dryRun: false, uploaded: 0, live}), signal)
   }
   const uploaded = await guarded('while uploading', plan, () =>
     steps(`Upload ${plan.newBlobs.length} new content(s)`, (report) => uploadBlobs(plan, (done, total) => report(`${done}/${total}`), signal)),
   )
-  const leftover = ` (${uploaded} of ${plan.newBlobs.length} new contents were uploaded: unreferenced blobs, harmless, which \`dagctl fsck\` lists as info)`
+  const leftover = ` (${uploaded + (plan.reused ?? 0)} of ${plan.newBlobs.length} new contents are in the store: unreferenced blobs, harmless, which \`dagctl fsck\` lists as info)`
   if (stopSignalOf(signal)) throw stopBefore('while uploading', plan, leftover)
   const manifest = await guarded('while writing the release manifest', plan, () => steps('Write the release manifest', () => writeRelease(plan)))
   if (stopSignalOf(signal)) throw stopBefore(`before release ${manifest.id} became current`, plan, ` (release ${manifest.id}'s manifest stays as an orphan, not history: harmless)`)
   // One request: once sent, it is finished, and the live tree follows.
   await steps(`Make release ${manifest.id} current (swap HEAD)`, () => plan.repo.swapHead(manifest.id, plan.headRead))
-  const live = await steps('Bring the live tree in line', () => plan.repo.updateLiveAfterSwap(manifest.id, plan.contents, signal, options.scope))
+  const live = await steps('Bring the live tree in line', () => plan.repo.updateLiveAfterSwap(manifest.id, plan.contents, signal, options.scope, plan.liveRead))
   return withInterruption(publishResult(plan, {release: manifest.id, dryRun: false, uploaded, live}), signal)
 }
 

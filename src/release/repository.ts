@@ -1,6 +1,6 @@
 import {CheckFailedError, ConflictError, DagctlError, ExitCode, InterruptedError} from '../errors.js'
 import {stopSignalOf} from '../util/interrupt.js'
-import {PreconditionFailed, type Store} from '../store/index.js'
+import {PreconditionFailed, sameEtag, type ListedObject, type Store} from '../store/index.js'
 import {PackageLayout} from './layout.js'
 import {
   diffFiles,
@@ -20,6 +20,11 @@ export const PARALLEL = 32
 
 export interface HeadRead {
   head?: Head
+  etag?: string
+}
+
+export interface LiveRead {
+  state?: LiveState
   etag?: string
 }
 
@@ -133,7 +138,7 @@ export class PackageRepository {
     return head
   }
 
-  async readLiveState(): Promise<{state?: LiveState; etag?: string}> {
+  async readLiveState(): Promise<LiveRead> {
     const obj = await this.store.get(this.layout.liveState)
     if (!obj) return {}
     return {state: parseJsonObject(this.layout.liveState, obj.body, LiveStateSchema), etag: obj.etag}
@@ -155,6 +160,7 @@ export class PackageRepository {
    */
   async updateLive(options: UpdateLiveOptions = {}): Promise<LiveUpdate> {
     const {contents, force = [], justMadeCurrent, signal, repair = false} = options
+    let prefetched = options.liveRead
     let written = 0
     let deleted = 0
     const unrepaired: LiveUpdate['unrepaired'] = []
@@ -166,20 +172,24 @@ export class PackageRepository {
       const headId = round === 0 && justMadeCurrent !== undefined ? justMadeCurrent : (await this.readHead()).head?.release
       if (headId === undefined) return {written, deleted, unrepaired, paths: [...touchedPaths].sort()}
       const target = await this.manifest(headId)
-      const {state, etag} = repair ? await this.readLiveStateForRepair() : await this.readLiveState()
+      const {state, etag} = prefetched ? await prefetched : repair ? await this.readLiveStateForRepair() : await this.readLiveState()
       const base = state?.release ?? null
       const pending = new Set([...(state?.pending ?? []), ...dirtied])
       pending.delete(target.id)
       if (base === target.id && pending.size === 0 && (round > 0 || force.length === 0)) {
         return {written, deleted, unrepaired, paths: [...touchedPaths].sort(), release: target.id}
       }
+      const fromPrefetch = prefetched !== undefined
+      prefetched = undefined
       const marked: LiveState = {release: base, pending: [...new Set([...(state?.pending ?? []), ...dirtied, target.id])].sort((a, b) => a - b), updatedAt: new Date().toISOString()}
       let markEtag: string
       try {
         markEtag = (await this.store.put(this.layout.liveState, serialise(marked), etag ? {ifMatch: etag} : {ifNoneMatch: '*'})).etag
       } catch (error) {
-        if (error instanceof PreconditionFailed) continue
-        throw error
+        if (!(error instanceof PreconditionFailed)) throw error
+        // live.json moved since it was read (the prefetched read is older): the first round again, fresh.
+        if (fromPrefetch) round--
+        continue
       }
       const readable = async (id: number): Promise<FileMap | undefined> => {
         try {
@@ -189,7 +199,13 @@ export class PackageRepository {
           throw error
         }
       }
-      const baseFiles: FileMap = base === null ? await this.listedLiveAsUnknown() : ((await readable(base)) ?? target.files)
+      // A pending mark this process did not make was left by a writer that died (or is still
+      // running): the union of the diffs below names every path that CAN differ, and one listing of
+      // the live tree (sizes and ETags, no bytes) tells which DO, so only those are rewritten. With
+      // no live.json the listing is needed anyway (its files are of unknown content).
+      const inherited = (state?.pending ?? []).some((id) => !dirtied.has(id))
+      const listing = base === null || (round === 0 && inherited) ? await this.store.listObjects(this.layout.livePrefix) : undefined
+      const baseFiles: FileMap = base === null ? unknownFiles(listing!, this.layout.livePrefix) : ((await readable(base)) ?? target.files)
       const paths = new Set<string>(round === 0 ? force : [])
       const addDiff = (from: FileMap, to: FileMap): void => {
         const d = diffFiles(from, to)
@@ -198,7 +214,9 @@ export class PackageRepository {
       addDiff(baseFiles, target.files)
       for (const id of marked.pending) if (id !== target.id) addDiff(baseFiles, (await readable(id)) ?? {})
       dirtied.add(target.id)
-      const list = [...paths].sort()
+      // Only in the first round: a later one means another writer is active, so the union is rewritten.
+      const inLine = round === 0 && listing ? await this.alreadyInLine(listing, target.files, contents, new Set(force)) : () => false
+      const list = [...paths].sort().filter((p) => !inLine(p))
       let touched = 0
       let missing = 0
       await mapLimit(
@@ -250,9 +268,15 @@ export class PackageRepository {
    * live tree lags until the next writer or fsck --repair). Stopped by a signal, it says exactly how
    * many files lag and what completes it.
    */
-  async updateLiveAfterSwap(release: number | undefined, contents?: Map<string, Buffer>, signal?: AbortSignal, scope: RepairScope = {}): Promise<{written: number; deleted: number}> {
+  async updateLiveAfterSwap(
+    release: number | undefined,
+    contents?: Map<string, Buffer>,
+    signal?: AbortSignal,
+    scope: RepairScope = {},
+    liveRead?: Promise<LiveRead>,
+  ): Promise<{written: number; deleted: number}> {
     try {
-      const {written, deleted} = await this.updateLive({contents, justMadeCurrent: release, signal})
+      const {written, deleted} = await this.updateLive({contents, justMadeCurrent: release, signal, liveRead})
       return {written, deleted}
     } catch (error) {
       const repair = repairCommand(this, scope)
@@ -297,12 +321,26 @@ export class PackageRepository {
     }
   }
 
-  /** No live.json yet: every file currently in the live tree is of unknown content. */
-  private async listedLiveAsUnknown(): Promise<FileMap> {
-    const keys = await this.store.list(this.layout.livePrefix)
-    const out: FileMap = {}
-    for (const k of keys) out[k.slice(this.layout.livePrefix.length)] = {sha256: '', size: -1}
-    return out
+  /**
+   * Which live paths already hold the target's content, by the listing's size and ETag against the
+   * ETag the store gives that content: computed from the bytes when publish has them, else the
+   * ETag of the content's blob (one listing of the blobs prefix, only when needed). When the store
+   * cannot tell (SSE-KMS ETags are not digests), nothing counts as in line and all is rewritten.
+   * `force` paths (found wrong by fsck) are never skipped.
+   */
+  private async alreadyInLine(listing: ListedObject[], files: FileMap, contents: Map<string, Buffer> | undefined, force: Set<string>): Promise<(p: string) => boolean> {
+    const live = new Map(listing.map((o) => [o.key.slice(this.layout.livePrefix.length), o]))
+    const needBlobEtags = Object.entries(files).some(([p, f]) => !contents?.has(f.sha256) && live.get(p)?.size === f.size)
+    const blobEtags = needBlobEtags ? new Map((await this.store.listObjects(this.layout.blobsPrefix)).map((o) => [o.key.slice(this.layout.blobsPrefix.length), o.etag])) : new Map<string, string>()
+    return (p) => {
+      if (force.has(p)) return false
+      const f = files[p]
+      const o = live.get(p)
+      if (!f) return o === undefined
+      if (!o || o.size !== f.size) return false
+      const body = contents?.get(f.sha256)
+      return sameEtag(o.etag, body ? this.store.etagFor(body) : blobEtags.get(f.sha256))
+    }
   }
 
   private blobMissing(sha: string): CheckFailedError {
@@ -312,6 +350,13 @@ export class PackageRepository {
       hint: 'The store is damaged: run `dagctl fsck` for details.',
     })
   }
+}
+
+/** No live.json yet: every file currently in the live tree is of unknown content. */
+function unknownFiles(listing: ListedObject[], prefix: string): FileMap {
+  const out: FileMap = {}
+  for (const o of listing) out[o.key.slice(prefix.length)] = {sha256: '', size: -1}
+  return out
 }
 
 export interface UpdateLiveOptions {
@@ -325,6 +370,8 @@ export interface UpdateLiveOptions {
   signal?: AbortSignal
   /** fsck --repair: repair what can be repaired, list what cannot */
   repair?: boolean
+  /** live.json read earlier (in parallel with other requests); a stale one only costs a fresh read */
+  liveRead?: Promise<LiveRead>
 }
 
 export interface LiveUpdate {

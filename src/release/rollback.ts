@@ -4,7 +4,7 @@ import type {Store} from '../store/index.js'
 import {diffFiles, isEmptyDiff, type FileDiff, type FileMap, type Manifest} from './manifest.js'
 import {collectMetadata, type ReleaseMetadata} from './metadata.js'
 import {buildManifest, summariseDiff, type DiffSummary} from './publish.js'
-import {PackageRepository, type HeadRead, type RepairScope} from './repository.js'
+import {PackageRepository, type HeadRead, type LiveRead, type RepairScope} from './repository.js'
 import {runSteps, type StepRunner} from '../util/steps.js'
 
 export interface RollbackOptions {
@@ -30,21 +30,33 @@ export interface RollbackPlan {
   /** the file of --dag */
   dagFile?: string
   dags: Manifest['dags']
+  /** started with the plan when it will be written: the release list (for the next id) and live.json */
+  releaseIds?: Promise<number[]>
+  liveRead?: Promise<LiveRead>
 }
 
 function noHistory(env: string, pkg: string): UsageError {
   return new UsageError(`${pkg} has no release in ${env}`, {code: 'NO_RELEASE', hint: `Run \`dagctl releases --env ${env}\` to check the package and environment.`})
 }
 
-/** Finds the target and computes the new file set. Writes nothing. */
-export async function planRollback(options: RollbackOptions): Promise<RollbackPlan> {
+/**
+ * Finds the target and computes the new file set. Writes nothing. With `prefetch` (the rollback
+ * will be written), what the writes need later (the release list, live.json) is read meanwhile.
+ */
+export async function planRollback(options: RollbackOptions, {prefetch = false}: {prefetch?: boolean} = {}): Promise<RollbackPlan> {
   const repo = new PackageRepository(options.store, options.env, options.pkg)
+  const early = prefetch ? {releaseIds: repo.releaseIds(), liveRead: repo.readLiveState()} : {}
+  early.releaseIds?.catch(() => {})
+  early.liveRead?.catch(() => {})
+  // --to names its target: read it beside HEAD rather than after.
+  const targetP = options.to !== undefined ? repo.tryManifest(options.to) : undefined
+  targetP?.catch(() => {})
   const headRead = await repo.readHead()
   if (!headRead.head) throw noHistory(options.env, options.pkg)
   const headManifest = await repo.manifest(headRead.head.release)
   let target: Manifest
   if (options.to !== undefined) {
-    const found = await repo.tryManifest(options.to)
+    const found = await targetP
     if (!found) {
       throw new UsageError(`release ${options.to} of ${options.pkg} does not exist in ${options.env}`, {
         code: 'RELEASE_NOT_FOUND',
@@ -87,7 +99,7 @@ export async function planRollback(options: RollbackOptions): Promise<RollbackPl
     files = target.files
     dags = target.dags
   }
-  return {repo, headRead, headManifest, target, files, diff: diffFiles(headManifest.files, files), dagFile, dags}
+  return {repo, headRead, headManifest, target, files, diff: diffFiles(headManifest.files, files), dagFile, dags, ...early}
 }
 
 export interface RollbackResult {
@@ -162,7 +174,10 @@ export interface RollbackRunOptions extends RollbackOptions {
 export async function rollback(options: RollbackRunOptions, hooks: RollbackHooks = {}): Promise<RollbackResult> {
   const steps = hooks.steps ?? runSteps
   const {signal} = options
-  const plan = await planRollback(options)
+  // git and CI metadata for the new release, read while the store answers the plan
+  const metadata = options.dryRun ? undefined : options.metadata ? Promise.resolve(options.metadata) : collectMetadata(process.cwd())
+  metadata?.catch(() => {})
+  const plan = await planRollback(options, {prefetch: !options.dryRun})
   const stopBefore = (what: string, leftover = '') => {
     const sig = stopSignalOf(signal)!
     return new InterruptedError(`interrupted (${sig}) ${what}: nothing changed; HEAD is still release ${plan.headManifest.id} and the live tree is unchanged${leftover}.`, sig, {
@@ -174,16 +189,16 @@ export async function rollback(options: RollbackRunOptions, hooks: RollbackHooks
   await hooks.onPlan?.(plan)
   if (options.dryRun) return rollbackResult(plan, options, {release: null, dryRun: true})
   if (rollbackIsNoop(plan)) {
-    const live = await plan.repo.updateLiveAfterSwap(undefined, undefined, signal, options.scope)
+    const live = await plan.repo.updateLiveAfterSwap(undefined, undefined, signal, options.scope, plan.liveRead)
     return withInterruption(rollbackResult(plan, options, {release: null, dryRun: false, live}), signal)
   }
   if ((await hooks.beforeWrite?.(plan)) === false) return {...rollbackResult(plan, options, {release: null, dryRun: false}), cancelled: true}
   if (stopSignalOf(signal)) throw stopBefore('before anything was written')
-  const manifest = await steps('Write the rollback release', () => writeRollbackRelease(plan, options, options.metadata))
+  const manifest = await steps('Write the rollback release', async () => writeRollbackRelease(plan, options, await metadata))
   if (stopSignalOf(signal)) throw stopBefore(`before release ${manifest.id} became current`, ` (release ${manifest.id}'s manifest stays as an orphan, not history: harmless)`)
   // One request: once sent, it is finished, and the live tree follows.
   await steps(`Make release ${manifest.id} current (swap HEAD)`, () => plan.repo.swapHead(manifest.id, plan.headRead))
-  const live = await steps('Bring the live tree in line', () => plan.repo.updateLiveAfterSwap(manifest.id, undefined, signal, options.scope))
+  const live = await steps('Bring the live tree in line', () => plan.repo.updateLiveAfterSwap(manifest.id, undefined, signal, options.scope, plan.liveRead))
   return withInterruption(rollbackResult(plan, options, {release: manifest.id, dryRun: false, live}), signal)
 }
 

@@ -5,8 +5,8 @@ import {UsageError} from '../errors.js'
 import {LocalStore} from './local.js'
 import type {PutCondition, Store} from './types.js'
 
-export type {ConditionalRead, PutCondition, Store, StoredObject} from './types.js'
-export {PreconditionFailed} from './types.js'
+export type {ConditionalRead, ListedObject, PutCondition, Store, StoredObject} from './types.js'
+export {PreconditionFailed, sameEtag} from './types.js'
 
 export interface OpenStoreOptions {
   /** `s3://bucket[/prefix]` or `file://dir` */
@@ -87,6 +87,12 @@ class DeferredStore implements Store {
   }
   async list(prefix: string) {
     return (await this.ready).list(prefix)
+  }
+  async listObjects(prefix: string) {
+    return (await this.ready).listObjects(prefix)
+  }
+  etagFor(body: Buffer) {
+    return this.inner?.etagFor(body)
   }
   async listFolders(prefix: string) {
     return (await this.ready).listFolders(prefix)

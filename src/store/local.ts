@@ -3,7 +3,7 @@ import {constants as fsc} from 'node:fs'
 import {copyFile, link, mkdir, open, readFile, readdir, rename, rm, stat, unlink} from 'node:fs/promises'
 import path from 'node:path'
 
-import {assertSafeKey, PreconditionFailed, type ConditionalRead, type PutCondition, type Store, type StoredObject} from './types.js'
+import {assertSafeKey, PreconditionFailed, type ConditionalRead, type ListedObject, type PutCondition, type Store, type StoredObject} from './types.js'
 
 /** Folders of the store's own bookkeeping, never listed as keys. */
 const TMP_DIR = '.dagctl-tmp'
@@ -222,6 +222,21 @@ export class LocalStore implements Store {
     }
     await walk(start, '')
     return out.sort()
+  }
+
+  /** The local store's etag is a content hash, so a listing reads each file (cheap on a disk). */
+  async listObjects(prefix: string): Promise<ListedObject[]> {
+    const keys = await this.list(prefix)
+    const out: ListedObject[] = []
+    for (const key of keys) {
+      const body = await readFile(this.file(key)).catch(() => undefined)
+      if (body) out.push({key, size: body.length, etag: etagOf(body)})
+    }
+    return out
+  }
+
+  etagFor(body: Buffer): string {
+    return etagOf(body)
   }
 
   async listFolders(prefix: string): Promise<string[]> {

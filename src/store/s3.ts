@@ -8,11 +8,12 @@ import {
   S3ServiceException,
   type PutObjectCommandInput,
 } from '@aws-sdk/client-s3'
+import {createHash} from 'node:crypto'
 import {Agent} from 'node:http'
 import {Agent as HttpsAgent} from 'node:https'
 
 import {RemoteError} from '../errors.js'
-import {PreconditionFailed, type ConditionalRead, type PutCondition, type Store, type StoredObject} from './types.js'
+import {PreconditionFailed, type ConditionalRead, type ListedObject, type PutCondition, type Store, type StoredObject} from './types.js'
 
 /** How dagctl finds AWS credentials: the SDK's default chain only (dagctl.yaml never holds them). */
 export const CREDENTIALS_HINT =
@@ -61,6 +62,9 @@ export class S3Store implements Store {
         endpoint: options.endpoint,
         forcePathStyle: Boolean(options.endpoint),
         maxAttempts: options.maxAttempts ?? 6,
+        // The middleware stack is resolved once per command class instead of on every request
+        // (dagctl never changes it per call): about a third of the SDK's CPU per request.
+        cacheMiddleware: true,
         retryMode: 'standard',
         // We verify content by SHA-256 ourselves; CRC trailers trip up some S3-compatible servers.
         requestChecksumCalculation: 'WHEN_REQUIRED',
@@ -205,10 +209,10 @@ export class S3Store implements Store {
     }
   }
 
-  private async listRaw(prefix: string, delimiter?: string): Promise<{keys: string[]; folders: string[]}> {
+  private async listRaw(prefix: string, delimiter?: string): Promise<{keys: ListedObject[]; folders: string[]}> {
     const full = this.key(prefix)
     const strip = this.options.prefix ? this.options.prefix.length + 1 : 0
-    const keys: string[] = []
+    const keys: ListedObject[] = []
     const folders: string[] = []
     let token: string | undefined
     try {
@@ -216,18 +220,28 @@ export class S3Store implements Store {
         const out = await this.send(() =>
           this.client.send(new ListObjectsV2Command({Bucket: this.options.bucket, Prefix: full, Delimiter: delimiter, ContinuationToken: token})),
         )
-        for (const o of out.Contents ?? []) if (o.Key) keys.push(o.Key.slice(strip))
+        for (const o of out.Contents ?? []) if (o.Key) keys.push({key: o.Key.slice(strip), size: o.Size ?? -1, etag: o.ETag ?? ''})
         for (const p of out.CommonPrefixes ?? []) if (p.Prefix) folders.push(p.Prefix.slice(full.length).replace(/\/$/, ''))
         token = out.IsTruncated ? out.NextContinuationToken : undefined
       } while (token)
     } catch (error) {
       throw this.remote(`LIST ${prefix}`, error)
     }
-    return {keys: keys.sort(), folders: folders.sort()}
+    return {keys: keys.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)), folders: folders.sort()}
   }
 
   async list(prefix: string): Promise<string[]> {
+    return (await this.listObjects(prefix)).map((o) => o.key)
+  }
+
+  async listObjects(prefix: string): Promise<ListedObject[]> {
     return (await this.listRaw(prefix === '' || prefix.endsWith('/') ? prefix : `${prefix}/`)).keys
+  }
+
+  /** A single-part PutObject's ETag is the content MD5, except under SSE-KMS (and SSE-C). */
+  etagFor(body: Buffer): string | undefined {
+    if (this.options.sse === 'aws:kms') return undefined
+    return `"${createHash('md5').update(body).digest('hex')}"`
   }
 
   async listFolders(prefix: string): Promise<string[]> {

@@ -11,6 +11,14 @@ export interface StoredObject {
   etag: string
 }
 
+/** One object of a listing, with what the listing says of it (no extra request). */
+export interface ListedObject {
+  key: string
+  size: number
+  /** as the store reports it (S3: quoted); compare with `sameEtag` */
+  etag: string
+}
+
 export type PutCondition =
   /** create only: fails with PreconditionFailed when the key exists */
   | {ifNoneMatch: '*'}
@@ -36,6 +44,14 @@ export interface Store {
   delete(key: string): Promise<void>
   /** every key under the prefix (recursive), sorted */
   list(prefix: string): Promise<string[]>
+  /** every object under the prefix (recursive) with its size and etag, sorted by key: the same requests as `list` */
+  listObjects(prefix: string): Promise<ListedObject[]>
+  /**
+   * The etag a plain put of `body` gets in this store, when the store can tell without a request
+   * (S3 without KMS: the content MD5; the local store: its content hash); undefined when it cannot
+   * (S3 with SSE-KMS, whose ETags are not digests of the content).
+   */
+  etagFor(body: Buffer): string | undefined
   /** the immediate "sub-folders" under the prefix (ending in `/` stripped), sorted */
   listFolders(prefix: string): Promise<string[]>
   /** requests made so far, for --verbose and benchmarks */
@@ -55,4 +71,10 @@ export function assertSafeKey(key: string): void {
   if (key === '' || key.startsWith('/') || key.includes('\\') || key.includes('\0') || key.split('/').some((s) => s === '' || s === '.' || s === '..')) {
     throw new Error(`unsafe store key: ${JSON.stringify(key)}`)
   }
+}
+
+/** Two etags of the same store name the same version (S3 quotes them; some servers do not). */
+export function sameEtag(a: string | undefined, b: string | undefined): boolean {
+  if (!a || !b) return false
+  return a.replace(/^W\//, '').replace(/"/g, '') === b.replace(/^W\//, '').replace(/"/g, '')
 }

@@ -1,13 +1,14 @@
 import {afterAll, describe, expect, it} from 'vitest'
 
-import {GetObjectCommand, S3Client} from '@aws-sdk/client-s3'
+import {GetObjectCommand, PutObjectCommand, S3Client, S3ServiceException} from '@aws-sdk/client-s3'
+import {createHash} from 'node:crypto'
 
-import {openStore, PreconditionFailed} from '../../src/store/index.js'
-import {freshStore, sharedMoto, STORE_VARIANTS, stopSharedMoto} from '../helpers/stores.js'
+import {openStore, PreconditionFailed, sameEtag} from '../../src/store/index.js'
+import {freshStore, MINIO_VARIANT, sharedMoto, STORE_VARIANTS, stopSharedMoto} from '../helpers/stores.js'
 
 afterAll(stopSharedMoto)
 
-describe.each(STORE_VARIANTS)('Store contract: $name', (variant) => {
+describe.each([...STORE_VARIANTS, MINIO_VARIANT])('Store contract: $name', (variant) => {
   it('puts, gets, lists recursively and by folder, deletes', async () => {
     const {store} = await freshStore(variant)
     await store.put('dev/a/dags/x.py', 'x')
@@ -48,6 +49,20 @@ describe.each(STORE_VARIANTS)('Store contract: $name', (variant) => {
     expect(await store.get('dev/a/dags/y.py')).toBeUndefined()
   })
 
+  it('lists objects with their size and an etag that etagFor predicts from the bytes, a copy included', async () => {
+    const {store} = await freshStore(variant)
+    const body = Buffer.from('print("hello")\n')
+    const {etag} = await store.put('_dagctl/dev/a/blobs/h', body, {ifNoneMatch: '*'})
+    await store.copy('_dagctl/dev/a/blobs/h', 'dev/a/dags/x.py')
+    await store.put('dev/a/dags/y.py', 'other')
+    const listed = await store.listObjects('dev/a/dags/')
+    expect(listed.map((o) => [o.key, o.size])).toEqual([['dev/a/dags/x.py', body.length], ['dev/a/dags/y.py', 5]])
+    expect(sameEtag(listed[0].etag, store.etagFor(body))).toBe(true)
+    expect(sameEtag(listed[0].etag, etag)).toBe(true)
+    expect(sameEtag(listed[1].etag, store.etagFor(body))).toBe(false)
+    expect((await store.listObjects('_dagctl/dev/a/blobs/')).map((o) => o.key)).toEqual(['_dagctl/dev/a/blobs/h'])
+  })
+
   it('create-only fails on an existing key and leaves it untouched', async () => {
     const {store} = await freshStore(variant)
     await store.put('k/one', 'first', {ifNoneMatch: '*'})
@@ -75,6 +90,29 @@ describe.each(STORE_VARIANTS)('Store contract: $name', (variant) => {
     expect(results.filter((r) => r.status === 'rejected').every((r) => (r as PromiseRejectedResult).reason instanceof PreconditionFailed)).toBe(true)
     const i = results.findIndex((r) => r.status === 'fulfilled')
     expect((await store.get('k/head'))?.body.toString()).toBe(`w${i}`)
+  })
+})
+
+describe.each([STORE_VARIANTS[1], MINIO_VARIANT])('the S3 protocol answers dagctl builds on: $name', (variant) => {
+  it('conditional PutObject: 412 on an existing key or a stale If-Match, 404 NoSuchKey for If-Match on a missing key; ETag is the content MD5', async () => {
+    const {url, endpoint} = await freshStore(variant)
+    const sdk = new S3Client({endpoint, forcePathStyle: true, region: 'us-east-1'})
+    const [, bucket, prefix] = /^s3:\/\/([^/]+)\/(.*)$/.exec(url)!
+    const put = (key: string, body: string, cond: {IfNoneMatch?: string; IfMatch?: string} = {}) => sdk.send(new PutObjectCommand({Bucket: bucket, Key: `${prefix}/${key}`, Body: body, ...cond}))
+    const status = async (p: Promise<unknown>) => {
+      try {
+        await p
+        return 200
+      } catch (error) {
+        return `${(error as S3ServiceException).$metadata.httpStatusCode} ${(error as S3ServiceException).name}`
+      }
+    }
+    const first = await put('k', 'one', {IfNoneMatch: '*'})
+    expect(first.ETag).toBe(`"${createHash('md5').update('one').digest('hex')}"`)
+    expect(await status(put('k', 'two', {IfNoneMatch: '*'}))).toMatch(/^412 /)
+    const second = await put('k', 'two', {IfMatch: first.ETag})
+    expect(await status(put('k', 'three', {IfMatch: first.ETag}))).toMatch(/^412 /)
+    expect(await status(put('missing', 'x', {IfMatch: second.ETag}))).toBe('404 NoSuchKey')
   })
 })
 

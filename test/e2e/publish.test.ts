@@ -9,7 +9,7 @@ import {budget, waitFor} from '../helpers/budget.js'
 import {BIN, runCli} from '../helpers/cli.js'
 import {startFaultProxy, randomFaults} from '../helpers/fault-proxy.js'
 import {MOTO_ENV} from '../helpers/moto.js'
-import {freshStore, sharedMoto, STORE_VARIANTS, stopSharedMoto, type StoreVariant} from '../helpers/stores.js'
+import {freshStore, MINIO_VARIANT, sharedMoto, STORE_VARIANTS, stopSharedMoto, type StoreVariant} from '../helpers/stores.js'
 import {tempDir, writeFiles} from '../helpers/tmp.js'
 
 afterAll(stopSharedMoto)
@@ -134,7 +134,8 @@ describe('publish and friends through the built binary', () => {
   })
 })
 
-describe.each([LOCAL, S3])('reliability on $name', (variant) => {
+// MinIO too: unlike moto (single-threaded), it serves the racing conditional writes truly at once.
+describe.each([LOCAL, S3, MINIO_VARIANT])('reliability on $name', (variant) => {
   it('eight concurrent publishes: each ends 0 or 3, the history holds exactly the winners, fsck clean', async () => {
     const t = await target(variant)
     const dirs = Array.from({length: 8}, (_, i) => pkg(corpus(4, `publisher ${i}`), t.url))

@@ -23,6 +23,8 @@ export interface FaultProxy {
   endpoint: string
   /** requests seen, by method, and faults injected */
   counts: {total: number; byMethod: Record<string, number>; faults: Record<string, number>}
+  /** every request seen since the last resetCounts, in order of arrival */
+  requests: Array<{method: string; path: string; query: string}>
   resetCounts(): void
   stop(): Promise<void>
 }
@@ -47,10 +49,13 @@ function s3Error(res: ServerResponse, status: number): void {
 export async function startFaultProxy(options: FaultProxyOptions): Promise<FaultProxy> {
   const target = new URL(options.target)
   const counts = {total: 0, byMethod: {} as Record<string, number>, faults: {} as Record<string, number>}
+  const requests: FaultProxy['requests'] = []
   const sockets = new Set<Socket>()
   const server = createServer((req, res) => {
     const n = counts.total++
     counts.byMethod[req.method ?? '?'] = (counts.byMethod[req.method ?? '?'] ?? 0) + 1
+    const [reqPath, query = ''] = (req.url ?? '').split('?')
+    requests.push({method: req.method ?? '?', path: decodeURIComponent(reqPath), query: decodeURIComponent(query)})
     const fault = options.choose?.(req, n) ?? 'pass'
     if (fault !== 'pass') counts.faults[fault] = (counts.faults[fault] ?? 0) + 1
     const body: Buffer[] = []
@@ -89,7 +94,9 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
   return {
     endpoint: `http://127.0.0.1:${port}`,
     counts,
+    requests,
     resetCounts() {
+      requests.length = 0
       counts.total = 0
       counts.byMethod = {}
       counts.faults = {}

@@ -13,10 +13,25 @@ export function freePort(): Promise<number> {
   })
 }
 
-/** Credentials moto accepts; never real ones. */
-export const MOTO_ENV = {AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing', AWS_REGION: 'us-east-1', AWS_EC2_METADATA_DISABLED: 'true'}
+/**
+ * Credentials of the test S3 servers; never real ones. moto accepts any; MinIO (test/helpers/minio.ts)
+ * is started with them as its root user, which needs a secret of 8 characters or more.
+ */
+export const MOTO_ENV = {AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing-secret', AWS_REGION: 'us-east-1', AWS_EC2_METADATA_DISABLED: 'true'}
+export const S3_TEST_ENV = MOTO_ENV
 
-export interface Moto {
+/** What the tests need of an S3 server on loopback, moto or MinIO. */
+export interface S3TestServer {
+  /** 'moto' or 'minio' */
+  readonly kind: string
+  endpoint: string
+  port: number
+  /** creates a bucket, with versioning on or off */
+  createBucket(name: string, versioning?: boolean): Promise<void>
+  stop(): Promise<void>
+}
+
+export interface Moto extends S3TestServer {
   endpoint: string
   port: number
   /** POST /moto-api/reset: every bucket gone */
@@ -51,6 +66,7 @@ export async function startMoto(python: string): Promise<Moto> {
     if (res.status >= 300) throw new Error(`${method} ${path}: HTTP ${res.status} ${await res.text()}`)
   }
   return {
+    kind: 'moto',
     endpoint,
     port,
     reset: () => call('POST', '/moto-api/reset'),

@@ -1,6 +1,7 @@
 import path from 'node:path'
 import type {TestProject} from 'vitest/node'
 
+import {ensureMinio} from './minio-build.js'
 import {ensureAirflowEnv, ensureVenv} from './python-env.js'
 
 declare module 'vitest' {
@@ -11,20 +12,26 @@ declare module 'vitest' {
     airflowPython: {'2': string; '3': string}
     /** python with acryl-datahub-actions (test/requirements-datahub.txt), for the DataHub Action's test */
     datahubPython: string
+    /** the MinIO server binary (test/setup/minio-build.ts): the second real S3 server */
+    minioBinary: string
   }
 }
 
 /**
  * Runs once before the suite: installs what the tests' real peers need into venvs cached outside
- * the repo (keyed by their requirement files), so only the first run on a machine pays for it.
+ * the repo (keyed by their requirement files), and MinIO (keyed by its version), so only the first
+ * run on a machine pays for it. MinIO's Go build runs in the background while the venvs install.
  */
-export default function setup(project: TestProject): void {
+export default async function setup(project: TestProject): Promise<void> {
   const root = path.resolve(import.meta.dirname, '..', '..')
   const log = (m: string) => process.stderr.write(`[test setup] ${m}\n`)
+  const minio = ensureMinio({onProgress: log})
+  minio.catch(() => {})
   project.provide('testPython', ensureVenv(path.join(root, 'test', 'requirements.txt'), 'test', {onProgress: log}).python)
   project.provide('airflowPython', {
     '3': ensureAirflowEnv(3, {onProgress: log}).python,
     '2': ensureAirflowEnv(2, {onProgress: log}).python,
   })
   project.provide('datahubPython', ensureVenv(path.join(root, 'test', 'requirements-datahub.txt'), 'datahub', {onProgress: log}).python)
+  project.provide('minioBinary', await minio)
 }
