@@ -1,7 +1,7 @@
 import path from 'node:path'
 
 /**
- * Where things live in a store (DESIGN.md "Store layout"):
+ * Where things live in a store (docs/store.md):
  *
  *   <env>/<package>/dags/<path>                  live tree = files of HEAD's release
  *   _dagctl/<env>/<package>/blobs/<sha256>       immutable contents, written once

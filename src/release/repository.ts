@@ -29,7 +29,7 @@ export interface LiveRead {
 }
 
 /**
- * One package in one environment of a store: the release algorithms of DESIGN.md on the Store
+ * One package in one environment of a store: the release algorithms of docs/store.md on the Store
  * interface only. Manifests are immutable, so they are cached for the life of the object.
  */
 export class PackageRepository {

@@ -170,7 +170,7 @@ export interface RollbackRunOptions extends RollbackOptions {
   scope?: RepairScope
 }
 
-/** A new release equal to the target, then HEAD, then the live tree: the order of DESIGN.md, in this one place. */
+/** A new release equal to the target, then HEAD, then the live tree: the order of docs/store.md, in this one place. */
 export async function rollback(options: RollbackRunOptions, hooks: RollbackHooks = {}): Promise<RollbackResult> {
   const steps = hooks.steps ?? runSteps
   const {signal} = options

@@ -108,7 +108,7 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
   })
 }
 
-/** The error `--once` exits with when a cycle left a package off its HEAD (DESIGN.md's exit codes). */
+/** The error `--once` exits with when a cycle left a package off its HEAD (docs/exit-codes.md). */
 export function onceFailure(result: CycleResult): DagctlError | undefined {
   if (result.ok) return undefined
   const failed = result.packages.filter((p) => p.status === 'failed')
