@@ -293,7 +293,7 @@ export interface PublishRunOptions extends PublishOptions {
   scope?: RepairScope
 }
 
-/** The order of writes of docs/store.md ("Release protocol"), in this one place: plan, blobs, manifest, HEAD, live tree. */
+/** The order of writes of docs/store.md ("Publish, in order"), in this one place: plan, blobs, manifest, HEAD, live tree. */
 export async function publish(options: PublishRunOptions, hooks: PublishHooks = {}): Promise<PublishResult> {
   const steps = hooks.steps ?? runSteps
   const {signal} = options
