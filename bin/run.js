@@ -1,4 +1,9 @@
 #!/usr/bin/env node
-import {execute} from '@oclif/core'
+import module from 'node:module'
 
+// Node >= 22.1 keeps compiled code on disk between runs (in the OS temp folder unless
+// NODE_COMPILE_CACHE says where); Node 20 has no such API, and runs as before.
+module.enableCompileCache?.()
+
+const {execute} = await import('@oclif/core')
 await execute({dir: import.meta.url})
