@@ -1,5 +1,5 @@
 import type {ResolvedConfig} from '../config/load.js'
-import {UsageError} from '../errors.js'
+import {DagctlError, UsageError} from '../errors.js'
 import {parseWaitTimeout, readConf, readEventText} from './inputs.js'
 import type {EventTriggerResult, ReplayResult, TriggerContext} from './operate.js'
 import type {TriggerOutcome} from './trigger.js'
@@ -18,6 +18,8 @@ export interface TriggerInput {
   replay?: string
   event?: string
   mapping?: string
+  /** with --event -: read one event per line (NDJSON) until stdin ends, answer one JSON line each */
+  stream?: boolean
   retries?: number
   /** log every request on stderr */
   verbose?: boolean
@@ -29,7 +31,27 @@ export interface TriggerView {
   note(line: string): void
 }
 
-export type TriggerResult = TriggerOutcome | EventTriggerResult | ReplayResult
+export type TriggerResult = TriggerOutcome | EventTriggerResult | ReplayResult | StreamResult
+
+/** What `--stream` returns once stdin has ended: how many events it answered, and how. */
+export interface StreamResult {
+  events: number
+  failed: number
+}
+
+/**
+ * One answer line of `--stream`, per event, in the order the events came: `exitCode` is the one the
+ * one-shot `trigger --event` would have exited with for that event (0 done, 2 bad event, 4 Airflow
+ * failed and the request is a dead letter, 5 refused by the allowlist), with its result or error.
+ */
+export interface StreamAnswer {
+  line: number
+  exitCode: number
+  /** the stream itself cannot go on (dagctl.yaml or the mapping is broken): dagctl exits with exitCode after this line */
+  fatal?: true
+  result?: EventTriggerResult
+  error?: Record<string, unknown>
+}
 
 /**
  * `dagctl trigger`: one DAG (optionally --wait), a DataHub event through its mapping, or a replay of
@@ -43,6 +65,7 @@ export async function runTrigger(input: TriggerInput, loadConfig: () => Resolved
       hint: 'dagctl trigger team_a_daily | dagctl trigger --event event.json | dagctl trigger --replay FILE',
     })
   }
+  if (input.stream && input.event !== '-') throw new UsageError('--stream reads events from stdin: give --event -', {hint: 'dagctl trigger --event - --stream < events.ndjson'})
   if (input.timeout !== undefined && !input.wait) throw new UsageError('--timeout goes with --wait', {hint: 'dagctl trigger DAG_ID --wait --timeout 10m'})
   const timeoutMs = input.wait ? parseWaitTimeout(input.timeout) : 0
   const conf = input.conf === undefined ? undefined : await readConf(input.conf)
@@ -51,12 +74,13 @@ export async function runTrigger(input: TriggerInput, loadConfig: () => Resolved
     if (!isValidRunId(input.runId)) throw new UsageError(`--run-id ${input.runId}: use letters, digits and _ . ~ : + - (at most 250)`, {hint: 'Or pass --correlation-id with any text: dagctl derives a valid run id from it.'})
   }
 
-  const resolved = loadConfig()
+  const resolved = input.stream ? await Promise.resolve().then(loadConfig).catch(fatalAnswer) : loadConfig()
   const {allowPatterns, assertAllowed} = await import('./allowlist.js')
   const allow = allowPatterns(resolved.config)
   const dlqFile = resolved.resolvePath(input.dlq ?? resolved.config.trigger.dlq ?? (await import('./dead-letter.js')).DEFAULT_DLQ)
   const open = () => openContext(resolved, allow, dlqFile, input)
 
+  if (input.stream) return streamEvents(resolved, input.mapping, allow, open, view).catch(fatalAnswer)
   if (input.event !== undefined) return triggerEvent(resolved, input.event, input.mapping, allow, open, view)
   if (input.dagId !== undefined) assertAllowed(input.dagId, allow) // before the client exists: a refusal sends nothing
 
@@ -109,6 +133,62 @@ async function triggerEvent(resolved: ResolvedConfig, eventArg: string, mappingF
   } finally {
     await ctx?.client.close()
   }
+}
+
+/**
+ * `trigger --event - --stream`: a long-lived dagctl for the DataHub Action. Config, mapping and
+ * allowlist are read once; the Airflow client (and its keep-alive connections and token) once the
+ * first rule matches. Each stdin line is one event, through exactly what the one-shot command does
+ * (the run id derived from the event, dead letters), answered by one JSON line on stdout. A failed
+ * event is an answer, not the end of the stream; stdin's end is. A caller that lost an answer (this
+ * process died) sends the event again: its run id makes that an "already triggered", never a second run.
+ */
+async function streamEvents(resolved: ResolvedConfig, mappingFlag: string | undefined, allow: string[], open: () => Promise<TriggerContext>, view: TriggerView): Promise<StreamResult> {
+  const [{parseEvent}, {loadMapping}, {triggerFromEvent}, {createInterface}] = await Promise.all([import('./event.js'), import('./mapping.js'), import('./operate.js'), import('node:readline')])
+  const mappingPath = mappingFlag ?? resolved.config.trigger.mapping
+  if (!mappingPath) {
+    throw new UsageError('--event needs a mapping file', {key: 'trigger.mapping', hint: 'Pass --mapping FILE or set trigger.mapping in dagctl.yaml (docs/mappings.md).'})
+  }
+  const mapping = loadMapping(resolved.resolvePath(mappingPath))
+  let ctx: TriggerContext | undefined
+  const context = async () => (ctx ??= await open())
+  const result: StreamResult = {events: 0, failed: 0}
+  const answer = (a: StreamAnswer) =>
+    new Promise<void>((resolve) => {
+      if (process.stdout.write(`${JSON.stringify(a)}\n`)) resolve()
+      else process.stdout.once('drain', resolve)
+    })
+  let line = 0
+  try {
+    for await (const text of createInterface({input: process.stdin, crlfDelay: Infinity})) {
+      line++
+      if (text.trim() === '') continue
+      result.events++
+      try {
+        const parsed = parseEvent(text, `stdin line ${line}`)
+        await answer({line, exitCode: 0, result: await triggerFromEvent(context, parsed, mapping, allow)})
+      } catch (error) {
+        result.failed++
+        const err = error as Error
+        await answer(
+          err instanceof DagctlError
+            ? {line, exitCode: err.exitCode, error: err.toJSON()}
+            : {line, exitCode: 1, error: {name: 'Error', message: err.message, exitCode: 1}},
+        )
+      }
+    }
+  } finally {
+    await ctx?.client.close()
+  }
+  view.note(`${result.events} event${result.events === 1 ? '' : 's'} answered, ${result.failed} failed.`)
+  return result
+}
+
+/** A stream that cannot start says why on stdout too, as its one answer line, so the caller knows not to send the event again. */
+function fatalAnswer(error: Error): never {
+  const body = error instanceof DagctlError ? {exitCode: error.exitCode, error: error.toJSON()} : {exitCode: 1, error: {name: 'Error', message: error.message, exitCode: 1}}
+  process.stdout.write(`${JSON.stringify({line: 0, fatal: true, ...body})}\n`)
+  throw error
 }
 
 async function replay(ctx: TriggerContext, file: string, view: TriggerView): Promise<ReplayResult> {

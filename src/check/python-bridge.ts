@@ -1,4 +1,3 @@
-import {execa} from 'execa'
 import path from 'node:path'
 
 import {DagctlError, ExitCode, UsageError} from '../errors.js'
@@ -26,6 +25,9 @@ export interface PythonRunner {
   }>
 }
 
+/** execa, loaded when the first Python helper runs (not when a command module is imported). */
+const runWithExeca: PythonRunner = async (file, args, options) => (await import('execa')).execa(file, args, options) as unknown as ReturnType<PythonRunner>
+
 /**
  * Runs one of dagctl's Python helpers with a JSON request on stdin and reads one JSON answer from
  * stdout. One process per call, whatever the number of files. The interpreter and the process
@@ -35,7 +37,7 @@ export class PythonBridge {
   constructor(
     readonly python: string = DEFAULT_PYTHON,
     private readonly scriptDir: string = PYTHON_DIR,
-    private readonly runner: PythonRunner = execa as unknown as PythonRunner,
+    private readonly runner: PythonRunner = runWithExeca,
   ) {}
 
   async call<T>(

@@ -1,5 +1,3 @@
-import {execa} from 'execa'
-
 import {UsageError} from '../errors.js'
 import type {PythonSource} from '../python/interpreter.js'
 
@@ -7,7 +5,7 @@ import type {PythonSource} from '../python/interpreter.js'
 export type VersionRunner = (python: string) => Promise<string | undefined>
 
 const runVersion: VersionRunner = async (python) => {
-  const result = await execa(python, ['-S', '-c', 'import platform; print(platform.python_version())'], {reject: false, timeout: 60_000})
+  const result = await (await import('execa')).execa(python, ['-S', '-c', 'import platform; print(platform.python_version())'], {reject: false, timeout: 60_000})
   return result.exitCode === 0 ? result.stdout.trim() : undefined
 }
 

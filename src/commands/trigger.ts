@@ -11,13 +11,14 @@ export default class Trigger extends BaseCommand<typeof Trigger> {
 Only DAGs on trigger.allow (default: the package's own <package>_*) may be triggered; a refusal sends no request (exit 5).
 The run id is --run-id, or derived from --correlation-id, so the same request twice starts one run (the second is reported as already triggered, exit 0).
 A trigger that finally fails exits 4 and is saved to the dead-letter file (--dlq, trigger.dlq; default .dagctl/trigger-dead-letters.jsonl); --replay FILE sends dead letters again.
---event takes a DataHub entity change event (file or - for stdin) and starts the DAGs its mapping (--mapping, trigger.mapping) gives.
+--event takes a DataHub entity change event (file or - for stdin) and starts the DAGs its mapping (--mapping, trigger.mapping) gives; --event - --stream takes one event per line until stdin ends and answers each with a JSON line {line, exitCode, result|error}.
 Exit codes: 0 triggered (or already), 1 the run failed (--wait), 2 bad usage, 4 Airflow failed or unreachable, 5 not allowed, 124 --wait ran out.`
   static override examples = [
     '<%= config.bin %> trigger team_a_daily --conf \'{"date": "2026-01-01"}\'',
     '<%= config.bin %> trigger team_a_smoke --correlation-id "$CI_PIPELINE_ID" --wait --timeout 10m --env staging',
     '<%= config.bin %> trigger team_a_backfill --conf @conf.json --unpause --json',
     '<%= config.bin %> trigger --event event.json --mapping mappings.yaml',
+    '<%= config.bin %> trigger --event - --stream < events.ndjson',
     '<%= config.bin %> trigger --replay .dagctl/trigger-dead-letters.jsonl',
   ]
 
@@ -40,6 +41,7 @@ Exit codes: 0 triggered (or already), 1 the run failed (--wait), 2 bad usage, 4 
     replay: Flags.string({summary: 'Send the dead letters in FILE again; the ones that go through leave the file.', exclusive: ['event', 'conf', 'run-id', 'correlation-id', 'wait']}),
     event: Flags.string({summary: 'A DataHub entity change event (FILE, or - for stdin) to map to DAG runs.', exclusive: ['conf', 'run-id', 'correlation-id', 'wait']}),
     mapping: Flags.string({summary: 'The event mapping file (default trigger.mapping).', dependsOn: ['event']}),
+    stream: Flags.boolean({summary: 'With --event -: one event per stdin line (NDJSON) until stdin ends, one JSON answer line per event on stdout (the DataHub Action\'s mode).', dependsOn: ['event'], exclusive: ['json']}),
   }
 
   public async run(): Promise<TriggerResult> {

@@ -1,4 +1,3 @@
-import {execa} from 'execa'
 import path from 'node:path'
 
 import {cacheDir, PYTHON_DIR} from './venv.js'
@@ -59,7 +58,7 @@ export function airflowEngineCacheDir(env: NodeJS.ProcessEnv = process.env): str
 }
 
 export async function runAirflowEngine(python: string, request: AirflowEngineRequest, options: {timeoutMs?: number; env?: NodeJS.ProcessEnv} = {}): Promise<AirflowEngineResult> {
-  const result = await execa(python, [...AIRFLOW_ENGINE_ARGS], {
+  const result = await (await import('execa')).execa(python, [...AIRFLOW_ENGINE_ARGS], {
     input: JSON.stringify({engine: 'airflow', ...request}),
     env: options.env,
     reject: false,

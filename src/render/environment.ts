@@ -1,13 +1,20 @@
 import {readFileSync, readdirSync} from 'node:fs'
 import path from 'node:path'
-import nunjucks from 'nunjucks'
-import nodes from 'nunjucks/src/nodes.js'
-import parser from 'nunjucks/src/parser.js'
+import {createRequire} from 'node:module'
+import type nunjucks from 'nunjucks'
+import type nodesModule from 'nunjucks/src/nodes.js'
+import type parserModule from 'nunjucks/src/parser.js'
 
 import {ConfigError} from '../errors.js'
 import {pyDottedName, pyIdentifier, pyLiteral} from './python-literal.js'
 
 /** The templates shipped with dagctl (package root /templates, beside dist/ and src/). */
+// nunjucks (CommonJS) is loaded on first use, not when a command module is imported: a command
+// that renders nothing never pays for it.
+const load = createRequire(import.meta.url)
+let lib: {nunjucks: typeof nunjucks; nodes: typeof nodesModule; parser: typeof parserModule} | undefined
+const nj = () => (lib ??= {nunjucks: load('nunjucks'), nodes: load('nunjucks/src/nodes.js'), parser: load('nunjucks/src/parser.js')})
+
 export const BUILTIN_TEMPLATES_DIR = path.resolve(import.meta.dirname, '..', '..', 'templates')
 
 /** Filters a template may end an output with: they alone write values into Python. */
@@ -29,7 +36,7 @@ export interface TemplateLintProblem {
  * text into code, so it is refused: in the test of templates/ and when a platform template loads.
  */
 export function lintTemplate(name: string, source: string): TemplateLintProblem[] {
-  const root = parser.parse(source, [], ENV_OPTIONS)
+  const root = nj().parser.parse(source, [], ENV_OPTIONS)
   const problems: TemplateLintProblem[] = []
   for (const output of outputNodes(root)) {
     for (const child of output.children ?? []) {
@@ -51,11 +58,12 @@ export function lintTemplate(name: string, source: string): TemplateLintProblem[
  * type's declared fields, and `{% set x %}...{% endset %}` keeps its body outside them.
  */
 function outputNodes(node: unknown, found: NunjucksNode[] = []): NunjucksNode[] {
+  const {nodes} = nj()
   if (Array.isArray(node)) {
     for (const child of node) outputNodes(child, found)
   } else if (node instanceof nodes.Node) {
-    if (node instanceof nodes.Output) found.push(node)
-    for (const value of Object.values(node)) outputNodes(value, found)
+    if (node instanceof nodes.Output) found.push(node as NunjucksNode)
+    for (const value of Object.values(node as object)) outputNodes(value, found)
   }
   return found
 }
@@ -112,7 +120,7 @@ function lintSources(sources: TemplateSources): void {
 }
 
 function environmentOver(sources: TemplateSources): nunjucks.Environment {
-  const env = new nunjucks.Environment(new MemoryLoader(sources), ENV_OPTIONS)
+  const env = new (nj().nunjucks.Environment)(new MemoryLoader(sources), ENV_OPTIONS)
   env.addFilter('py', (value: unknown) => pyLiteral(value))
   env.addFilter('ident', (value: unknown) => pyIdentifier(value))
   env.addFilter('dotted', (value: unknown) => pyDottedName(value))
@@ -152,7 +160,7 @@ export function createDagRenderer(extra: TemplateSources, taskTemplates: string[
   const sources: TemplateSources = new Map([...readTemplateDir(BUILTIN_TEMPLATES_DIR), ...extra])
   lintSources(sources)
   const env = environmentOver(sources)
-  const flat = new nunjucks.Template(inlineIncludes('dag.py.njk', sources, taskTemplates), env, sources.get('dag.py.njk')!.path, true)
+  const flat = new (nj().nunjucks.Template)(inlineIncludes('dag.py.njk', sources, taskTemplates), env, sources.get('dag.py.njk')!.path, true)
   return {
     render(context: object): string {
       try {

@@ -248,6 +248,45 @@ print("acted twice")
       })
     }
 
+    if (options.action) {
+      it('the Action\'s long-lived dagctl killed after starting a run but before answering: the event is sent again, and starts no second run', async () => {
+        // a fresh event (its own entity), so its run id is new to this Airflow
+        const envelope = JSON.parse(readFileSync(path.join(FIXTURES, 'event-envelope-entity-change-event-tag-added.json'), 'utf8'))
+        envelope.event.entityUrn = 'urn:li:dataset:(urn:li:dataPlatform:snowflake,restart_test.table,PROD)'
+        envelope.event.auditStamp.time += 12_345
+        const dir = mkdtempSync(path.join(os.tmpdir(), 'dagctl-action-restart-'))
+        const eventFile = path.join(dir, 'event.json')
+        writeFileSync(eventFile, JSON.stringify(envelope))
+        const launches = path.join(dir, 'launches')
+        const driver = `
+import json, logging, sys
+from datahub_actions.event.event_envelope import EventEnvelope
+from datahub_actions.pipeline.pipeline_context import PipelineContext
+from dagctl_datahub.action import DagctlAction
+
+logging.basicConfig(level=logging.INFO)
+action = DagctlAction.create(json.loads(sys.argv[2]), PipelineContext(pipeline_name="dagctl-test", graph=None))
+action.act(EventEnvelope.from_json(open(sys.argv[1]).read()))
+action.close()
+print("acted")
+`
+        const before = (await runsOf('team_a_on_tag')).length
+        const command = ['python3', path.join(REPO_ROOT, 'test', 'helpers', 'flaky_dagctl.py'), 'after', launches, '--', 'node', BIN]
+        const {stdout, stderr} = await promisify(execFile)(inject('datahubPython'), ['-c', driver, eventFile, JSON.stringify({command, cwd: project, env: env(), args: []})], {
+          env: {...process.env, PYTHONPATH: path.join(REPO_ROOT, 'python', 'dagctl_datahub')},
+          timeout: 120_000,
+        })
+        rmSync(dir, {recursive: true, force: true})
+        expect(stdout).toContain('acted')
+        expect(stderr).toMatch(/dagctl stopped before answering \(attempt 1\)/)
+        // the resend found the run the killed dagctl had started
+        expect(stderr).toMatch(/already_triggered team_a_on_tag/)
+        const runs = await runsOf('team_a_on_tag')
+        expect(runs.length).toBe(before + 1)
+        expect(runs.map((r) => r.conf)).toContainEqual({urn: envelope.event.entityUrn, tag: 'urn:li:tag:COLUMNFIELD'})
+      })
+    }
+
     it('errors lists the file Airflow could not import', async () => {
       const res = await dagctl(['errors', '--json'])
       expect(res.exitCode, res.stderr).toBe(0)
