@@ -52,7 +52,7 @@ export function airflowEnv(layout: AirflowLayout, base: NodeJS.ProcessEnv = proc
     })
     if (layout.bundle) {
       const b = layout.bundle
-      const kwargs: Record<string, string> = {store: b.store, env: b.env, package: b.package, refresh_interval: '1'}
+      const kwargs: Record<string, string | number> = {store: b.store, env: b.env, package: b.package, refresh_interval: 1}
       if (b.s3Endpoint) kwargs.s3_endpoint = b.s3Endpoint
       Object.assign(env, {
         AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST: JSON.stringify([
@@ -99,9 +99,9 @@ export async function airflowHealth(version: AirflowMajor, url: string, password
     const res = await fetchFn(`${url}${version === 3 ? '/api/v2/monitor/health' : '/health'}`, {signal: AbortSignal.timeout(5000)})
     if (res.status !== 200) return {healthy: false, detail: `health answered HTTP ${res.status}`}
     const body = (await res.json()) as Record<string, {status?: string} | undefined>
-    const parts = ['metadatabase', 'scheduler', ...(version === 3 ? ['dag_processor'] : [])]
+    const parts = ['metadatabase', 'scheduler']
     const bad = parts.filter((p) => body[p] && body[p]?.status !== 'healthy')
-    const missing = parts.filter((p) => p !== 'dag_processor' && !body[p])
+    const missing = parts.filter((p) => !body[p])
     if (bad.length > 0 || missing.length > 0) return {healthy: false, detail: `not healthy yet: ${[...bad, ...missing].join(', ')}`}
     if (password === undefined) return {healthy: false, detail: 'no admin password yet'}
     const headers = await authHeaders(version, url, password, fetchFn)

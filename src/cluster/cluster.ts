@@ -127,7 +127,7 @@ export async function clusterUp(options: UpOptions, deps: ClusterDeps): Promise<
   if (options.bundle && !options.package) throw new UsageError('--bundle needs a package: no dagctl.yaml here names one', {code: 'PACKAGE_MISSING', hint: 'Run cluster up inside the package (where dagctl.yaml is).'})
   const dir = clusterDir(options.root, options.name)
   const previous = readState(dir)
-  if (previous && anyRunning(previous) && (previous.airflowVersion !== options.airflowVersion || Boolean(previous.s3) !== options.s3 || (previous.mode === 'bundle') !== options.bundle)) {
+  if (previous && anyRunning(previous) && (previous.airflowVersion !== options.airflowVersion || Boolean(previous.s3) !== Boolean(options.s3) || (previous.mode === 'bundle') !== Boolean(options.bundle))) {
     throw new UsageError(`cluster '${options.name}' is already up with Airflow ${previous.airflowVersion}${previous.s3 ? ', --s3' : ''}${previous.mode === 'bundle' ? ', --bundle' : ''}`, {
       code: 'CLUSTER_DIFFERENT',
       hint: `Run \`dagctl cluster down --name ${options.name}\` first to start it with other settings.`,
@@ -457,6 +457,11 @@ export function configYaml(env: string, store: string, s3Endpoint: string | unde
 export function writeConfig(file: string, env: string, store: string, s3Endpoint: string | undefined, airflowUrl: string, password: string | undefined): void {
   const doc = parseDocument(readFileSync(file, 'utf8'))
   const values = environmentValues(store, s3Endpoint, airflowUrl, password)
+  if (!doc.hasIn(['environments', env]) || !(doc.getIn(['environments', env], true) as {items?: unknown})?.items) doc.setIn(['environments', env], doc.createNode({}))
+  const node = doc.getIn(['environments', env], true) as {flow?: boolean; comment?: string | null}
+  // `dev: {}  # the local store ...` from init: written out in block style, its comment no longer true
+  node.flow = false
+  node.comment = null
   for (const [key, value] of Object.entries(values)) doc.setIn(['environments', env, key], doc.createNode(value))
   if (!s3Endpoint && doc.hasIn(['environments', env, 's3', 'endpoint'])) doc.deleteIn(['environments', env, 's3', 'endpoint'])
   writeFileSync(`${file}.tmp`, doc.toString())
