@@ -2,11 +2,12 @@ import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../base-command.js'
 import {DagctlError} from '../errors.js'
+import {collectJobSources, renderJobDags} from '../discover/render.js'
 import {generate, staleError, type GenerateResult} from '../render/generate.js'
 
 export default class Generate extends BaseCommand<typeof Generate> {
-  static override summary = 'Render Airflow DAG files from the YAML specs of the package.'
-  static override description = `Reads every spec under specs/ (the \`specs:\` folder of dagctl.yaml), checks it, merges the policy defaults (platform < package < spec) and writes one DAG file per spec into dags/generated/ as <package>_<name>.py.
+  static override summary = 'Render Airflow DAG files from the YAML specs (and the discovered jobs) of the package.'
+  static override description = `Reads every spec under specs/ (the \`specs:\` folder of dagctl.yaml) and, with \`discover:\` in dagctl.yaml, every discovered job module and schedule entry (docs/discover.md); checks it, merges the policy defaults (platform < package < spec) and writes one DAG file per spec into dags/generated/ as <package>_<name>.py.
 
 Output is deterministic: the same specs give the same bytes, and only changed files are written (each atomically). When any spec is bad nothing is written: the error names the file, the line and the key. Every generated file starts with "# dagctl:generated source=<spec>"; dagctl replaces or removes only files that carry it.
 
@@ -33,7 +34,10 @@ Exit codes: 0 done; 1 --check found stale files; 2 a bad spec or dagctl.yaml; 3 
     const resolved = this.loadConfig()
     let result: GenerateResult
     try {
-      result = generate({root: resolved.root, config: resolved.config, mode: this.flags.check ? 'check' : this.flags.clean ? 'clean' : 'write'})
+      const {config, root} = resolved
+      // With discover: in dagctl.yaml, also one DAG per discovered job and schedule entry (docs/discover.md).
+      const extra = config.discover ? renderJobDags(root, config, config.discover, (await collectJobSources(root, config)).dags) : undefined
+      result = generate({root, config, extra, mode: this.flags.check ? 'check' : this.flags.clean ? 'clean' : 'write'})
     } catch (error) {
       if (error instanceof DagctlError && !this.jsonEnabled()) this.reportDetails(error)
       throw error
@@ -46,7 +50,11 @@ Exit codes: 0 done; 1 --check found stale files; 2 a bad spec or dagctl.yaml; 3 
 
   /** The errors beyond the first, which the error line alone does not show. */
   private reportDetails(error: DagctlError): void {
-    const details = error.details as {errors?: Array<{message: string; location?: {file?: string; line?: number; key?: string}}>} | undefined
+    const details = error.details as
+      | {errors?: Array<{message: string; location?: {file?: string; line?: number; key?: string}}>; stale?: GenerateResult['stale']; problems?: Array<{file: string; line: number; reason: string}>}
+      | undefined
+    // broken job files (discover): every one, the first included, as `dagctl discover` lists them
+    for (const p of details?.problems ?? []) this.logToStderr(`  broken  ${p.file}:${p.line}: ${p.reason}`)
     for (const e of details?.errors?.slice(1) ?? []) {
       const where = [e.location?.file, e.location?.line].filter((p) => p !== undefined).join(':')
       this.logToStderr(`  ${e.message}${where ? ` (${where}${e.location?.key ? ` key ${e.location.key}` : ''})` : ''}`)

@@ -115,6 +115,42 @@ export const TriggerSettings = z.strictObject({
   retries: z.number().int().min(0).max(20).optional(),
 })
 
+// ---- discover: jobs as Python modules, and schedules files (docs/discover.md, docs/schedules.md).
+// Kept in one block of its own.
+
+export const JOB_TEMPLATES = ['kubernetes_pod', 'python'] as const
+
+/** Per-package settings of discovered jobs: the package layer of platform < package < job. */
+export const DiscoverPackage = z.strictObject({
+  /** the package's container image for kubernetes_pod jobs */
+  image: z.string().min(1).optional(),
+  template: z.enum(JOB_TEMPLATES).optional(),
+  tenant: z.string().min(1).optional(),
+  policy: Policy.optional(),
+})
+
+export const DEFAULT_DISCOVER_EXCLUDE = ['**/test_*.py', '**/*_test.py', '**/tests/**', '**/conftest.py', '**/__init__.py', '**/vendor/**', '**/_vendor/**']
+
+export const DiscoverSettings = z.strictObject({
+  /** the folder searched, relative to dagctl.yaml */
+  root: z.string().min(1).default('.'),
+  /** glob of job files, relative to root; its first `*` segment is the package */
+  pattern: z.string().min(1).default('packages/*/jobs/**/*.py'),
+  /** globs (relative to root) never read as jobs, besides what .airflowignore files exclude */
+  exclude: z.array(z.string().min(1)).default(DEFAULT_DISCOVER_EXCLUDE),
+  /** which task a discovered job becomes */
+  template: z.enum(JOB_TEMPLATES).default('kubernetes_pod'),
+  /** default image of every package; `{package}` is replaced by the package name */
+  image: z.string().min(1).optional(),
+  packages: z.record(z.string(), DiscoverPackage).default({}),
+  /** schedules files (docs/schedules.md) or runner configs, relative to dagctl.yaml */
+  schedules: z.array(z.string().min(1)).default([]),
+  /** slots of each tenant's pool (1: a tenant's jobs never overlap) */
+  tenant_pool_slots: z.number().int().min(1).default(1),
+})
+
+export type DiscoverConfig = z.infer<typeof DiscoverSettings>
+
 const configShape = {
   /** a platform team's shared defaults: a path relative to this file */
   extends: z.string().min(1).optional(),
@@ -134,6 +170,8 @@ const configShape = {
   publish: PublishSettings.default({extensions: []}),
   validate: ValidateSettings.default({engine: 'auto'}),
   trigger: TriggerSettings.default({}),
+  /** jobs found in Python modules and schedules files (absent: generate reads specs only) */
+  discover: DiscoverSettings.optional(),
 }
 
 export const DagctlConfigSchema = z.strictObject(configShape)

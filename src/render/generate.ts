@@ -1,4 +1,4 @@
-import {readFileSync, readdirSync, rmSync} from 'node:fs'
+import {existsSync, readFileSync, readdirSync, rmSync} from 'node:fs'
 import path from 'node:path'
 
 import type {DagctlConfig} from '../config/schema.js'
@@ -7,7 +7,7 @@ import {CheckFailedError, ConfigError, ConflictError, DagctlError} from '../erro
 import {combineErrors, findSpecFiles} from '../spec/load.js'
 import {writeFileAtomic} from '../util/atomic-write.js'
 import {generatedSource} from './header.js'
-import {renderSpecFiles} from './render-specs.js'
+import {renderSpecFiles, type SpecOutcome} from './render-specs.js'
 
 export type GenerateMode = 'write' | 'check' | 'clean'
 
@@ -16,6 +16,8 @@ export interface GenerateOptions {
   root: string
   config: DagctlConfig
   mode: GenerateMode
+  /** DAGs from other sources than specs (discovered jobs, schedules), rendered already */
+  extra?: SpecOutcome[]
 }
 
 export type StaleReason = 'missing' | 'changed' | 'orphan'
@@ -66,7 +68,10 @@ function readIfExists(file: string): string | undefined {
  */
 export function planGeneration(options: GenerateOptions): {planned: PlannedFile[]; orphans: Array<{file: string; rel: string; spec: string}>} {
   const {root, config} = options
-  const outcomes = renderSpecFiles(root, config, findSpecFiles(path.resolve(root, config.specs)))
+  // With discover configured, a package may have no specs folder at all.
+  const specsDir = path.resolve(root, config.specs)
+  const specFiles = options.extra !== undefined && !existsSync(specsDir) ? [] : findSpecFiles(specsDir)
+  const outcomes = [...renderSpecFiles(root, config, specFiles), ...(options.extra ?? [])]
   const outDir = path.resolve(root, config.generated)
   const errors: DagctlError[] = []
   const planned: PlannedFile[] = []
@@ -82,7 +87,7 @@ export function planGeneration(options: GenerateOptions): {planned: PlannedFile[
       errors.push(
         new ConfigError(`invalid spec: DAG id ${dagId} is also generated from ${other}`, {
           file: outcome.file,
-          ...locate(parseYamlSource(outcome.file, readFileSync(outcome.file, 'utf8'), 'spec'), ['name']),
+          ...(outcome.line !== undefined ? {line: outcome.line} : locate(parseYamlSource(outcome.file, readFileSync(outcome.file, 'utf8'), 'spec'), ['name'])),
           key: 'name',
           code: 'SPEC_DUPLICATE',
           hint: 'Give each spec its own name:.',

@@ -13,7 +13,7 @@ import type {RenderModel} from '../spec/model.js'
 
 /** One spec turned into its DAG file's text, or the error that stopped it. */
 export type SpecOutcome =
-  | {ok: true; file: string; rel: string; dagId: string; tasks: number; content: string}
+  | {ok: true; file: string; rel: string; dagId: string; tasks: number; content: string; line?: number}
   | {ok: false; file: string; error: DagctlError}
 
 /** The task types a package can use: the built-ins plus its platform's template folder. */
@@ -25,7 +25,7 @@ export function resolveTaskTypes(root: string, config: DagctlConfig): TaskType[]
 /** Renders one model to the file's full text: marker header, then the template's output. */
 export function renderDag(renderer: DagRenderer, model: RenderModel): string {
   const context = {...model, imports: model.imports.map(parseImport)}
-  return generatedHeader(model.source) + renderer.render(context)
+  return generatedHeader(model.source, model.source_line) + renderer.render(context)
 }
 
 /**

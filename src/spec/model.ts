@@ -53,6 +53,8 @@ export interface DagModel {
   tags: string[]
   params?: Record<string, unknown>
   paused?: boolean
+  /** render templated fields as native Python objects (discovered jobs' pod argv) */
+  render_native?: boolean
   default_args: TaskArgs & {owner?: string}
   tasks: TaskModel[]
   /** [upstream, downstream] in spec order */
@@ -61,6 +63,10 @@ export interface DagModel {
 
 export interface RenderModel {
   source: string
+  /** the line in `source` the DAG comes from (a discovered job's JOB, a schedule entry) */
+  source_line?: number
+  /** the task type whose non-retryable exit codes fail at once (discovered jobs, schedules) */
+  exit_policy?: string
   airflow_version: AirflowVersion
   package: string
   dag: DagModel

@@ -5,7 +5,7 @@ import {UsageError} from '../errors.js'
 import {LocalStore} from './local.js'
 import type {PutCondition, Store} from './types.js'
 
-export type {PutCondition, Store, StoredObject} from './types.js'
+export type {ConditionalRead, PutCondition, Store, StoredObject} from './types.js'
 export {PreconditionFailed} from './types.js'
 
 export interface OpenStoreOptions {
@@ -72,6 +72,9 @@ class DeferredStore implements Store {
 
   async get(key: string) {
     return (await this.ready).get(key)
+  }
+  async getIfNoneMatch(key: string, etag: string | undefined) {
+    return (await this.ready).getIfNoneMatch(key, etag)
   }
   async put(key: string, body: Buffer | string, condition?: PutCondition) {
     return (await this.ready).put(key, body, condition)

@@ -3,7 +3,7 @@ import {constants as fsc} from 'node:fs'
 import {copyFile, link, mkdir, open, readFile, readdir, rename, rm, stat, unlink} from 'node:fs/promises'
 import path from 'node:path'
 
-import {assertSafeKey, PreconditionFailed, type PutCondition, type Store, type StoredObject} from './types.js'
+import {assertSafeKey, PreconditionFailed, type ConditionalRead, type PutCondition, type Store, type StoredObject} from './types.js'
 
 /** Folders of the store's own bookkeeping, never listed as keys. */
 const TMP_DIR = '.dagctl-tmp'
@@ -23,6 +23,8 @@ function etagOf(body: Buffer): string {
  */
 export class LocalStore implements Store {
   requestCount = 0
+  /** key → the stat signature of the file whose content had this etag (for getIfNoneMatch) */
+  private readonly seen = new Map<string, {sig: string; etag: string}>()
 
   constructor(
     readonly url: string,
@@ -43,6 +45,39 @@ export class LocalStore implements Store {
       if (isCode(error, 'ENOENT') || isCode(error, 'EISDIR') || isCode(error, 'ENOTDIR')) return undefined
       throw error
     }
+  }
+
+  /**
+   * A stat instead of a read when the file is unchanged since this store last read it at `etag`.
+   * Every write replaces the file by rename (new inode), so an unchanged signature means unchanged
+   * content. The signature is taken before the read: if the file changes in between, the next stat
+   * differs and the file is read again.
+   */
+  async getIfNoneMatch(key: string, etag: string | undefined): Promise<ConditionalRead> {
+    this.requestCount++
+    const file = this.file(key)
+    let sig: string
+    try {
+      const s = await stat(file, {bigint: true})
+      if (!s.isFile()) return undefined
+      sig = `${s.dev}:${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`
+    } catch (error) {
+      if (isCode(error, 'ENOENT') || isCode(error, 'ENOTDIR')) return undefined
+      throw error
+    }
+    const memo = this.seen.get(key)
+    if (etag !== undefined && memo && memo.sig === sig && memo.etag === etag) return {notModified: true, etag}
+    let body: Buffer
+    try {
+      body = await readFile(file)
+    } catch (error) {
+      if (isCode(error, 'ENOENT') || isCode(error, 'EISDIR') || isCode(error, 'ENOTDIR')) return undefined
+      throw error
+    }
+    const now = etagOf(body)
+    this.seen.set(key, {sig, etag: now})
+    if (etag !== undefined && now === etag) return {notModified: true, etag}
+    return {body, etag: now}
   }
 
   private async writeTemp(body: Buffer): Promise<string> {

@@ -12,7 +12,7 @@ import {Agent} from 'node:http'
 import {Agent as HttpsAgent} from 'node:https'
 
 import {RemoteError} from '../errors.js'
-import {PreconditionFailed, type PutCondition, type Store, type StoredObject} from './types.js'
+import {PreconditionFailed, type ConditionalRead, type PutCondition, type Store, type StoredObject} from './types.js'
 
 /** How dagctl finds AWS credentials: the SDK's default chain only (dagctl.yaml never holds them). */
 export const CREDENTIALS_HINT =
@@ -129,6 +129,23 @@ export class S3Store implements Store {
     } catch (error) {
       const e = error as S3ServiceException
       if (e.name === 'NoSuchKey' || e.$metadata?.httpStatusCode === 404) return undefined
+      throw this.remote(`GET ${key}`, error)
+    }
+  }
+
+  async getIfNoneMatch(key: string, etag: string | undefined): Promise<ConditionalRead> {
+    if (etag === undefined) return this.get(key)
+    try {
+      return await this.send(async () => {
+        const out = await this.client.send(new GetObjectCommand({Bucket: this.options.bucket, Key: this.key(key), IfNoneMatch: etag}))
+        const body = Buffer.from(await out.Body!.transformToByteArray())
+        return {body, etag: out.ETag ?? ''}
+      })
+    } catch (error) {
+      const e = error as S3ServiceException
+      const status = e.$metadata?.httpStatusCode
+      if (status === 304 || e.name === 'NotModified') return {notModified: true, etag}
+      if (e.name === 'NoSuchKey' || status === 404) return undefined
       throw this.remote(`GET ${key}`, error)
     }
   }

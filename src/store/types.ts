@@ -17,10 +17,18 @@ export type PutCondition =
   /** replace only the version read before: fails with PreconditionFailed otherwise (also when missing) */
   | {ifMatch: string}
 
+/** The answer to a conditional read: the object, `notModified` when its version is still `etag`, or undefined when missing. */
+export type ConditionalRead = StoredObject | {notModified: true; etag: string} | undefined
+
 export interface Store {
   /** the URL it was opened from, for messages (never with credentials) */
   readonly url: string
   get(key: string): Promise<StoredObject | undefined>
+  /**
+   * A read that costs no body when the object is still at version `etag` (S3: GetObject with
+   * If-None-Match, answered 304; local: a stat). Without an etag it is a plain get.
+   */
+  getIfNoneMatch(key: string, etag: string | undefined): Promise<ConditionalRead>
   put(key: string, body: Buffer | string, condition?: PutCondition): Promise<{etag: string}>
   /** copies an object inside the store (server-side on S3: one request, no bytes through dagctl); false when `from` is missing */
   copy(from: string, to: string): Promise<boolean>

@@ -24,6 +24,21 @@ describe.each(STORE_VARIANTS)('Store contract: $name', (variant) => {
     expect(await store.list('dev/a/')).toEqual(['dev/a/dags/sub/y.py'])
   })
 
+  it('a conditional read answers not-modified for the current etag, the new object after a change, undefined when gone', async () => {
+    const {store} = await freshStore(variant)
+    const {etag} = await store.put('k/head', 'v1')
+    const first = await store.getIfNoneMatch('k/head', undefined)
+    expect(first && 'body' in first && first.body.toString()).toBe('v1')
+    const etag1 = first && 'body' in first ? first.etag : ''
+    expect(etag1).toBe(etag)
+    expect(await store.getIfNoneMatch('k/head', etag1)).toEqual({notModified: true, etag: etag1})
+    await store.put('k/head', 'v2')
+    const second = await store.getIfNoneMatch('k/head', etag1)
+    expect(second && 'body' in second && second.body.toString()).toBe('v2')
+    await store.delete('k/head')
+    expect(await store.getIfNoneMatch('k/head', etag1)).toBeUndefined()
+  })
+
   it('copies inside the store, and says false for a missing source', async () => {
     const {store} = await freshStore(variant)
     await store.put('_dagctl/dev/a/blobs/abc', 'content')
