@@ -118,7 +118,25 @@ describe.each(variants.filter((v) => !only || only.includes(String(variants.inde
     const again = await cli(['cluster', 'up', '--airflow', String(airflow), ...flags, '--json'])
     ok(again)
     expect((again.json() as {components: Array<{action: string}>}).components.every((c) => c.action === 'already running')).toBe(true)
-  }, budget(120_000))
+
+    // a component that died is started again by the next up; the others are left alone
+    const victim = status.components.find((c) => c.name === (bundle ? 'airflow' : 'sync'))!
+    if (!bundle) {
+      process.kill(-victim.pid, 'SIGKILL')
+      await waitFor('sync to be gone', async () => (existsSync(`/proc/${victim.pid}`) ? undefined : true), budget(30_000))
+      const revived = await cli(['cluster', 'up', '--airflow', String(airflow), ...flags, '--json'])
+      ok(revived)
+      const actions = Object.fromEntries((revived.json() as {components: Array<{name: string; action: string}>}).components.map((c) => [c.name, c.action]))
+      expect(actions).toMatchObject({sync: 'started', airflow: 'already running'})
+    }
+
+    // a port already taken: a clear error naming it, and nothing of that cluster left running
+    const taken = await cli(['cluster', 'up', '--name', 'other', '--airflow', String(airflow), ...flags, '--port', String(ports.airflow), '--metrics-port', String(await freePort()), '--s3-port', String(await freePort()), '--print-config', '--json'])
+    expect(taken.exitCode).toBe(2)
+    expect(taken.json()).toMatchObject({error: {code: 'PORT_TAKEN', details: {port: ports.airflow}}})
+    const other = JSON.parse(readFileSync(path.join(pkg, '.dagctl', 'cluster', 'other', 'state.json'), 'utf8')) as {components: object}
+    expect(other.components).toEqual({})
+  }, budget(180_000))
 
   it('init → generate → validate → publish → Airflow parses it → trigger --conf --wait → rollback → the old version runs → a DataHub event, twice, starts one run', async () => {
     ok(await cli(['generate']))
