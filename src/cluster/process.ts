@@ -78,6 +78,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
  */
 export async function stopProcess(record: ProcessRecord, graceMs = 15_000): Promise<boolean> {
   if (!isOurs(record)) {
+    // another process has this pid now: its session is not ours, touch nothing
+    if (processStartTime(record.pid) !== undefined) return false
     // the leader is gone; members of its session may remain (the sid cannot be reused while they live)
     const left = sessionMembers(record.pid)
     for (const pid of left) signal(pid, 'SIGKILL')
