@@ -104,6 +104,13 @@ export const ERROR_CODES: Record<string, ErrorCodeEntry> = {
   JOB_NO_IMAGE: {exit: 2, commands: ['generate'], cause: 'A kubernetes_pod job needs an image for its package, and none is set.', fix: 'Set `discover.packages.<package>.image` (or `image:`) in dagctl.yaml.'},
   AIRFLOW_POOLS: {exit: 4, commands: ['pools sync'], cause: 'Airflow refused to create or update a tenant pool.', fix: 'Check that the user may edit pools (Admin), then run `dagctl pools sync` again.'},
 
+  // cluster
+  CLUSTER_DIFFERENT: {exit: 2, commands: ['cluster up'], cause: 'The cluster of that name is already up with other settings (Airflow version, --s3, --bundle).', fix: 'Run `dagctl cluster down` first, then `dagctl cluster up` with the new settings.'},
+  PYTHON_ENV_MISSING: {exit: 2, commands: ['cluster up'], cause: 'A managed venv the cluster needs (Airflow, moto) is not built yet.', fix: 'Run `dagctl python setup --airflow N` once, or add `--setup` to `dagctl cluster up`.'},
+  PORT_TAKEN: {exit: 2, commands: ['cluster up'], cause: 'A port a component must listen on (Airflow, moto, sync metrics) is already taken on 127.0.0.1.', fix: 'Stop what listens there, or pick another port with `--port`, `--s3-port` or `--metrics-port`.'},
+  CLUSTER_START_FAILED: {exit: 4, commands: ['cluster up'], cause: 'A component exited during start-up; nothing this `up` started is left running.', fix: 'Read the log file the message names (its last lines say why), fix it, and run `dagctl cluster up` again.'},
+  CLUSTER_START_TIMEOUT: {exit: 124, commands: ['cluster up'], cause: 'A component did not become healthy within `--timeout`; nothing this `up` started is left running.', fix: 'Read the log file the message names; on a busy machine give it longer with `--timeout`.'},
+
   // Airflow
   AIRFLOW_NOT_FOUND: {exit: 4, commands: ['trigger', 'runs', 'errors'], cause: 'No Airflow REST API answers at the configured address.', fix: 'Set `environments.<env>.airflow.url`, DAGCTL_AIRFLOW_URL or `--airflow-url` to the address of the Airflow UI, without /api.'},
   AIRFLOW_UNREACHABLE: {exit: 4, commands: ['trigger', 'runs', 'errors'], cause: 'Airflow could not be reached (connection refused, DNS, TLS) after the retries.', fix: 'Check that Airflow is up and the URL is right; `--retries N` tries longer.'},
