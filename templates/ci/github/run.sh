@@ -37,8 +37,11 @@ require_store() {
   local missing="" store="${DAGCTL_STORE:-}"
   if [ -z "$store" ]; then
     local config
-    if ! config=$("${dagctl[@]}" config --json); then "${dagctl[@]}" config >&2 || true; fail "dagctl config failed (above): fix dagctl.yaml"; fi
-    store=$(printf '%s' "$config" | node "$here/summary.mjs" store)
+    # an environment dagctl.yaml does not define (ENV_UNKNOWN) has no store there: DAG_BUCKET is what is missing
+    if ! config=$("${dagctl[@]}" config --json); then
+      if printf '%s' "$config" | grep -Eq '"code": ?"ENV_UNKNOWN"'; then config=""; else "${dagctl[@]}" config >&2 || true; fail "dagctl config failed (above): fix dagctl.yaml"; fi
+    fi
+    [ -z "$config" ] || store=$(printf '%s' "$config" | node "$here/summary.mjs" store)
   fi
   [ -n "$store" ] || missing="$missing DAG_BUCKET (or DAGCTL_STORE, the store input, or environments.$DAGCTL_ENV.store in dagctl.yaml)"
   case "$store" in
