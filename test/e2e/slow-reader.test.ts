@@ -1,8 +1,7 @@
-import {spawn} from 'node:child_process'
+import {execa} from 'execa'
 import {mkdtempSync, readdirSync, rmSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import {setTimeout as delay} from 'node:timers/promises'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {BIN, runCli} from '../helpers/cli.js'
@@ -15,15 +14,11 @@ import {tempDir, writeFiles} from '../helpers/tmp.js'
  * a correct command blocks until the reader comes, whatever the pause.
  */
 async function runWithSlowReader(args: string[], cwd: string, env: Record<string, string> = {}): Promise<{exitCode: number; stdout: string; stderr: string}> {
-  const child = spawn('node', [BIN, ...args], {cwd, env: {...process.env, NO_COLOR: '1', ...env}, stdio: ['ignore', 'pipe', 'pipe']})
-  let stderr = ''
-  child.stderr.setEncoding('utf8')
-  child.stderr.on('data', (d: string) => (stderr += d))
-  const exited = new Promise<number>((resolve) => child.on('exit', (code, signal) => resolve(code ?? (signal ? 128 : -1))))
-  await Promise.race([exited, delay(2000)])
-  const chunks: Buffer[] = []
-  for await (const chunk of child.stdout) chunks.push(chunk as Buffer)
-  return {exitCode: await exited, stdout: Buffer.concat(chunks).toString('utf8'), stderr}
+  // exactly what CI does: `dagctl ... | (sleep 2; cat)`; the exit code is dagctl's own (PIPESTATUS), and
+  // the shell's pipe is the slow reader (a child's own stdout stream, read after it exited, may be gone)
+  const script = 'node "$0" "$@" | (sleep 2; cat); exit "${PIPESTATUS[0]}"'
+  const res = await execa('bash', ['-c', script, BIN, ...args], {cwd, env: {NO_COLOR: '1', ...env}, reject: false, stripFinalNewline: false})
+  return {exitCode: res.exitCode ?? -1, stdout: res.stdout, stderr: res.stderr}
 }
 
 /** The document must parse, and be large enough that a cut-off would show (far beyond a pipe's 64 KiB). */
