@@ -1,4 +1,5 @@
-import {BaseCommand, environmentFlags} from '../base-command.js'
+import {BaseCommand} from '../base-command.js'
+import {environmentFlags} from '../flags.js'
 import {flatten, redactSecrets} from '../config/load.js'
 
 export interface ConfigResult {

@@ -1,8 +1,8 @@
 import {Args} from '@oclif/core'
 
-import {BaseCommand, environmentFlags} from '../base-command.js'
+import {BaseCommand} from '../base-command.js'
+import {environmentFlags, packageFlag, storeFlags} from '../flags.js'
 import {openStoreContext, requirePackage} from '../release/context.js'
-import {packageFlag, storeFlags} from '../store-flags.js'
 import {diffReleases, type DiffResult} from '../release/queries.js'
 import {renderDiff} from '../release/render.js'
 

@@ -1,6 +1,7 @@
 import {Flags} from '@oclif/core'
 
-import {airflowFlags, BaseCommand, environmentFlags} from '../base-command.js'
+import {BaseCommand} from '../base-command.js'
+import {airflowFlags, environmentFlags} from '../flags.js'
 import {formatTimestamp} from '../ui/time.js'
 
 export interface ErrorsResult {

@@ -1,11 +1,11 @@
 import {Flags} from '@oclif/core'
 
-import {BaseCommand, environmentFlags} from '../base-command.js'
+import {BaseCommand} from '../base-command.js'
+import {environmentFlags, packageFlag, storeFlags} from '../flags.js'
 import {CheckFailedError} from '../errors.js'
 import {openStoreContext} from '../release/context.js'
 import {fsck, type FsckResult} from '../release/fsck.js'
 import {renderFsck} from '../release/render.js'
-import {packageFlag, storeFlags} from '../store-flags.js'
 
 export default class Fsck extends BaseCommand<typeof Fsck> {
   static override summary = 'Check a store\'s invariants and say exactly what is wrong.'

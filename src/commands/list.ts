@@ -1,10 +1,10 @@
 import {Args, Flags} from '@oclif/core'
 
-import {BaseCommand, environmentFlags} from '../base-command.js'
+import {BaseCommand} from '../base-command.js'
+import {environmentFlags, packageFlag, storeFlags} from '../flags.js'
 import {openStoreContext} from '../release/context.js'
 import {listFiles, listPackages, type FileRow, type PackageRow} from '../release/queries.js'
 import {table} from '../release/render.js'
-import {packageFlag, storeFlags} from '../store-flags.js'
 import {formatTimestamp} from '../ui/time.js'
 
 export type ListResult =

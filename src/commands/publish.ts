@@ -1,8 +1,8 @@
 import {Flags} from '@oclif/core'
 
-import {BaseCommand, checkFlags, environmentFlags} from '../base-command.js'
+import {BaseCommand} from '../base-command.js'
+import {checkFlags, environmentFlags, storeFlags} from '../flags.js'
 import {openStoreContext, requirePackage} from '../release/context.js'
-import {storeFlags} from '../store-flags.js'
 import {publish, type PublishResult} from '../release/publish.js'
 import {renderDiff} from '../release/render.js'
 import {validateSettings} from '../check/settings.js'

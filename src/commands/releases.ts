@@ -1,8 +1,8 @@
 import {Flags} from '@oclif/core'
 
-import {BaseCommand, environmentFlags} from '../base-command.js'
+import {BaseCommand} from '../base-command.js'
+import {environmentFlags, packageFlag, storeFlags} from '../flags.js'
 import {openStoreContext, requirePackage} from '../release/context.js'
-import {packageFlag, storeFlags} from '../store-flags.js'
 import {formatTimestamp} from '../ui/time.js'
 import {listReleases, type ReleaseRow} from '../release/queries.js'
 import {table} from '../release/render.js'

@@ -1,8 +1,8 @@
 import {Flags} from '@oclif/core'
 
-import {BaseCommand, environmentFlags} from '../base-command.js'
+import {BaseCommand} from '../base-command.js'
+import {environmentFlags, packageFlag, storeFlags} from '../flags.js'
 import {openStoreContext, requirePackage} from '../release/context.js'
-import {packageFlag, storeFlags} from '../store-flags.js'
 import {collectMetadata} from '../release/metadata.js'
 import {renderDiff} from '../release/render.js'
 import {rollback, type RollbackPlan, type RollbackResult} from '../release/rollback.js'

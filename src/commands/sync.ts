@@ -1,10 +1,10 @@
 import {Flags} from '@oclif/core'
 
-import {BaseCommand, environmentFlags} from '../base-command.js'
+import {BaseCommand} from '../base-command.js'
+import {environmentFlags, storeFlags} from '../flags.js'
 import {parseDurationText} from '../config/schema.js'
 import {UsageError} from '../errors.js'
 import {openStoreContext} from '../release/context.js'
-import {storeFlags} from '../store-flags.js'
 import {makeLogger} from '../sync/log.js'
 import {onceFailure, runSync} from '../sync/loop.js'
 

@@ -1,6 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 
-import {airflowFlags, BaseCommand, environmentFlags} from '../base-command.js'
+import {BaseCommand} from '../base-command.js'
+import {airflowFlags, environmentFlags} from '../flags.js'
 import {runTrigger, type TriggerResult} from '../airflow/trigger-command.js'
 
 export type {TriggerResult} from '../airflow/trigger-command.js'

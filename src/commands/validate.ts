@@ -1,7 +1,8 @@
 import {Args, Flags} from '@oclif/core'
 import path from 'node:path'
 
-import {BaseCommand, checkFlags} from '../base-command.js'
+import {BaseCommand} from '../base-command.js'
+import {checkFlags} from '../flags.js'
 import {repositoryPrefix, validateDags} from '../check/index.js'
 import {validateSettings} from '../check/settings.js'
 import type {EngineChoice} from '../check/types.js'

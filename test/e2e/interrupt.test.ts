@@ -8,6 +8,7 @@ import {openStore, type Store} from '../../src/store/index.js'
 import {BIN, runCli} from '../helpers/cli.js'
 import {MOTO_ENV} from '../helpers/moto.js'
 import {freshStore, STORE_VARIANTS, stopSharedMoto, type StoreVariant} from '../helpers/stores.js'
+import {dagctlOnTerminal} from '../helpers/pty.js'
 import {tempDir, writeFiles} from '../helpers/tmp.js'
 
 afterAll(stopSharedMoto)
@@ -175,32 +176,9 @@ describe('SIGTERM and SIGINT before HEAD moves (local store)', () => {
     writeFiles(dir, corpus(2, 'v2'))
     expect((await runCli(['publish', '--no-validate'], {cwd: dir, env})).exitCode).toBe(0)
     // On a pseudo-terminal, Ctrl-C is a keystroke readline sees (not a signal to the process).
-    const res = await execa('python3', ['-c', PTY_KEYS, '\x03', 'node', BIN, 'rollback', '--to', '1'], {cwd: dir, env: {NO_COLOR: '1', ...env}, reject: false, timeout: 120_000})
+    const res = await dagctlOnTerminal('\x03', ['rollback', '--to', '1'], {cwd: dir, env})
     expect(res.exitCode, res.stdout).toBe(130)
     expect(res.stdout).toMatch(/interrupted \(SIGINT\) at the confirmation: nothing changed/)
     expect((await runCli(['releases', '--json'], {cwd: dir, env})).json().releases).toHaveLength(2)
   })
 })
-
-/** Runs argv[2:] on a pseudo-terminal, types argv[1] (no newline) at the first `[y/N]`, echoes the terminal, exits with the child's code. */
-const PTY_KEYS = `
-import os, pty, sys
-pid, fd = pty.fork()
-if pid == 0:
-    os.execvp(sys.argv[2], sys.argv[2:])
-buf = b''
-typed = False
-while True:
-    try:
-        data = os.read(fd, 4096)
-    except OSError:
-        break
-    if not data:
-        break
-    buf += data
-    if not typed and b'[y/N]' in buf:
-        os.write(fd, sys.argv[1].encode().decode('unicode_escape').encode())
-        typed = True
-sys.stdout.write(buf.decode(errors='replace'))
-sys.exit(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))
-`

@@ -10,32 +10,10 @@ import {BIN, runCli} from '../helpers/cli.js'
 import {startFaultProxy, randomFaults} from '../helpers/fault-proxy.js'
 import {MOTO_ENV} from '../helpers/moto.js'
 import {freshStore, MINIO_VARIANT, sharedMoto, STORE_VARIANTS, stopSharedMoto, type StoreVariant} from '../helpers/stores.js'
+import {dagctlOnTerminal} from '../helpers/pty.js'
 import {tempDir, writeFiles} from '../helpers/tmp.js'
 
 afterAll(stopSharedMoto)
-
-/** Runs argv[2:] on a pseudo-terminal, answers argv[1] to the first `[y/N]` prompt, echoes the terminal, exits with the child's code. */
-const PTY_ANSWER = `
-import os, pty, sys
-pid, fd = pty.fork()
-if pid == 0:
-    os.execvp(sys.argv[2], sys.argv[2:])
-buf = b''
-answered = False
-while True:
-    try:
-        data = os.read(fd, 4096)
-    except OSError:
-        break
-    if not data:
-        break
-    buf += data
-    if not answered and b'[y/N]' in buf:
-        os.write(fd, sys.argv[1].encode() + b'\\n')
-        answered = True
-sys.stdout.write(buf.decode(errors='replace'))
-sys.exit(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))
-`
 
 const LOCAL = STORE_VARIANTS[0]
 const S3 = STORE_VARIANTS[1]
@@ -97,7 +75,7 @@ describe('publish and friends through the built binary', () => {
     expect((await runCli(['publish'], {cwd: dir, env: t.env})).exitCode).toBe(0)
     // A pseudo-terminal: answer the prompt once it appears.
     const onTerminal = (answer: string) =>
-      execa('python3', ['-c', PTY_ANSWER, answer, 'node', BIN, 'rollback', '--to', '1'], {cwd: dir, env: {NO_COLOR: '1', ...t.env}, reject: false, timeout: 60_000})
+      dagctlOnTerminal(`${answer}\n`, ['rollback', '--to', '1'], {cwd: dir, env: t.env})
     const no = await onTerminal('n')
     expect(no.stdout).toMatch(/Roll back team_a in dev from release 2 to the files of release 1\? \[y\/N\]/)
     expect(no.exitCode, no.stdout).toBe(0)

@@ -1,6 +1,7 @@
 import {Flags} from '@oclif/core'
 
-import {BaseCommand, environmentFlags} from '../../base-command.js'
+import {BaseCommand} from '../../base-command.js'
+import {environmentFlags} from '../../flags.js'
 import {collectJobSources} from '../../discover/render.js'
 import {syncPools, type PoolsResult} from '../../discover/pools.js'
 import {ConfigError} from '../../errors.js'
