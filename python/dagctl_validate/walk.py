@@ -123,35 +123,23 @@ def walk(tree, acc):
             fields = child_fields[t] = tuple(f for f in t._fields if f not in SCALAR_FIELDS)
         for field in fields:
             v = getattr(node, field, None)
-            if type(v) is list:
-                for x in v:
+            if v is None:
+                continue
+            for x in v if type(v) is list else (v,):
+                tx = type(x)
+                if tx is keyword_t:
+                    x = x.value
                     tx = type(x)
-                    if tx is keyword_t:
-                        x = x.value
-                        tx = type(x)
-                    if tx is Constant or x is None:
-                        continue
-                    if tx is Name:
-                        if type(x.ctx) is Store:
-                            if scope is None:
-                                store_counts[x.id] = store_counts.get(x.id, 0) + 1
-                            else:
-                                scope.add(x.id)
-                        continue
-                    push((x, scope, guarded, loops))
-            elif v is not None:
-                tv = type(v)
-                if tv is Constant:
+                if tx is Constant or x is None:
                     continue
-                if tv is Name:
-                    if type(v.ctx) is Store:
+                if tx is Name:
+                    if type(x.ctx) is Store:
                         if scope is None:
-                            store_counts[v.id] = store_counts.get(v.id, 0) + 1
+                            store_counts[x.id] = store_counts.get(x.id, 0) + 1
                         else:
-                            scope.add(v.id)
+                            scope.add(x.id)
                     continue
-                push((v, scope, guarded, loops))
-
+                push((x, scope, guarded, loops))
 
 # fields that never hold a node worth visiting (names, flags, operators, expression contexts)
 SCALAR_FIELDS = frozenset(
