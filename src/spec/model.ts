@@ -23,7 +23,8 @@ export const DEFAULT_TIMEZONE = 'UTC'
 export interface TaskArgs {
   retries?: number
   retry_delay?: number
-  retry_exponential_backoff?: boolean
+  /** Airflow 2: a flag (delay doubles); Airflow 3.3: the multiplier itself (0 or 1: a fixed delay) */
+  retry_exponential_backoff?: boolean | number
   max_retry_delay?: number
   execution_timeout?: number
   trigger_rule?: string
@@ -102,11 +103,21 @@ export function imageAllowed(image: string, registries: string[]): boolean {
 const stringMap = (m: Record<string, string | number | boolean> | undefined): Record<string, string> | undefined =>
   m === undefined ? undefined : Object.fromEntries(Object.entries(m).map(([k, v]) => [k, String(v)]))
 
-function taskArgs(task: TaskSpec): TaskArgs {
+/**
+ * A spec's `retry_exponential_backoff: true` means "the delay doubles each retry". Airflow 2 takes
+ * that flag as it is; Airflow 3.3 reads the same argument as the multiplier, so `True` there is a
+ * multiplier of 1 and the delay never grows: it gets 2.0 (Airflow's "standard exponential backoff").
+ */
+export function exponentialBackoff(value: boolean | undefined, version: AirflowVersion): boolean | number | undefined {
+  if (value === undefined || version === 2) return value
+  return value ? 2 : 0
+}
+
+function taskArgs(task: TaskSpec, version: AirflowVersion): TaskArgs {
   return {
     retries: task.retries as number | undefined,
     retry_delay: seconds(task.retry_delay as string | number | undefined),
-    retry_exponential_backoff: task.retry_exponential_backoff as boolean | undefined,
+    retry_exponential_backoff: exponentialBackoff(task.retry_exponential_backoff as boolean | undefined, version),
     max_retry_delay: seconds(task.max_retry_delay as string | number | undefined),
     execution_timeout: seconds(task.execution_timeout as string | number | undefined),
     trigger_rule: task.trigger_rule as string | undefined,
@@ -207,7 +218,7 @@ export function buildRenderModel(loaded: LoadedSpec, config: DagctlConfig, taskT
     for (const line of type.imports[version]) imports.add(line)
     const upstream = dependsOn(task)
     for (const up of upstream) edges.push([up, id])
-    tasks.push({...typeFields(loaded, id, task, config), id, type: task.type, template: type.template, upstream, args: taskArgs(task)})
+    tasks.push({...typeFields(loaded, id, task, config), id, type: task.type, template: type.template, upstream, args: taskArgs(task, version)})
   }
   const policy = config.policy
   const defaults = spec.default_args ?? {}
@@ -235,7 +246,7 @@ export function buildRenderModel(loaded: LoadedSpec, config: DagctlConfig, taskT
         owner: spec.owner ?? policy.owner,
         retries: defaults.retries ?? policy.retries,
         retry_delay: seconds(defaults.retry_delay ?? policy.retry_delay),
-        retry_exponential_backoff: defaults.retry_exponential_backoff,
+        retry_exponential_backoff: exponentialBackoff(defaults.retry_exponential_backoff as boolean | undefined, version),
         max_retry_delay: seconds(defaults.max_retry_delay),
         execution_timeout: seconds(defaults.execution_timeout),
       },

@@ -1,3 +1,4 @@
+import {execa} from 'execa'
 import {readFileSync} from 'node:fs'
 import path from 'node:path'
 import {describe, expect, inject, it} from 'vitest'
@@ -45,5 +46,21 @@ describe.each([3, 2] as const)('generated DAGs for Airflow %i pass validate', (v
     expect(report.findings.filter((f: {severity: string}) => f.severity !== 'info')).toEqual([])
     const tasks = Object.fromEntries(report.dags.map((d: {dagId: string; tasks?: number}) => [d.dagId, d.tasks]))
     expect(tasks).toEqual({team_a_all_types: 6, team_a_manual: 1})
+  })
+
+  it("retry_exponential_backoff: true makes Airflow's own retry delay grow (on 3.3 the argument is the multiplier)", async () => {
+    const dir = packageFor(version)
+    expect((await runCli(['generate'], {cwd: dir})).exitCode).toBe(0)
+    const python = inject('airflowPython')[String(version) as '2' | '3']
+    const file = path.join(dir, 'dags', 'generated', 'team_a_all_types.py')
+    const res = await execa(python, [path.join(REPO_ROOT, 'test', 'helpers', 'retry_delays.py'), file, 'team_a_all_types', 'start'], {
+      env: {AIRFLOW_HOME: path.join(dir, '.airflow-home')},
+      reject: false,
+      timeout: 120_000,
+    })
+    expect(res.exitCode, res.stderr).toBe(0)
+    const delays = JSON.parse(res.stdout.trim().split('\n').at(-1)!) as number[]
+    // retry_delay 2m: try n waits between 120·2^(n-1) and twice that (Airflow adds a hash-based spread)
+    delays.forEach((d, i) => expect(d, JSON.stringify(delays)).toBeGreaterThanOrEqual(120 * 2 ** i))
   })
 })
