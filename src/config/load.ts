@@ -3,7 +3,7 @@ import path from 'node:path'
 
 import {ConfigError} from '../errors.js'
 import {DagctlConfigSchema, PlatformConfigSchema, type DagctlConfig, type EnvironmentConfig} from './schema.js'
-import {formatKeyPath, parseYamlSource, zodIssueToConfigError} from './yaml-source.js'
+import {formatKeyPath, locate, parseYamlSource, zodIssueToConfigError, type YamlSource} from './yaml-source.js'
 
 export const CONFIG_FILE = 'dagctl.yaml'
 export const DEFAULT_ENV = 'dev'
@@ -111,7 +111,7 @@ export function flatten(value: unknown, prefix: string[] = [], out: Record<strin
   return out
 }
 
-function readYamlLayer(file: string, what: string): Plain {
+function readYamlLayer(file: string, what: string): {data: Plain; src: YamlSource} {
   let text: string
   try {
     text = readFileSync(file, 'utf8')
@@ -135,7 +135,7 @@ function readYamlLayer(file: string, what: string): Plain {
   if (!result.success) {
     throw zodIssueToConfigError(src, result.error, `invalid ${what}`, `Fix the key shown; docs/configuration.md lists every key of ${CONFIG_FILE}.`)
   }
-  return data
+  return {data, src}
 }
 
 /**
@@ -170,16 +170,24 @@ export function loadConfig(options: LoadConfigOptions = {}): ResolvedConfig {
       })
     }
     chain.push(layerFile)
-    const data = readYamlLayer(layerFile, what)
+    const {data, src} = readYamlLayer(layerFile, what)
     if (typeof data.extends === 'string') {
+      // a mistake in extends: is the naming file's, at its line
+      const at = {file: layerFile, ...locate(src, ['extends']), key: 'extends'}
       if (/^[a-z][a-z0-9+.-]*:\/\//i.test(data.extends)) {
         throw new ConfigError(`extends: takes a file path, not a URL (${data.extends})`, {
-          file: layerFile,
-          key: 'extends',
+          ...at,
           hint: 'Vendor the platform defaults file into the repository (or a shared checkout) and point extends: at its path.',
         })
       }
-      collect(path.resolve(path.dirname(layerFile), data.extends), 'platform defaults file')
+      const target = path.resolve(path.dirname(layerFile), data.extends)
+      if (!existsSync(target)) {
+        throw new ConfigError(`extends: ${data.extends} names no file (${target})`, {
+          ...at,
+          hint: 'The path is relative to the file that names it: check out the platform team\'s defaults file there, fix the path, or remove extends:.',
+        })
+      }
+      collect(target, 'platform defaults file')
     }
     const {extends: _ignored, ...rest} = data
     // Paths in a platform file are relative to that file, except the package's own folders.

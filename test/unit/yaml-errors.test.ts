@@ -35,11 +35,12 @@ describe('an unclosed quote', () => {
 })
 
 describe('a missing extends: file', () => {
-  it('names the file and the extends: path, and never suggests dagctl init', () => {
-    const dir = tempDir({'pkg/dagctl.yaml': 'extends: ../platform/defaults.yaml\npackage: team_a\n'})
+  it('points at the extends: line of the file that names it, with the path it resolved to, and never suggests dagctl init', () => {
+    const dir = tempDir({'pkg/dagctl.yaml': 'package: team_a\n# the platform team\'s defaults\nextends: ../platform/defaults.yaml\n'})
     const err = errorOf(() => loadConfig({cwd: path.join(dir, 'pkg'), env: {}}))
     expect(err.exitCode).toBe(2)
-    expect(err.message).toContain(`cannot read platform defaults file ${path.join(dir, 'platform', 'defaults.yaml')}`)
+    expect(err.message).toBe(`extends: ../platform/defaults.yaml names no file (${path.join(dir, 'platform', 'defaults.yaml')})`)
+    expect(err.location).toMatchObject({file: path.join(dir, 'pkg', 'dagctl.yaml'), line: 3, key: 'extends'})
     expect(err.hint).toContain('extends:')
     expect(err.hint).not.toContain('dagctl init')
   })
