@@ -42,6 +42,7 @@ export async function validateDags(options: ValidateOptions, deps: {bridge?: Pyt
     root,
     files,
     package: options.packageName,
+    ...(options.dagsFolder ? {dags_folder: path.resolve(options.dagsFolder)} : {}),
     airflow_version: options.airflowVersion,
     // One rule for where dagctl caches (src/python/venv.ts); each engine gets its own folder in it.
     options: {

@@ -10,7 +10,7 @@ import type {EngineChoice, ValidateOptions} from './types.js'
 export function validateSettings(
   resolved: ResolvedConfig,
   flags: {python?: string; engine?: EngineChoice} = {},
-): Pick<ValidateOptions, 'python' | 'pythonSource' | 'pythonFrom' | 'pythonTarget' | 'engine' | 'airflowVersion' | 'engineOptions' | 'rules' | 'ruleSources'> {
+): Pick<ValidateOptions, 'python' | 'pythonSource' | 'pythonFrom' | 'pythonTarget' | 'engine' | 'airflowVersion' | 'dagsFolder' | 'engineOptions' | 'rules' | 'ruleSources'> {
   const c = resolved.config
   const choice = resolvePython({...pythonSettings(resolved), flag: flags.python})
   const rules = c.validate.rules ?? {}
@@ -21,6 +21,7 @@ export function validateSettings(
     ...(c.validate.python ? {pythonTarget: c.validate.python} : {}),
     engine: flags.engine ?? c.validate.engine,
     airflowVersion: c.airflow.version,
+    dagsFolder: resolved.resolvePath(c.dags),
     engineOptions: c.validate.file_timeout === undefined ? {} : {file_timeout: c.validate.file_timeout},
     rules,
     // which layer set each rule: the package's dagctl.yaml or the platform's extends: file

@@ -37,6 +37,12 @@ export interface ValidateOptions {
   /** the package folder; finding paths are relative to it */
   root: string
   packageName: string
+  /**
+   * the package's DAG folder (`dags:` of dagctl.yaml): Airflow imports its files as
+   * `<package>.<module>` (sync writes them to DIR/<package>/, the bundle to <path>/<package>/), and
+   * the airflow engine imports them the same way
+   */
+  dagsFolder?: string
   airflowVersion: 2 | 3
   engine: EngineChoice
   /** interpreter to use; default python3 (or the configured one) */

@@ -215,11 +215,13 @@ describe('through dagctl validate --engine airflow', () => {
       'dags/team_a_dup_second.py': read('v3/team_a_dup_second.py'),
       'dags/team_a_broken.py': read('faults/import_error.py'),
       'dags/team_a_syntax.py': 'from airflow.sdk import DAG\n\ndef broken(:\n    pass\n',
-      // a company wrapper: the ast engine cannot see its DAG (dag-factory-call info), DagBag does
-      'company_factory.py': 'from airflow.sdk import DAG\n\ndef create_dag(dag_id):\n    return DAG(dag_id=dag_id, schedule=None)\n',
+      // a company wrapper, installed in the Airflow image (here: on PYTHONPATH; a module beside dags/
+      // is not published, so Airflow could not import it): the ast engine cannot see its DAG
+      // (dag-factory-call info), DagBag does
+      'company/company_factory.py': 'from airflow.sdk import DAG\n\ndef create_dag(dag_id):\n    return DAG(dag_id=dag_id, schedule=None)\n',
       'dags/team_a_wrapped.py': 'from company_factory import create_dag\n\nMY_DAG = create_dag(dag_id="team_a_wrapped")  # an airflow dag\n',
     })
-    const res = await runCli(['validate', '--engine', 'airflow', '--python', pythons['3'], '--json'], {cwd: dir, timeout: budget(300_000)})
+    const res = await runCli(['validate', '--engine', 'airflow', '--python', pythons['3'], '--json'], {cwd: dir, env: {PYTHONPATH: path.join(dir, 'company')}, timeout: budget(300_000)})
     expect(res.exitCode).toBe(1)
     const report = res.json()
     expect(report.engine).toBe('airflow')

@@ -80,25 +80,28 @@ from airflow.sdk import DAG
 with DAG(dag_id="${id}", start_date=datetime(2024, 1, 1), schedule=None, catchup=False, tags=["${tag}"]) as dag:
     pass
 `
+/** a DAG that imports its package's own module, as `<package>.<module>`: the one import that works under both deliveries */
+const dagWithHelper = (id: string, tag: string): string =>
+  dagFile(id, tag).replace('from airflow.sdk import DAG\n', `from airflow.sdk import DAG\n\nfrom ${PKG}.common.settings import RETRIES\n`).replace('catchup=False,', 'catchup=False, default_args={"retries": RETRIES},')
 
 const sha = (s: string): string => createHash('sha256').update(s).digest('hex')
 const hashes = (files: Record<string, string>): Record<string, string> => Object.fromEntries(Object.entries(files).map(([k, v]) => [k, sha(v)]))
 
 const RELEASE_1 = {
-  'sbs_one.py': dagFile('sbs_one', 'v1'),
+  'sbs_one.py': dagWithHelper('sbs_one', 'v1'),
   'sbs_two.py': dagFile('sbs_two', 'v1'),
   'nested/sbs_three.py': dagFile('sbs_three', 'v1'),
   'common/__init__.py': '',
   'common/settings.py': 'RETRIES = 1\n',
 }
 const RELEASE_2 = {
-  'sbs_one.py': dagFile('sbs_one', 'v2'),
+  'sbs_one.py': dagWithHelper('sbs_one', 'v2'),
   'sbs_four.py': dagFile('sbs_four', 'v2'),
   'nested/sbs_three.py': dagFile('sbs_three', 'v2'),
   'common/__init__.py': '',
   'common/settings.py': 'RETRIES = 2\n',
 }
-/** the DAG files: not the helper module common/ (published, parsed by nobody) */
+/** the DAG files: not the helper module common/ (published, imported by sbs_one) */
 const dagIds = (files: Record<string, string>): string[] => Object.keys(files).filter((f) => f.includes('sbs_')).map((f) => path.basename(f, '.py')).sort()
 const dagPaths = (files: Record<string, string>): string[] => Object.keys(files).filter((f) => f.includes('sbs_')).sort()
 
@@ -150,12 +153,13 @@ describe.each(TARGETS)('dagctl sync and DagctlBundle side by side on %s: Airflow
       expect(bundled.errors).toEqual({})
       expect(synced.dags).toEqual(dagIds(files))
       expect(bundled.dags).toEqual(synced.dags)
-      // the same DAG files (sync puts the package under DIR/<package>/)
+      // the same DAG files at the same relative paths: both put the package under <path>/<package>/,
+      // so its own modules import as <package>.<module> from both
       expect(synced.files).toEqual(dagPaths(files).map((f) => `${PKG}/${f}`))
-      expect(bundled.files).toEqual(dagPaths(files))
+      expect(bundled.files).toEqual(synced.files)
       // the same file set and bytes: what was published, on both
       expect(treeHashes(path.join(dir, PKG))).toEqual(hashes(files))
-      expect(treeHashes(bundled.path)).toEqual(treeHashes(path.join(dir, PKG)))
+      expect(treeHashes(path.join(bundled.path, PKG))).toEqual(treeHashes(path.join(dir, PKG)))
       // and the bundle says it is at that release, in its own folder
       expect(bundled.version).toBe(String(release))
       expect(bundled.path).toBe(path.join(storage, bundleName, 'versions', String(release)))

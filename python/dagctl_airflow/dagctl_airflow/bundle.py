@@ -6,8 +6,12 @@ Configure one bundle per package in `[dag_processor] dag_bundle_config_list`:
       "kwargs": {"store": "s3://company-dags/airflow", "env": "prod", "package": "acme"}}]
 
 A bundle's version is a release id ("7"). Release N is materialised once per machine, verified,
-into `<dag_bundle_storage_path>/<bundle name>/versions/N/` — the folder Airflow's stale bundle
-cleanup (`[dag_processor] stale_bundle_cleanup_*`) removes when no task uses it any more.
+into `<dag_bundle_storage_path>/<bundle name>/versions/N/<package>/`; the bundle's path is
+`versions/N/`, the folder Airflow's stale bundle cleanup (`[dag_processor] stale_bundle_cleanup_*`)
+removes when no task uses it any more. Airflow puts a bundle's path on sys.path, so a DAG file
+imports its package's own modules as `<package>.<module>`, exactly as from the DAG folder that
+`dagctl sync` writes (`DIR/<package>/`, with DIR on sys.path): one package's files work the same
+under both, and two packages' modules of the same name never collide.
 """
 
 from __future__ import annotations
@@ -108,7 +112,12 @@ class DagctlBundle(BaseDagBundle):
     # -- where the files are -------------------------------------------------------------
 
     def _release_dir(self, release_id: int) -> Path:
+        """The bundle path for a release: its files are in the `<package>/` folder inside."""
         return self.versions_dir / str(release_id)
+
+    def _files_dir(self, release_id: int) -> Path:
+        """Where the package's files of a release are: `<path>/<package>/`."""
+        return self._release_dir(release_id) / self.layout.package
 
     @property
     def path(self) -> Path:
@@ -177,18 +186,18 @@ class DagctlBundle(BaseDagBundle):
         if target.is_dir():
             return target
         manifest = load_manifest(self.reader, self.layout, release_id)
-        return materialise(self.reader, self.layout, release_id, target, manifest, reuse_from=self._reuse_candidates(release_id))
+        return materialise(self.reader, self.layout, release_id, target, manifest, reuse_from=self._reuse_candidates(release_id), subdir=self.layout.package)
 
     def _reuse_candidates(self, release_id: int) -> list:
         """Earlier release folders on this machine: the one in use first, then the newest two others."""
         found = []
         if self._current is not None and self._current != release_id:
-            found.append(self._release_dir(self._current))
+            found.append(self._files_dir(self._current))
         try:
             others = sorted((int(p.name) for p in self.versions_dir.iterdir() if _VERSION_RE.match(p.name) and p.is_dir()), reverse=True)
         except OSError:
             others = []
-        found += [self._release_dir(v) for v in others if v != release_id and v != self._current][:2]
+        found += [self._files_dir(v) for v in others if v != release_id and v != self._current][:2]
         return found
 
     def _use(self, release_id: int) -> None:

@@ -246,9 +246,11 @@ def materialise(
     target: Path,
     manifest: Optional[Dict[str, Any]] = None,
     reuse_from: Sequence[Path] = (),
+    subdir: Optional[str] = None,
 ) -> Path:
     """
-    Makes `target` hold exactly the files of the release, verified, written once. An existing
+    Makes `target` hold exactly the files of the release (under `target/<subdir>/` when given),
+    verified, written once. An existing
     `target` is a finished materialisation (rename is the last step) and is returned as it is.
     A file whose content is already in one of the `reuse_from` folders (earlier releases on this
     machine) at the same path is taken from there, after the same sha256 check, instead of being
@@ -267,9 +269,11 @@ def materialise(
         # Fetch and verify everything before writing anything: a refusal costs no disk.
         with ThreadPoolExecutor(max_workers=16) as pool:
             bodies = list(pool.map(lambda p: _fetch_verified(reader, layout, release_id, p, files[p]["sha256"], files[p]["size"], reuse_from), paths))
-        root = tmp.resolve()
+        files_dir = tmp / subdir if subdir else tmp
+        files_dir.mkdir(exist_ok=True)
+        root = files_dir.resolve()
         for path, body in zip(paths, bodies):
-            dest = tmp.joinpath(*path.split("/"))
+            dest = files_dir.joinpath(*path.split("/"))
             # the path was checked; this guards against a symlink or anything else odd all the same
             if root not in dest.parent.resolve().parents and dest.parent.resolve() != root:
                 raise ReleaseRefused("path-outside-package", layout.package, release_id, path, "resolves outside the release folder")
@@ -285,7 +289,7 @@ def materialise(
             for d in dirnames:
                 os.chmod(os.path.join(dirpath, d), 0o755)
         os.chmod(tmp, 0o755)
-        _fsync_all(tmp, paths)  # on disk before the folder has its name
+        _fsync_all(tmp, [f"{subdir}/{p}" for p in paths] if subdir else paths)  # on disk before the folder has its name
         try:
             os.rename(tmp, target)
         except OSError as error:

@@ -42,6 +42,11 @@ def bundle(store: Path, package: str, **kwargs) -> DagctlBundle:
     return DagctlBundle(name=f"t{os.getpid()}_{_seq[0]}_{package}", store=f"file://{store}", env="dev", package=package, **kwargs)
 
 
+def files_of(b: DagctlBundle) -> Path:
+    """The package's files: `<path>/<package>/` (Airflow puts the bundle path on sys.path, so they import as `<package>.x`)."""
+    return b.path / b.layout.package
+
+
 def leftovers(b: DagctlBundle) -> list:
     return sorted(p.name for p in b.versions_dir.iterdir()) if b.versions_dir.exists() else []
 
@@ -63,7 +68,7 @@ class Conformance(unittest.TestCase):
                     b.initialize()
                     self.assertEqual(b.get_current_version().version, str(want["release"]))
                     self.assertEqual(b.path, b.versions_dir / str(want["release"]))
-                    self.assertEqual(file_hashes(b.path), want["files"])
+                    self.assertEqual(file_hashes(files_of(b)), want["files"])
                     self.assertEqual(leftovers(b), [str(want["release"])])
                 else:
                     with self.assertRaises(ReleaseRefused) as caught:
@@ -85,12 +90,12 @@ class Conformance(unittest.TestCase):
                 b = bundle(store, package, version="1")
                 b.initialize()
                 self.assertEqual(b.get_current_version().version, "1")
-                self.assertEqual(sorted(file_hashes(b.path)), [f"{package}_a.py", f"{package}_b.py"])
+                self.assertEqual(sorted(file_hashes(files_of(b))), [f"{package}_a.py", f"{package}_b.py"])
                 b.refresh()  # nothing to refresh: release 1 is immutable
                 self.assertEqual(b.path, b.versions_dir / "1")
         b = bundle(store, "alpha", version="1")
         b.initialize()
-        self.assertEqual(sorted(file_hashes(b.path)), ["alpha_one.py", "alpha_two.py"])
+        self.assertEqual(sorted(file_hashes(files_of(b))), ["alpha_one.py", "alpha_two.py"])
 
 
 class Refresh(unittest.TestCase):
@@ -107,14 +112,14 @@ class Refresh(unittest.TestCase):
         b = bundle(self.store, "bad_blob")
         b.initialize()
         self.assertEqual(b.get_current_version().version, "1")
-        good = file_hashes(b.path)
+        good = file_hashes(files_of(b))
         set_head(self.store, "bad_blob", 2)
         with self.assertRaises(ReleaseRefused) as caught:
             b.refresh()
         self.assertEqual((caught.exception.reason, caught.exception.file), ("sha256-mismatch", "bad_blob_b.py"))
         self.assertEqual(b.get_current_version().version, "1")
         self.assertEqual(b.path, b.versions_dir / "1")
-        self.assertEqual(file_hashes(b.path), good)
+        self.assertEqual(file_hashes(files_of(b)), good)
         self.assertEqual(leftovers(b), ["1"])
         # the same refused HEAD again: reported once, not raised (and not fetched) at every refresh
         counting = CountingReader(b.store_url, self.store)
@@ -136,7 +141,7 @@ class Refresh(unittest.TestCase):
         set_head(self.store, "alpha", 3)
         b.refresh()
         self.assertEqual(b.get_current_version().version, "3")
-        self.assertEqual(file_hashes(b.path), EXPECTED["packages"]["alpha"]["files"])
+        self.assertEqual(file_hashes(files_of(b)), EXPECTED["packages"]["alpha"]["files"])
         self.assertEqual(leftovers(b), ["1", "3"], "release 1 stays for runs that started on it")
 
     def test_unchanged_files_come_from_the_release_on_disk_after_the_same_check(self) -> None:
@@ -150,23 +155,23 @@ class Refresh(unittest.TestCase):
         blobs = sorted(k.rsplit("/", 1)[1] for k, _ in counting.keys if "/blobs/" in k)
         m3 = json.loads((self.store / "_dagctl/dev/alpha/releases/0000000003.json").read_text())
         self.assertEqual(blobs, [m3["files"]["alpha_one.py"]["sha256"]], "only the file release 3 changed is fetched")
-        self.assertEqual(file_hashes(b.path), EXPECTED["packages"]["alpha"]["files"])
+        self.assertEqual(file_hashes(files_of(b)), EXPECTED["packages"]["alpha"]["files"])
         # a local copy that no longer hashes right is not reused: the blob is fetched and checked
         v4 = self.store / "_dagctl/dev/alpha/releases/0000000004.json"
         m4 = dict(m3, id=4, parent=3)
         v4.write_text(json.dumps(m4))
-        for copy in b.versions_dir.glob("*/sub/alpha_three.py"):
+        for copy in b.versions_dir.glob("*/alpha/sub/alpha_three.py"):
             copy.write_text("tampered on disk")
         counting.keys.clear()
         set_head(self.store, "alpha", 4)
         b.refresh()
         self.assertIn(f"_dagctl/dev/alpha/blobs/{m3['files']['sub/alpha_three.py']['sha256']}", [k for k, _ in counting.keys])
-        self.assertEqual(file_hashes(b.path), EXPECTED["packages"]["alpha"]["files"])
+        self.assertEqual(file_hashes(files_of(b)), EXPECTED["packages"]["alpha"]["files"])
 
     def test_a_release_folder_is_written_once_and_shared(self) -> None:
         a = bundle(self.store, "beta")
         a.initialize()
-        marker = a.path / "beta_job.py"
+        marker = files_of(a) / "beta_job.py"
         before = marker.stat().st_ino, marker.stat().st_mtime_ns
         # another process on the machine (same bundle name, a task runner asking for release 3)
         b = DagctlBundle(name=a.name, store=a.store_url, env="dev", package="beta", version="3")
@@ -213,20 +218,20 @@ class Refresh(unittest.TestCase):
             for k, v in saved.items():
                 os.environ.pop(k) if v is None else os.environ.__setitem__(k, v)
         self.assertEqual(leftovers(processor), ["3"], "1 (left by the processor) and 2 (used by a task) go; 3 is in use")
-        self.assertEqual(file_hashes(processor.path), EXPECTED["packages"]["alpha"]["files"])
+        self.assertEqual(file_hashes(files_of(processor)), EXPECTED["packages"]["alpha"]["files"])
 
     def test_a_package_without_a_release_yet_is_an_empty_folder_until_its_first_publish(self) -> None:
         b = bundle(self.store, "nobody_yet")
         b.initialize()
         self.assertIsNone(b.get_current_version())
         self.assertTrue(b.path.is_dir())
-        self.assertEqual(list(b.path.iterdir()), [])
+        self.assertEqual(list(b.path.iterdir()), [])  # no release yet: not even the package folder
         shutil.copytree(self.store / "_dagctl/dev/beta", self.store / "_dagctl/dev/nobody_yet")
         for m in (self.store / "_dagctl/dev/nobody_yet/releases").iterdir():
             m.write_text(m.read_text().replace('"package": "beta"', '"package": "nobody_yet"'))
         b.refresh()
         self.assertEqual(b.get_current_version().version, "3")
-        self.assertEqual(file_hashes(b.path), EXPECTED["packages"]["beta"]["files"])
+        self.assertEqual(file_hashes(files_of(b)), EXPECTED["packages"]["beta"]["files"])
 
     def test_clashing_paths_are_refused_and_leave_nothing(self) -> None:
         m = json.loads((self.store / "_dagctl/dev/beta/releases/0000000003.json").read_text())

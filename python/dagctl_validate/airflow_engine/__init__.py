@@ -4,8 +4,12 @@ Called by dagctl_validate/protocol.py as ``run_airflow_engine(request, ast_resul
 directly (``python python/dagctl_validate --airflow-only < request.json``: the ast pass is skipped, ast_result is
 empty) so that tests drive this module on its own.
 
-Request (the validate seam): ``{"engine", "root", "files", "package", "airflow_version", "options"}``.
-``root`` and ``files`` are absolute (files may also be relative to root). ``options`` this engine reads:
+Request (the validate seam): ``{"engine", "root", "files", "package", "dags_folder"?, "airflow_version", "options"}``.
+``root`` and ``files`` are absolute (files may also be relative to root). With ``dags_folder`` (the
+package's DAG folder), the files import their package's own modules as Airflow will: as
+``<package>.<module>`` (``dagctl sync`` writes the package to ``DIR/<package>/`` with DIR on sys.path;
+the DagctlBundle's path holds ``<package>/``), and neither ``root`` nor the DAG folder is on sys.path.
+Without it, ``root`` is appended to sys.path. ``options`` this engine reads:
 
   file_timeout     seconds one file may take to import (default 30). Airflow's own import timeout
                    (SIGALRM) fires first and gives a traceback; a file that ignores it (blocked in C
@@ -86,6 +90,8 @@ def _run(request: dict[str, Any], ast_result: dict[str, Any] | None) -> dict[str
 
     versions = environment_versions()
     allow_network = bool(options.get("allow_network", False))
+    import_as = (request["package"], os.path.abspath(request["dags_folder"])) if request.get("dags_folder") and request.get("package") else None
+    options["import_as"] = list(import_as) if import_as else None  # part of the cache key
     cache = ResultCache(options, versions, safe_mode, allow_network) if options.get("cache", True) and options.get("cache_dir") else None
 
     results: dict[str, dict[str, Any]] = {}
@@ -111,7 +117,7 @@ def _run(request: dict[str, Any], ast_result: dict[str, Any] | None) -> dict[str
             t = time.monotonic()
             cpu = time.process_time()
             try:
-                supervisor = Supervisor(sandbox, root, file_timeout, safe_mode, allow_network, workers)
+                supervisor = Supervisor(sandbox, root, file_timeout, safe_mode, allow_network, workers, import_as)
             except Exception as error:  # noqa: BLE001  a broken environment is the caller's error to show, with a hint
                 return {
                     "error": {
@@ -143,7 +149,7 @@ def _run(request: dict[str, Any], ast_result: dict[str, Any] | None) -> dict[str
             children_after = os.times()
             timings["workers_cpu"] = (children_after.children_user + children_after.children_system) - (children_before.children_user + children_before.children_system)
             timings["workers"] = workers
-    report = build_report(root, files, results, sources, ast_result, versions, tb_lines)
+    report = build_report(root, files, results, sources, ast_result, versions, tb_lines, import_as)
     timings["total"] = time.monotonic() - started
     report["timings"] = {k: round(v, 3) for k, v in timings.items()}
     return report

@@ -50,6 +50,7 @@ class ResultCache:
                 # Airflow settings and the import path change what a file's import does
                 "airflow_env": sorted((k, v) for k, v in os.environ.items() if k.startswith("AIRFLOW__")),
                 "sys_path": sys.path,
+                "import_as": options.get("import_as"),
             },
             sort_keys=True,
         )

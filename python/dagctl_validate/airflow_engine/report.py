@@ -11,7 +11,7 @@ _DAG_DEFINITION_RE = re.compile(r"\bDAG\s*\(|@dag\b")
 _TRACE_FRAME_RE = re.compile(r'^\s*File "([^"]+)", line (\d+)', re.MULTILINE)
 
 
-def build_report(root: str, files: list[str], results: dict[str, dict[str, Any]], sources: dict[str, bytes], ast_result: dict[str, Any], versions: dict[str, str], tb_lines: int) -> dict[str, Any]:
+def build_report(root: str, files: list[str], results: dict[str, dict[str, Any]], sources: dict[str, bytes], ast_result: dict[str, Any], versions: dict[str, str], tb_lines: int, import_as: tuple[str, str] | None = None) -> dict[str, Any]:
     findings: list[dict[str, Any]] = []
     dags_out: list[dict[str, Any]] = []
     files_out: list[dict[str, Any]] = []
@@ -44,7 +44,7 @@ def build_report(root: str, files: list[str], results: dict[str, dict[str, Any]]
             }.get(result["rule"], "")
             findings.append(_finding(rel, line, result["rule"], message, hint))
         for error in result.get("errors", []):
-            findings.append(_error_finding(rel, path, error, tb_lines, dag_line))
+            findings.append(_error_finding(rel, path, error, tb_lines, dag_line, import_as))
         if result.get("skipped") and (any(f == rel for f, _ in ast_lines) or _DAG_DEFINITION_RE.search(text)):
             findings.append(
                 _finding(rel, 0, "airflow-safe-mode-skip", "Airflow skips this file: it does not contain both words 'airflow' and 'dag' (DAG discovery safe mode)", "Mention both words in the file (a comment is enough) or Airflow will never load its DAGs.", "info")
@@ -85,7 +85,7 @@ def _finding(file: str, line: int, rule: str, message: str, hint: str = "", seve
     return {"file": file, "line": line, "column": 0, "rule": rule, "severity": severity, "message": message, "hint": hint}
 
 
-def _error_finding(rel: str, path: str, error: str, tb_lines: int, dag_line: Any) -> dict[str, Any]:
+def _error_finding(rel: str, path: str, error: str, tb_lines: int, dag_line: Any, import_as: tuple[str, str] | None = None) -> dict[str, Any]:
     text = error.strip()
     last = text.splitlines()[-1] if text else "unknown error"
     if "AirflowDagCycleException" in last:
@@ -99,7 +99,22 @@ def _error_finding(rel: str, path: str, error: str, tb_lines: int, dag_line: Any
         return _finding(rel, _deepest_line(text, path), "import-timeout", f"{summary}\n{_trace_tail(text, path, tb_lines)}", "Move slow work out of the file's top level; Airflow imports the file on every parse.")
     tail = _trace_tail(text, path, tb_lines)
     message = f"{last}\n{tail}" if tail else last
-    return _finding(rel, _deepest_line(text, path), "import-error", message, "Fix the error at the line shown; `python <file>` in the same environment reproduces it.")
+    return _finding(rel, _deepest_line(text, path), "import-error", message, _own_module_hint(last, import_as) or "Fix the error at the line shown; `python <file>` in the same environment reproduces it.")
+
+
+def _own_module_hint(last: str, import_as: tuple[str, str] | None) -> str | None:
+    """`import helpers` of a module the package itself has: in Airflow it is `<package>.helpers`."""
+    m = re.match(r"ModuleNotFoundError: No module named '([\w.]+)'", last)
+    if not m or not import_as:
+        return None
+    package, folder = import_as
+    top = m.group(1).split(".")[0]
+    if top == package or not (os.path.isfile(os.path.join(folder, f"{top}.py")) or os.path.isdir(os.path.join(folder, top))):
+        return None
+    return (
+        f"{top} is a module of this package: in Airflow the package's files are in <DAG folder>/{package}/ (dagctl sync, "
+        f"the DagctlBundle), so it imports as `{package}.{top}` (`from {package}.{m.group(1)} import ...`). docs/sync.md#importing-a-packages-own-modules"
+    )
 
 
 def _trace_tail(trace: str, path: str, lines: int) -> str:

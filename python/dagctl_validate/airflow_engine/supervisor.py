@@ -40,7 +40,7 @@ _PIPELINE_DEPTH = 2
 
 
 class Supervisor:
-    def __init__(self, sandbox: AirflowSandbox, root: str, file_timeout: float, safe_mode: bool, allow_network: bool, workers: int):
+    def __init__(self, sandbox: AirflowSandbox, root: str, file_timeout: float, safe_mode: bool, allow_network: bool, workers: int, import_as: tuple[str, str] | None = None):
         self.sandbox = sandbox
         self.root = root
         self.file_timeout = file_timeout
@@ -65,8 +65,12 @@ class Supervisor:
         if airflow_was_imported:
             sandbox.apply_conf()
         # DAG files import their folder's helpers: Airflow 2 appends DAGS_FOLDER to sys.path, Airflow 3's
-        # dag processor its bundle's path.
-        if root not in sys.path:
+        # dag processor its bundle's path. A dagctl package lands in that folder as <package>/ (sync's
+        # DIR/<package>/, the bundle's <path>/<package>/), so its modules import as <package>.<module>:
+        # the package is made a namespace package over its DAG folder, and nothing else is on sys.path.
+        if import_as:
+            register_package(*import_as)
+        elif root not in sys.path:
             sys.path.append(root)
         self.bag = new_dagbag(self.DagBag, root)
 
@@ -339,6 +343,16 @@ def dagbag_class() -> Any:
         from airflow.models.dagbag import DagBag  # Airflow 2
 
         return DagBag
+
+
+def register_package(name: str, folder: str) -> None:
+    """`import <name>.x` loads `<folder>/x.py`, as it will in Airflow's DAG folder."""
+    import importlib.machinery
+    import importlib.util
+
+    spec = importlib.machinery.ModuleSpec(name, None, is_package=True)
+    spec.submodule_search_locations = [folder]
+    sys.modules[name] = importlib.util.module_from_spec(spec)
 
 
 def new_dagbag(cls: Any, root: str) -> Any:
