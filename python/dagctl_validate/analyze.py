@@ -25,8 +25,9 @@ def keyword_names(keywords):
     return names, has_star
 
 
-def analyze(source, rel, package, airflow_version):
-    """Findings and DAGs of one file (its bytes)."""
+def analyze(source, rel, package, airflow_version, own_modules=frozenset()):
+    """Findings and DAGs of one file (its bytes). `own_modules`: top-level module names of the
+    package's DAG folder, which Airflow imports as `<package>.<name>` (own-module-import)."""
     findings = []
     dags = []
     try:
@@ -222,6 +223,9 @@ def analyze(source, rel, package, airflow_version):
                 )
             )
 
+    if own_modules:
+        own_module_imports(acc.imports, rel, package, own_modules, findings)
+
     if target3:
         for node, guarded in acc.imports:
             if guarded:
@@ -257,3 +261,31 @@ def factory_finding(tree, aliases, rel, findings):
             "Validate with `--engine airflow` (after `dagctl python setup`), which imports the file as Airflow does and checks the DAGs it really builds.",
         )
     )
+
+
+def own_module_imports(imports, rel, package, own_modules, findings):
+    """`import helpers` / `from helpers import x` of a module of the package's own DAG folder: in
+    Airflow the package's files are in <DAG folder>/<package>/ (dagctl sync, the DagctlBundle), so
+    that import fails there; `<package>.helpers` is the name that works."""
+    for node, guarded in imports:
+        if guarded:
+            continue
+        if type(node) is ast.ImportFrom:
+            if node.level or not node.module:
+                continue
+            modules = [node.module]
+        else:
+            modules = [a.name for a in node.names]
+        for module in modules:
+            top = module.split(".", 1)[0]
+            if top in own_modules:
+                findings.append(
+                    finding(
+                        rel,
+                        node.lineno,
+                        node.col_offset,
+                        "own-module-import",
+                        f"'{module}' is a module of package {package}: Airflow imports it as '{package}.{module}', and '{module}' alone fails there (ModuleNotFoundError)",
+                        f"Write `{'from ' + package + '.' + module + ' import ...' if type(node) is ast.ImportFrom else 'import ' + package + '.' + module}`: in Airflow the package's files are in <DAG folder>/{package}/ (docs/sync.md#importing-a-packages-own-modules).",
+                    )
+                )

@@ -19,8 +19,33 @@ def relative(path, root, _prefixes={}):
 
 
 def analyze_chunk(args):
-    items, package, airflow_version = args
-    return [analyze(source, rel, package, airflow_version) for rel, source in items]
+    items, package, airflow_version, own_modules = args
+    return [analyze(source, rel, package, airflow_version, own_modules) for rel, source in items]
+
+
+def own_modules(dags_folder, package):
+    """Top-level module names of the package's DAG folder (`helpers` for helpers.py, `common` for a
+    folder of .py files): in Airflow they import as `<package>.<name>`, never bare."""
+    if not dags_folder:
+        return frozenset()
+    names = set()
+    try:
+        entries = list(os.scandir(dags_folder))
+    except OSError:
+        return frozenset()
+    for e in entries:
+        if e.name.startswith((".", "__")):
+            continue
+        if e.name.endswith(".py") and e.is_file():
+            names.add(e.name[:-3])
+        elif e.is_dir() and e.name.isidentifier():
+            try:
+                if any(n.endswith(".py") for n in os.listdir(e.path)):
+                    names.add(e.name)
+            except OSError:
+                pass
+    names.discard(package)
+    return frozenset(n for n in names if n.isidentifier())
 
 
 def read_file(path, rel):
@@ -55,12 +80,13 @@ class ResultCache:
 
     MAX_ENTRIES = 20000
 
-    def __init__(self, cache_dir, root, package, airflow_version):
+    def __init__(self, cache_dir, root, package, airflow_version, modules=frozenset()):
         import hashlib
 
         self.hashlib = hashlib
         script = engine_digest()
-        key = "\0".join((root, package, str(airflow_version), sys.version, script))
+        # the package's own module names change what an import means (own-module-import)
+        key = "\0".join((root, package, str(airflow_version), sys.version, script, ",".join(sorted(modules))))
         self.path = os.path.join(cache_dir, hashlib.sha1(key.encode()).hexdigest()[:20] + ".json")
         self.entries = {}
         self.dirty = False
@@ -106,7 +132,8 @@ def run_ast_engine(request):
     package = request["package"]
     airflow_version = int(request.get("airflow_version", 3))
     options = request.get("options") or {}
-    cache = ResultCache(options["ast_cache_dir"], root, package, airflow_version) if options.get("cache", True) and options.get("ast_cache_dir") else None
+    modules = own_modules(request.get("dags_folder"), package)
+    cache = ResultCache(options["ast_cache_dir"], root, package, airflow_version, modules) if options.get("cache", True) and options.get("ast_cache_dir") else None
 
     results = []  # (rel, (dags, findings)) in request order
     todo = []  # (index in results, rel, source, digest)
@@ -145,13 +172,13 @@ def run_ast_engine(request):
 
             ctx = multiprocessing.get_context("fork")
             size = (len(todo) + workers * 4 - 1) // (workers * 4)
-            chunks = [([(rel, source) for _, rel, source, _ in todo[i : i + size]], package, airflow_version) for i in range(0, len(todo), size)]
+            chunks = [([(rel, source) for _, rel, source, _ in todo[i : i + size]], package, airflow_version, modules) for i in range(0, len(todo), size)]
             with ctx.Pool(workers) as pool:
                 fresh = [r for chunk in pool.map(analyze_chunk, chunks) for r in chunk]
         except (OSError, ImportError):
             fresh = None
     if fresh is None:
-        fresh = analyze_chunk(([(rel, source) for _, rel, source, _ in todo], package, airflow_version))
+        fresh = analyze_chunk(([(rel, source) for _, rel, source, _ in todo], package, airflow_version, modules))
     for (index, rel, _, digest), result in zip(todo, fresh):
         results[index] = result
         if cache:

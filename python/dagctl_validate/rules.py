@@ -6,6 +6,7 @@ RULES = {
     "dag-id-prefix": "error",
     "duplicate-dag-id": "error",
     "missing-dag-id": "error",
+    "own-module-import": "error",
     "top-level-code": "warning",
     "missing-schedule": "warning",
     "airflow3-removed-import": "warning",

@@ -9,6 +9,7 @@ export const AST_RULE_NAMES = [
   'dag-id-prefix',
   'duplicate-dag-id',
   'missing-dag-id',
+  'own-module-import',
   'top-level-code',
   'missing-schedule',
   'airflow3-removed-import',

@@ -16,6 +16,7 @@ export const RULES: readonly RuleInfo[] = [
   {name: 'dag-id-prefix', severity: 'error', summary: "A DAG id outside the package: every id must start with '<package>_'."},
   {name: 'duplicate-dag-id', severity: 'error', summary: 'Two files define the same DAG id; Airflow keeps one and fails the other.'},
   {name: 'missing-dag-id', severity: 'error', summary: 'DAG(...) without a dag_id.'},
+  {name: 'own-module-import', severity: 'error', summary: "A bare import of one of the package's own modules (`import helpers`): in Airflow it is `<package>.helpers`."},
   {name: 'top-level-code', severity: 'warning', summary: 'Variables, connections, network calls or clock reads at import time slow and destabilise DAG parsing.'},
   {name: 'missing-schedule', severity: 'warning', summary: 'A DAG without schedule/schedule_interval/timetable silently gets the default of its Airflow version.'},
   {name: 'airflow3-removed-import', severity: 'warning', summary: 'An import path that Airflow 3 removed or moved to a provider package.'},

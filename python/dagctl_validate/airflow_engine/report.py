@@ -70,9 +70,13 @@ def build_report(root: str, files: list[str], results: dict[str, dict[str, Any]]
     # A file that does not parse fails Airflow's import with that same SyntaxError (the ast pass ran
     # in this interpreter): it is one problem, reported once, as the ast engine's syntax-error.
     unparsable = {f.get("file") for f in ast_result.get("findings", []) if f.get("rule") == "syntax-error"}
+    # likewise an own-module-import is the ModuleNotFoundError Airflow gives at that line
+    own_imports = {(f.get("file"), f.get("line")) for f in ast_result.get("findings", []) if f.get("rule") == "own-module-import"}
     # dag-factory-call says "only Airflow can see these DAGs": Airflow has just imported the file.
     merged = [f for f in ast_result.get("findings", []) if f.get("rule") != "dag-factory-call"] + [
-        f for f in findings if (f["file"], f["line"], f["rule"]) not in seen and not (f["rule"] == "import-error" and f["file"] in unparsable)
+        f
+        for f in findings
+        if (f["file"], f["line"], f["rule"]) not in seen and not (f["rule"] == "import-error" and (f["file"] in unparsable or (f["file"], f["line"]) in own_imports))
     ]
     return {"engine": "airflow", "airflow_version": versions.get("apache-airflow", ""), "dags": dags_out, "findings": merged, "files": files_out}
 
