@@ -14,7 +14,7 @@ output "airflow_trust_policy_json" {
 }
 
 output "bucket_policy_json" {
-  description = "The bucket policy: every request without TLS (or below TLS 1.2) is denied."
+  description = "The bucket policy: every request without TLS is denied (S3 itself refuses TLS below 1.2)."
   value       = local.bucket_policy_json
 }
 
