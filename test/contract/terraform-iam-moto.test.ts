@@ -185,6 +185,18 @@ describe('the terraform module\'s IAM documents on moto with IAM enforced', () =
     expect(Object.keys(treeHashes(path.join(to, 'sales')))).toEqual(['sales_hourly.py'])
     expect(readFileSync(path.join(to, 'marketing', 'marketing_daily.py'), 'utf8')).toBe(dag('marketing', 'daily', 'v2'))
 
+    // the Airflow 3 bundle's reader (python/dagctl_airflow, boto3) reads the same with the same role
+    const bundle = await execa(inject('testPython'), ['-m', 'dagctl_airflow.check', `s3://${BUCKET}`, '--env', 'prod', '--s3-endpoint', moto.endpoint], {
+      env: {...envOf(airflow), PYTHONPATH: path.join(REPO_ROOT, 'python', 'dagctl_airflow')},
+      extendEnv: false,
+      reject: false,
+      timeout: budget(120_000),
+    })
+    expect(bundle.exitCode, bundle.stdout + bundle.stderr).toBe(0)
+    const report = JSON.parse(bundle.stdout)
+    expect(Object.keys(report.packages)).toEqual(['marketing', 'sales'])
+    for (const p of Object.values(report.packages) as Array<{ok: boolean}>) expect(p.ok).toBe(true)
+
     // the same credentials cannot publish, not even the package they read, and nothing moved
     const before = await headRelease('sales', admin)
     setDags(sales, {'sales_hourly.py': dag('sales', 'hourly', 'by-airflow')})
