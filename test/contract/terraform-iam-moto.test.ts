@@ -7,6 +7,8 @@ import {afterAll, beforeAll, describe, expect, inject, it} from 'vitest'
 import {PackageLayout} from '../../src/release/layout.js'
 import {budget} from '../helpers/budget.js'
 import {REPO_ROOT, runCli} from '../helpers/cli.js'
+import {startFaultProxy} from '../helpers/fault-proxy.js'
+import {authorizationsOf, simulate, type Authorization, type SeenRequest} from '../helpers/iam.js'
 import {MOTO_ENV, startMoto, type Moto} from '../helpers/moto.js'
 import {setDags, syncOnce, treeHashes} from '../helpers/sync.js'
 import {renderPolicies, type TerraformOutput} from '../helpers/terraform.js'
@@ -41,7 +43,7 @@ let admin: Credentials
 const dag = (pkg: string, name: string, tag: string): string => `# ${tag}\nfrom airflow import DAG\ndag = DAG(dag_id="${pkg}_${name}")\n`
 
 /** The environment of a dagctl process that holds only these credentials (as in a CI job or a pod). */
-function envOf(c: Credentials | undefined): Record<string, string> {
+function envOf(c: Credentials | undefined, endpoint = moto.endpoint): Record<string, string> {
   const home = tempDir()
   return {
     PATH: process.env.PATH!,
@@ -51,7 +53,7 @@ function envOf(c: Credentials | undefined): Record<string, string> {
     AWS_EC2_METADATA_DISABLED: 'true',
     AWS_CONFIG_FILE: path.join(home, 'no-config'),
     AWS_SHARED_CREDENTIALS_FILE: path.join(home, 'no-credentials'),
-    AWS_ENDPOINT_URL_S3: moto.endpoint,
+    AWS_ENDPOINT_URL_S3: endpoint,
     ...(c ? {AWS_ACCESS_KEY_ID: c.AccessKeyId, AWS_SECRET_ACCESS_KEY: c.SecretAccessKey, ...(c.SessionToken ? {AWS_SESSION_TOKEN: c.SessionToken} : {})} : {}),
   }
 }
@@ -63,9 +65,9 @@ function packageDir(pkg: string, files: Record<string, string>): string {
   })
 }
 
-async function dagctl(args: string[], cwd: string, c: Credentials | undefined) {
+async function dagctl(args: string[], cwd: string, c: Credentials | undefined, endpoint?: string) {
   // extendEnv false: the test process's own AWS_* variables must not leak into the child
-  const r = await execa('node', [path.join(REPO_ROOT, 'bin', 'run.js'), ...args], {cwd, env: envOf(c), extendEnv: false, reject: false, timeout: budget(120_000), stdin: 'ignore'})
+  const r = await execa('node', [path.join(REPO_ROOT, 'bin', 'run.js'), ...args], {cwd, env: envOf(c, endpoint), extendEnv: false, reject: false, timeout: budget(120_000), stdin: 'ignore'})
   return {exitCode: r.exitCode ?? -1, stdout: r.stdout, stderr: r.stderr}
 }
 
@@ -223,6 +225,73 @@ describe('the terraform module\'s IAM documents on moto with IAM enforced', () =
     }
     await denied('COPY blob to live', () => s3.send(new CopyObjectCommand({Bucket: BUCKET, Key: layout.live('sales_hourly.py'), CopySource: `${BUCKET}/${layout.head}`})))
     s3.destroy()
+  })
+
+  it('every request a real publish, rollback, fsck, sync and bundle read send, with its real conditional headers, is one the policies allow, conditions included', async () => {
+    // moto ignores conditions: here the very requests dagctl sends (recorded by a proxy in front of
+    // moto) are judged by iam-simulate, with s3:if-none-match / s3:if-match taken from their headers
+    const seen: SeenRequest[] = []
+    const proxy = await startFaultProxy({
+      target: moto.endpoint,
+      choose: (req) => {
+        seen.push({method: req.method ?? '?', url: req.url ?? '', headers: {...req.headers}})
+        return 'pass'
+      },
+    })
+    try {
+      const dir = packageDir('sales', {'sales_a.py': dag('sales', 'a', 'v1'), 'sales_b.py': dag('sales', 'b', 'v1')})
+      const run = async (args: string[]): Promise<void> => {
+        const r = await dagctl([...args, '--env', 'prod', '--json'], dir, ci, proxy.endpoint)
+        expect(r.exitCode, `${args.join(' ')}: ${r.stdout}${r.stderr}`).toBe(0)
+      }
+      await run(['publish', '--no-validate', '--allow-mass-removal'])
+      setDags(dir, {'sales_a.py': dag('sales', 'a', 'v2')})
+      await run(['publish', '--no-validate'])
+      await run(['rollback', '--steps', '1', '--yes'])
+      await run(['fsck', '--package', 'sales'])
+      const ciRequests = seen.splice(0)
+
+      const to = tempDir()
+      const r = await dagctl(['sync', '--once', '--json', '--env', 'prod', '--to', to], dir, airflow, proxy.endpoint)
+      expect(r.exitCode, r.stdout + r.stderr).toBe(0)
+      const bundle = await execa(inject('testPython'), ['-m', 'dagctl_airflow.check', `s3://${BUCKET}`, '--env', 'prod', '--s3-endpoint', proxy.endpoint], {
+        env: {...envOf(airflow, proxy.endpoint), PYTHONPATH: path.join(REPO_ROOT, 'python', 'dagctl_airflow')},
+        extendEnv: false,
+        reject: false,
+        timeout: budget(120_000),
+      })
+      expect(bundle.exitCode, bundle.stderr).toBe(0)
+      const airflowRequests = seen.splice(0)
+
+      const judge = async (policy: string, requests: SeenRequest[]): Promise<Authorization[]> => {
+        const all = requests.flatMap(authorizationsOf)
+        for (const a of all) {
+          const d = await simulate(ACCOUNT, policy, a.action, a.resource, a.context)
+          expect(d.ignoredContextKeys, `${a.action} ${a.resource}`).toEqual([])
+          expect(d.decision, `${a.action} ${a.resource} ${JSON.stringify(a.context)}`).toBe('Allowed')
+        }
+        return all
+      }
+      const ciAuth = await judge(policies.ci_policy_json.value as string, ciRequests)
+      await judge(policies.airflow_policy_json.value as string, airflowRequests)
+
+      // the traffic had what the policy's conditions are about
+      const layout = new PackageLayout('prod', 'sales')
+      const puts = ciAuth.filter((a) => a.action === 's3:PutObject')
+      const key = (a: Authorization): string => a.resource.slice(`arn:aws:s3:::${BUCKET}/`.length)
+      expect(puts.some((a) => key(a).startsWith(layout.blobsPrefix) && 's3:if-none-match' in a.context)).toBe(true)
+      expect(puts.some((a) => key(a).startsWith(layout.releasesPrefix) && 's3:if-none-match' in a.context)).toBe(true)
+      expect(puts.some((a) => key(a) === layout.head && 's3:if-match' in a.context)).toBe(true)
+      expect(puts.some((a) => key(a) === layout.liveState && 's3:if-match' in a.context)).toBe(true)
+      for (const a of puts.filter((p) => key(p).startsWith('_dagctl/'))) expect(Object.keys(a.context), key(a)).not.toEqual([])
+      expect(ciAuth.some((a) => a.action === 's3:DeleteObject' && key(a).startsWith(layout.livePrefix))).toBe(true)
+      expect(ciRequests.some((q) => q.headers['x-amz-copy-source'] !== undefined)).toBe(true)
+      const afAuth = airflowRequests.flatMap(authorizationsOf)
+      expect(afAuth.some((a) => a.action === 's3:ListBucket' && a.context['s3:prefix'] === '_dagctl/prod/')).toBe(true)
+      for (const suffix of ['/HEAD.json', '/releases/', '/blobs/']) expect(afAuth.some((a) => a.action === 's3:GetObject' && a.resource.includes(suffix)), suffix).toBe(true)
+    } finally {
+      await proxy.stop()
+    }
   })
 
   it('the documents moto enforced are the strings terraform rendered for env=prod, packages=[sales]', () => {

@@ -1,4 +1,3 @@
-import {runSimulation, type Simulation} from '@cloud-copilot/iam-simulate'
 import {execa} from 'execa'
 import path from 'node:path'
 import {beforeAll, describe, expect, it} from 'vitest'
@@ -6,6 +5,7 @@ import {beforeAll, describe, expect, it} from 'vitest'
 import {ensureVenv} from '../../src/python/venv.js'
 import {PackageLayout} from '../../src/release/layout.js'
 import {budget} from '../helpers/budget.js'
+import {simulate, type Decision} from '../helpers/iam.js'
 import {REPO_ROOT} from '../helpers/cli.js'
 import {renderPolicies, type PolicyInputs, type TerraformOutput} from '../helpers/terraform.js'
 
@@ -29,28 +29,11 @@ const BASE: PolicyInputs = {
   airflow_service_accounts: ['airflow-scheduler', 'airflow-dag-processor'],
 }
 
-type Decision = 'Allowed' | 'ExplicitlyDenied' | 'ImplicitlyDenied'
-
-/** One request against one identity policy (and the resource's policy, when given: the bucket's, a key's), as IAM decides it. */
+/** As IAM decides it (test/helpers/iam.ts), refusing a context key the evaluator would drop silently. */
 async function decide(policyJson: string, action: string, resource: string, context: Record<string, string> = {}, resourcePolicyJson?: string): Promise<Decision> {
-  const simulation: Simulation = {
-    identityPolicies: [{name: 'under-test', policy: JSON.parse(policyJson)}],
-    serviceControlPolicies: [],
-    resourceControlPolicies: [],
-    resourcePolicy: resourcePolicyJson ? JSON.parse(resourcePolicyJson) : undefined,
-    request: {
-      action,
-      principal: `arn:aws:iam::${ACCOUNT}:role/under-test`,
-      resource: {accountId: ACCOUNT, resource},
-      contextVariables: {'aws:SecureTransport': 'true', ...context},
-    },
-  }
-  const r = await runSimulation(simulation, {})
-  if (r.resultType === 'error') throw new Error(`simulation refused the request ${action} ${resource}: ${JSON.stringify(r.errors)}`)
-  if (r.resultType !== 'single') throw new Error(`unexpected ${r.resultType} result`)
-  // a context key the evaluator does not know for this action would be dropped silently: refuse that
-  expect(r.result.ignoredContextKeys ?? [], `${action} ${resource}: ignored context keys`).toEqual([])
-  return r.overallResult as Decision
+  const r = await simulate(ACCOUNT, policyJson, action, resource, context, resourcePolicyJson)
+  expect(r.ignoredContextKeys, `${action} ${resource}: ignored context keys`).toEqual([])
+  return r.decision
 }
 
 /** The default key policy of a KMS key (what aws_kms_key without a policy gets): IAM policies of the account decide. */
