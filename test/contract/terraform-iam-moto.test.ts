@@ -249,6 +249,13 @@ describe('the terraform module\'s IAM documents on moto with IAM enforced', () =
       await run(['publish', '--no-validate'])
       await run(['rollback', '--steps', '1', '--yes'])
       await run(['fsck', '--package', 'sales'])
+      // a live file lost (deleted behind dagctl's back): fsck --repair rewrites it from its blob
+      const admin3 = new S3Client({region: 'us-east-1', endpoint: moto.endpoint, forcePathStyle: true, credentials: {accessKeyId: admin.AccessKeyId, secretAccessKey: admin.SecretAccessKey, sessionToken: admin.SessionToken}})
+      await admin3.send(new DeleteObjectCommand({Bucket: BUCKET, Key: new PackageLayout('prod', 'sales').live('sales_b.py')}))
+      admin3.destroy()
+      const repair = await dagctl(['fsck', '--package', 'sales', '--repair', '--env', 'prod', '--json'], dir, ci, proxy.endpoint)
+      expect(JSON.stringify(JSON.parse(repair.stdout)), repair.stderr).toMatch(/sales_b\.py/)
+      await run(['fsck', '--package', 'sales'])
       const ciRequests = seen.splice(0)
 
       const to = tempDir()
