@@ -82,6 +82,42 @@ describe('terraform fmt and validate', () => {
     }
   })
 
+  it('the dag-bucket module\'s own variables (encryption, lifecycle days, names), evaluated by terraform from a copy of its variables.tf', async () => {
+    // variables.tf refers to nothing but its variables, so a provider-free copy runs its validations for real
+    const required = {
+      bucket: 'acme-dags',
+      region: 'eu-west-1',
+      environment: 'prod',
+      ci_packages: ['sales'],
+      oidc_provider_arn: 'arn:aws:iam::123456789012:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/X',
+    }
+    const mod = tempDir({'variables.tf': readFileSync(path.join(BUCKET_MODULE, 'variables.tf'), 'utf8')})
+    const check = async (change: Record<string, unknown>): Promise<{exitCode: number; text: string}> => {
+      const dir = tempDir({'main.tf.json': JSON.stringify({module: {m: {source: mod, ...required, ...change}}})})
+      const init = await terraform(['init', '-input=false', '-no-color'], dir)
+      expect(init.exitCode, init.stderr).toBe(0)
+      const r = await terraform(['plan', '-input=false', '-no-color'], dir)
+      return {exitCode: r.exitCode, text: r.stdout + r.stderr}
+    }
+    expect((await check({})).exitCode).toBe(0)
+    expect((await check({encryption: 'SSE-KMS', kms_key_arn: 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab', noncurrent_version_expiration_days: 90})).exitCode).toBe(0)
+    const cases: Array<[Record<string, unknown>, RegExp]> = [
+      [{encryption: 'aws:kms'}, /encryption must be "SSE-S3" or "SSE-KMS"/],
+      [{noncurrent_version_expiration_days: 0}, /noncurrent_version_expiration_days must be a whole number/],
+      [{noncurrent_version_expiration_days: 1.5}, /noncurrent_version_expiration_days must be a whole number/],
+      [{ci_role_names: ['arn:aws:iam::123456789012:role/ci']}, /ci_role_names must be IAM role names/],
+      [{name_prefix: 'a b'}, /name_prefix must be/],
+      [{kubernetes_namespace: 'Airflow'}, /kubernetes_namespace must be a Kubernetes namespace name/],
+      [{bucket: 'acme..dags'}, /bucket must be an S3 bucket name/],
+      [{region: 'Ireland'}, /region must be an AWS region name/],
+    ]
+    for (const [change, message] of cases) {
+      const r = await check(change)
+      expect(r.exitCode, JSON.stringify(change)).toBe(1)
+      expect(r.text.replace(/\s+/g, ' '), JSON.stringify(change)).toMatch(message)
+    }
+  })
+
   it('terraform validate of the configurations that use the AWS provider: runs only where the provider can be installed', async (ctx) => {
     const data = tempDir()
     const init = await terraform(['init', '-backend=false', '-input=false', '-no-color'], BUCKET_MODULE, {TF_DATA_DIR: data})
