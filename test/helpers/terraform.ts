@@ -25,6 +25,7 @@ export interface TerraformResult {
 
 export async function terraform(args: string[], cwd: string, env: Record<string, string> = {}): Promise<TerraformResult> {
   const r = await execa(TERRAFORM, args, {cwd, env: {...TERRAFORM_ENV, ...env}, reject: false, timeout: budget(120_000), stdin: 'ignore'})
+  if ((r as {code?: string}).code === 'ENOENT') throw new Error(`${TERRAFORM} not found: the terraform tests need the terraform CLI (>= 1.5) on PATH, or TERRAFORM=/path/to/terraform`)
   return {exitCode: r.exitCode ?? -1, stdout: r.stdout, stderr: r.stderr}
 }
 
