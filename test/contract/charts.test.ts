@@ -147,6 +147,8 @@ describe('charts/airflow: the official chart 1.22.0 rendered by real helm', () =
       const configMaps = byKind(objects(), 'ConfigMap')
       const ours = configMaps.find((c) => c.metadata.name === `${RELEASE}-dagctl`)
       expect(ours?.data).toEqual(overlayData)
+      // an ordinary object of the release, not a hook (hooks are neither listed nor removed with it)
+      expect(Object.keys(ours?.metadata.annotations ?? {}).filter((k) => k.startsWith('helm.sh/hook'))).toEqual([])
       for (const pod of podSpecs(objects())) {
         for (const sync of containersOf(pod.spec).filter((c) => c.name.startsWith('dagctl-sync'))) {
           const refs = (sync.envFrom ?? []).filter((e: any) => e.configMapRef).map((e: any) => e.configMapRef.name)
@@ -214,8 +216,8 @@ describe('charts/airflow: the official chart 1.22.0 rendered by real helm', () =
     for (const fake of [FAKE.fernet, FAKE.api, FAKE.jwt]) expect(secrets).toContain(b64(fake))
   })
 
-  it('the prod values files hold no secret and no inline credentials', () => {
-    for (const file of [AIRFLOW.prod, AIRFLOW.celery, AIRFLOW.bundle, DATAHUB.prod]) {
+  it('the values files hold no secret and no inline credentials', () => {
+    for (const file of [...Object.values(AIRFLOW), ...Object.values(DATAHUB)]) {
       const values = parse(readFileSync(file, 'utf8'), {merge: true})
       expect(secretLookingValues(values, path.basename(file))).toEqual([])
     }
@@ -339,6 +341,15 @@ describe('charts/datahub: DataHub\'s chart 1.1.0 rendered by real helm', () => {
     expect(env.find((e) => e.name === 'DAGCTL_AIRFLOW_PASSWORD')).toEqual({name: 'DAGCTL_AIRFLOW_PASSWORD', valueFrom: {secretKeyRef: {name: 'dagctl-airflow-credentials', key: 'password'}}})
     // dead letters go to a writable volume
     expect(mountOf(pod.spec.volumes.find((v: any) => mountOf(v.name)?.mountPath === path.dirname(dagctl.trigger.dlq)).name)).not.toHaveProperty('readOnly', true)
+  })
+
+  it('the Action\'s Airflow URL, in every environment, is the API server Service the Airflow chart renders (release airflow, namespace airflow)', async () => {
+    const r = await helmTemplate(helmBinary(), AIRFLOW_CHART, [AIRFLOW.prod, EXAMPLE_OVERLAY], {release: 'airflow', namespace: 'airflow'})
+    expect(r.exitCode, r.stderr).toBe(0)
+    const service = r.objects.find((o) => o.kind === 'Service' && o.metadata.labels?.component === 'api-server')!
+    const port = service.spec.ports.find((p: any) => p.name === 'api-server').port
+    const dagctl = parse(configMap.data['dagctl.yaml'])
+    for (const [env, settings] of Object.entries<any>(dagctl.environments)) expect(settings.airflow.url, env).toBe(`http://${service.metadata.name}.airflow.svc.cluster.local:${port}`)
   })
 
   it('the pipeline loads with DataHub\'s own loader and the rendered container\'s variables, and the real Action with its config triggers the mapped, allowed DAG', async () => {
