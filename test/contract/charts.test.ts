@@ -3,7 +3,7 @@ import addFormatsModule from 'ajv-formats'
 import {execa} from 'execa'
 import {existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
-import {parse} from 'yaml'
+import {parse, stringify} from 'yaml'
 import {beforeAll, describe, expect, inject, it} from 'vitest'
 
 import {budget} from '../helpers/budget.js'
@@ -233,10 +233,14 @@ describe('charts/airflow: the official chart 1.22.0 rendered by real helm', () =
       }
       const bundleValues = parse(readFileSync(AIRFLOW.bundle, 'utf8'))
       const image = `${bundleValues.images.airflow.repository}:${bundleValues.images.airflow.tag}`
-      for (const pod of podSpecs(objects()).filter((p) => ['dag-processor', 'scheduler', 'triggerer'].includes(p.component ?? ''))) {
-        expect(pod.spec.containers.find((c: any) => c.name === pod.component).image, pod.where).toBe(image)
+      const openers = podSpecs(objects()).filter((p) => ['dag-processor', 'scheduler', 'triggerer', 'worker'].includes(p.component ?? ''))
+      expect(openers.length).toBeGreaterThanOrEqual(3)
+      for (const pod of openers) {
+        // the Airflow container (`base` in the KubernetesExecutor's pod template)
+        const airflow = pod.spec.containers.find((c: any) => c.name === pod.component || c.name === 'base')
+        expect(airflow.image, pod.where).toBe(image)
         // the region (and on kind the endpoint) for boto3, from the overlay's ConfigMap
-        expect(pod.spec.containers.find((c: any) => c.name === pod.component).envFrom, pod.where).toContainEqual({configMapRef: {name: `${RELEASE}-dagctl`}})
+        expect(airflow.envFrom, pod.where).toContainEqual({configMapRef: {name: `${RELEASE}-dagctl`}})
       }
       const cfg = airflowCfg(objects())
       expect(`${cfg.kubernetes_executor.worker_container_repository}:${cfg.kubernetes_executor.worker_container_tag}`).toBe(image)
@@ -270,6 +274,16 @@ print(json.dumps({b.name: [type(b).__name__, b.store_url, b.layout.env, b.layout
       const loaded = JSON.parse(r.stdout.trim().split('\n').at(-1)!)
       expect(loaded).toEqual(Object.fromEntries(listed.map((b) => [b.name, ['DagctlBundle', overlayData.DAGCTL_STORE, overlayData.DAGCTL_ENV, b.kwargs.package, overlayData.AWS_REGION]])))
     })
+  })
+
+  it('the bundle on kind: the overlay\'s S3 endpoint reaches every DagctlBundle', async () => {
+    const kindOverlay = path.join(tempDir(), 'dagctl-overlay-kind.yaml')
+    const data = {DAGCTL_STORE: 's3://dagctl-dev', DAGCTL_ENV: 'dev', AWS_REGION: 'us-east-1', AWS_ENDPOINT_URL_S3: 'http://dagctl-s3.dagctl.svc.cluster.local:9000'}
+    writeFileSync(kindOverlay, stringify({extraConfigMaps: {'{{ .Release.Name }}-dagctl': {data: stringify(data)}}}))
+    const r = await helmTemplate(helmBinary(), AIRFLOW_CHART, [AIRFLOW.dev, AIRFLOW.bundle, kindOverlay], {release: RELEASE})
+    expect(r.exitCode, r.stderr).toBe(0)
+    const list = JSON.parse(airflowCfg(r.objects).dag_processor.dag_bundle_config_list) as Array<{kwargs: Record<string, string>}>
+    for (const b of list) expect(b.kwargs).toMatchObject({store: data.DAGCTL_STORE, env: 'dev', s3_region: data.AWS_REGION, s3_endpoint: data.AWS_ENDPOINT_URL_S3})
   })
 
   it('the bundle without the overlay does not render, and says to add it', async () => {
