@@ -4,11 +4,13 @@ import {execa} from 'execa'
 import {existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {parse, stringify} from 'yaml'
-import {beforeAll, describe, expect, inject, it} from 'vitest'
+import {afterAll, beforeAll, describe, expect, inject, it} from 'vitest'
 
 import {budget} from '../helpers/budget.js'
 import {AIRFLOW_CHART, DATAHUB_CHART, EXAMPLE_OVERLAY, K8sObject, chartsFile, containersOf, helmLint, helmTemplate, parseIni, parseObjects, podSpecs, secretLookingValues} from '../helpers/chart-render.js'
 import {BIN, REPO_ROOT} from '../helpers/cli.js'
+import {freePort, MOTO_ENV, startMoto, type Moto} from '../helpers/moto.js'
+import {publish, startSync, visibleTree} from '../helpers/sync.js'
 import {tempDir} from '../helpers/tmp.js'
 
 /*
@@ -273,6 +275,81 @@ print(json.dumps({b.name: [type(b).__name__, b.store_url, b.layout.env, b.layout
       expect(r.exitCode, r.stderr).toBe(0)
       const loaded = JSON.parse(r.stdout.trim().split('\n').at(-1)!)
       expect(loaded).toEqual(Object.fromEntries(listed.map((b) => [b.name, ['DagctlBundle', overlayData.DAGCTL_STORE, overlayData.DAGCTL_ENV, b.kwargs.package, overlayData.AWS_REGION]])))
+    })
+  })
+
+  describe('the rendered sync containers, run as the pod would run them (prod; moto for S3, standing in for the bucket and IRSA)', () => {
+    let moto: Moto
+    const store = overlayData.DAGCTL_STORE
+    const bucket = new URL(store).host
+    let s3Env: Record<string, string>
+    const files = {'team_h_daily.py': '# team_h\nfrom airflow import DAG\n', 'lib/helpers.py': 'X = 1\n'}
+
+    beforeAll(async () => {
+      moto = await startMoto(inject('testPython'))
+      await moto.createBucket(bucket)
+      // what IRSA gives the pod in a cluster; the endpoint is the only other addition
+      s3Env = {...MOTO_ENV, AWS_ENDPOINT_URL_S3: moto.endpoint}
+      const pkg = tempDir({
+        'dagctl.yaml': `package: team_h\nenvironments:\n  ${overlayData.DAGCTL_ENV}:\n    store: ${store}\n`,
+        ...Object.fromEntries(Object.entries(files).map(([k, v]) => [`dags/${k}`, v])),
+      })
+      await publish(pkg, {...s3Env, DAGCTL_ENV: overlayData.DAGCTL_ENV})
+    }, budget(120_000))
+    afterAll(async () => moto?.stop())
+
+    /** the container's environment as the kubelet builds it: envFrom's ConfigMap, then env */
+    const containerEnv = (objects: K8sObject[], container: any): Record<string, string> => {
+      const out: Record<string, string> = {}
+      for (const from of container.envFrom ?? []) {
+        if (from.configMapRef) Object.assign(out, objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === from.configMapRef.name)!.data)
+        else if (from.secretRef) expect(from.secretRef.optional, 'prod sync reads no Secret').toBe(true)
+      }
+      for (const e of container.env ?? []) out[e.name] = e.value
+      return out
+    }
+    const scheduler = () => podSpecs(rendered.get('prod')!).find((p) => p.component === 'scheduler')!.spec
+
+    it('the init container brings HEAD into the DAG folder, exit 0', async () => {
+      const init = scheduler().initContainers.find((c: any) => c.name === 'dagctl-sync-init')
+      const env = containerEnv(rendered.get('prod')!, init)
+      const dags = tempDir()
+      expect(env.DAGCTL_SYNC_TO).toBe(init.volumeMounts[0].mountPath)
+      const r = await execa('node', [BIN, ...init.args], {reject: false, timeout: budget(120_000), env: {NO_COLOR: '1', ...env, ...s3Env, DAGCTL_SYNC_TO: dags}})
+      expect(r.exitCode, r.stderr).toBe(0)
+      expect(Object.keys(visibleTree(dags)).filter((f) => f.startsWith('team_h/')).sort()).toEqual(Object.keys(files).map((f) => `team_h/${f}`).sort())
+    })
+
+    it('the sidecar serves its probes on the port they name, logs JSON, and stops on SIGTERM with exit 0', async () => {
+      const sidecar = scheduler().containers.find((c: any) => c.name === 'dagctl-sync')
+      const env = containerEnv(rendered.get('prod')!, sidecar)
+      const declared = Number(sidecar.args[sidecar.args.indexOf('--metrics-port') + 1])
+      expect(sidecar.readinessProbe.httpGet.port).toBe(declared)
+      expect(sidecar.livenessProbe.httpGet.port).toBe(declared)
+      expect(sidecar.ports).toContainEqual({name: 'sync-metrics', containerPort: declared})
+      // another port on this shared machine; loopback only
+      const port = await freePort()
+      const args = sidecar.args.slice(1).map((a: string) => (a === String(declared) ? String(port) : a))
+      const sync = startSync([...args, '--metrics-host', '127.0.0.1', '--interval', '1s'], {...env, ...s3Env, DAGCTL_SYNC_TO: tempDir()})
+      try {
+        const get = async (p: string) => fetch(`http://127.0.0.1:${port}${p}`).catch(() => undefined)
+        // wait for the condition the readiness probe reports (a cycle that brought every package to HEAD), seen on /metrics
+        const deadline = Date.now() + budget(90_000)
+        while (!/^dagctl_sync_cycles_total\{result="ok"\} [1-9]/m.test((await (await get('/metrics'))?.text()) ?? '')) {
+          expect(Date.now() < deadline, `no successful cycle:\n${sync.stderr()}`).toBe(true)
+          await new Promise((r) => setTimeout(r, 200))
+        }
+        // then the probes' own paths answer 200
+        expect((await get(sidecar.readinessProbe.httpGet.path))?.status, sidecar.readinessProbe.httpGet.path).toBe(200)
+        expect((await get(sidecar.livenessProbe.httpGet.path))?.status, sidecar.livenessProbe.httpGet.path).toBe(200)
+        const lines = sync.stderr().trim().split('\n')
+        expect(lines.length).toBeGreaterThan(0)
+        for (const line of lines) expect(() => JSON.parse(line), line).not.toThrow()
+        expect(sync.stderr()).not.toContain(MOTO_ENV.AWS_SECRET_ACCESS_KEY)
+      } finally {
+        sync.proc.kill('SIGTERM')
+      }
+      expect((await sync.proc).exitCode).toBe(0)
     })
   })
 
