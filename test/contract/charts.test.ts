@@ -1,7 +1,7 @@
 import {Ajv} from 'ajv'
 import addFormatsModule from 'ajv-formats'
 import {execa} from 'execa'
-import {existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {parse, stringify} from 'yaml'
 import {afterAll, beforeAll, describe, expect, inject, it} from 'vitest'
@@ -309,13 +309,31 @@ print(json.dumps({b.name: [type(b).__name__, b.store_url, b.layout.env, b.layout
       return out
     }
     const scheduler = () => podSpecs(rendered.get('prod')!).find((p) => p.component === 'scheduler')!.spec
+    /**
+     * The user the container runs as (its securityContext, else the pod's) and the environment the
+     * kubelet gives it (no SHELL, HOME=/). Run as root, the test switches to that user with setpriv,
+     * as the kubelet would; the DAG folder is an emptyDir (mode 0777).
+     */
+    const asPod = (spec: any, container: any, env: Record<string, string>): {command: string; args: string[]; env: Record<string, string>} => {
+      const uid = container.securityContext?.runAsUser ?? spec.securityContext?.runAsUser
+      const gid = container.securityContext?.runAsGroup ?? spec.securityContext?.runAsGroup ?? spec.securityContext?.fsGroup ?? 0
+      const base = {PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: '/', NO_COLOR: '1', ...env}
+      if (process.getuid?.() !== 0 || uid === undefined) return {command: 'node', args: [BIN], env: base}
+      return {command: 'setpriv', args: [`--reuid=${uid}`, `--regid=${gid}`, '--clear-groups', process.execPath, BIN], env: base}
+    }
+    const emptyDir = () => {
+      const dir = tempDir()
+      chmodSync(dir, 0o777)
+      return dir
+    }
 
     it('the init container brings HEAD into the DAG folder, exit 0', async () => {
       const init = scheduler().initContainers.find((c: any) => c.name === 'dagctl-sync-init')
       const env = containerEnv(rendered.get('prod')!, init)
-      const dags = tempDir()
+      const dags = emptyDir()
       expect(env.DAGCTL_SYNC_TO).toBe(init.volumeMounts[0].mountPath)
-      const r = await execa('node', [BIN, ...init.args], {reject: false, timeout: budget(120_000), env: {NO_COLOR: '1', ...env, ...s3Env, DAGCTL_SYNC_TO: dags}})
+      const run = asPod(scheduler(), init, {...env, ...s3Env, DAGCTL_SYNC_TO: dags})
+      const r = await execa(run.command, [...run.args, ...init.args], {reject: false, extendEnv: false, timeout: budget(120_000), env: run.env})
       expect(r.exitCode, r.stderr).toBe(0)
       expect(Object.keys(visibleTree(dags)).filter((f) => f.startsWith('team_h/')).sort()).toEqual(Object.keys(files).map((f) => `team_h/${f}`).sort())
     })
@@ -330,12 +348,14 @@ print(json.dumps({b.name: [type(b).__name__, b.store_url, b.layout.env, b.layout
       // another port on this shared machine; loopback only
       const port = await freePort()
       const args = sidecar.args.slice(1).map((a: string) => (a === String(declared) ? String(port) : a))
-      const sync = startSync([...args, '--metrics-host', '127.0.0.1', '--interval', '1s'], {...env, ...s3Env, DAGCTL_SYNC_TO: tempDir()})
+      const run = asPod(scheduler(), sidecar, {...env, ...s3Env, DAGCTL_SYNC_TO: emptyDir()})
+      const sync = startSync([...args, '--metrics-host', '127.0.0.1', '--interval', '1s'], run.env, run.command === 'node' ? undefined : run)
       try {
         const get = async (p: string) => fetch(`http://127.0.0.1:${port}${p}`).catch(() => undefined)
         // wait for the condition the readiness probe reports (a cycle that brought every package to HEAD), seen on /metrics
         const deadline = Date.now() + budget(90_000)
         while (!/^dagctl_sync_cycles_total\{result="ok"\} [1-9]/m.test((await (await get('/metrics'))?.text()) ?? '')) {
+          expect(sync.proc.exitCode, `sync exited:\n${sync.stderr()}`).toBeNull()
           expect(Date.now() < deadline, `no successful cycle:\n${sync.stderr()}`).toBe(true)
           await new Promise((r) => setTimeout(r, 200))
         }
