@@ -336,6 +336,16 @@ print(json.dumps({b.name: [type(b).__name__, b.store_url, b.layout.env, b.layout
       const r = await execa(run.command, [...run.args, ...init.args], {reject: false, extendEnv: false, timeout: budget(120_000), env: run.env})
       expect(r.exitCode, r.stderr).toBe(0)
       expect(Object.keys(visibleTree(dags)).filter((f) => f.startsWith('team_h/')).sort()).toEqual(Object.keys(files).map((f) => `team_h/${f}`).sort())
+      // Airflow's container (its own user: the pod's) reads every file sync wrote, through the package link
+      const airflow = scheduler().containers.find((c: any) => c.name === 'scheduler')
+      const reader = asPod(scheduler(), airflow, {})
+      if (reader.command === 'setpriv') {
+        for (const f of Object.keys(files)) {
+          const cat = await execa('setpriv', [...reader.args.slice(0, 3), 'cat', path.join(dags, 'team_h', f)], {reject: false, extendEnv: false, env: reader.env})
+          expect(cat.exitCode, `${f}: ${cat.stderr}`).toBe(0)
+          expect(cat.stdout + '\n').toBe(files[f as keyof typeof files])
+        }
+      }
     })
 
     it('the sidecar serves its probes on the port they name, logs JSON, and stops on SIGTERM with exit 0', async () => {
