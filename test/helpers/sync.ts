@@ -102,8 +102,11 @@ export interface SyncProcess {
 }
 
 /** `dagctl sync` as a long-running child process (the loop). */
-export function startSync(args: string[], env: Record<string, string>): SyncProcess {
-  const proc = execa('node', [BIN, 'sync', ...args], {env: {NO_COLOR: '1', ...env}, reject: false, stdin: 'ignore'})
+export function startSync(args: string[], env: Record<string, string>, as?: {command: string; args: string[]}): SyncProcess {
+  // `as`: another way to start dagctl (e.g. setpriv ... node BIN) with exactly `env`
+  const proc = as
+    ? execa(as.command, [...as.args, 'sync', ...args], {env, extendEnv: false, reject: false, stdin: 'ignore'})
+    : execa('node', [BIN, 'sync', ...args], {env: {NO_COLOR: '1', ...env}, reject: false, stdin: 'ignore'})
   let err = ''
   const waiters: Array<() => void> = []
   proc.stderr!.on('data', (c: Buffer) => {
