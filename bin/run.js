@@ -5,5 +5,6 @@ import module from 'node:module'
 // NODE_COMPILE_CACHE says where); Node 20 has no such API, and runs as before.
 module.enableCompileCache?.()
 
-const {execute} = await import('@oclif/core')
+// oclif and the commands from the bundle (scripts/bundle.mjs): a few files instead of hundreds
+const {execute} = await import('../dist/bundle/oclif.js')
 await execute({dir: import.meta.url})
