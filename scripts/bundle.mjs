@@ -45,6 +45,10 @@ await esbuild
     // typescript and tsx: oclif's ts-path requires them only in development (bin/dev.js)
     external: ['@oclif/plugin-help', '@aws-sdk/*', 'listr2', 'nunjucks', 'execa', 'typescript', 'tsx', 'ts-node'],
     plugins: [zodEnglishOnly],
+    // oclif's import-time check of Node against its own engines range reads its package.json by
+    // __dirname, which a bundle has not (the check always failed, silently); skipping it spares
+    // loading semver on every start (3 ms of CPU). package.json's engines says what dagctl needs.
+    define: {'process.env.OCLIF_DISABLE_ENGINE_WARNING': '"1"'},
     // CommonJS packages inside an ESM bundle (js-yaml...) call require() for Node's own modules
     banner: {js: "import {createRequire as __dagctlCreateRequire} from 'node:module'; const require = __dagctlCreateRequire(import.meta.url);"},
     logLevel: 'warning',
