@@ -10,6 +10,7 @@
  * run but waiting for a core). On a loaded machine wall time grows with a command's CPU time times
  * the load, so a 0.2 s-CPU dagctl loses far more wall time to the run queue than a 5 ms-CPU curl:
  * the runq column is that share, and CPU the figure to compare across runs.
+ * DAGCTL_BENCH_BEFORE=/path/to/an/older/bin/run.js adds that build's dagctl rows, in the same run.
  * airflowctl 0.1.5's `--conf` is typed `dict` for argparse, which refuses any string (exit 2), so its
  * row triggers without a conf.
  */
@@ -83,6 +84,9 @@ export default async function bench(): Promise<void> {
       ['airflowctl dags trigger, token in hand (POST)', []],
       ['dagctl trigger refused by the allowlist (start-up, no request)', []],
     ]
+    // DAGCTL_BENCH_BEFORE=/path/to/an/older/bin/run.js: that build's rows beside, same run, same load
+    const before = process.env.DAGCTL_BENCH_BEFORE ? path.resolve(process.env.DAGCTL_BENCH_BEFORE) : undefined
+    if (before) rows.push(['before: dagctl trigger (login, paused check + POST)', []], ['before: dagctl trigger, token in hand', []], ['before: dagctl trigger refused by the allowlist', []])
     // one warm-up each, not counted
     time('warm-up', 'curl', post('warmup_curl', token.access_token))
     const [warmArgs, warmEnv] = loginAndPost('warmup_login')
@@ -97,6 +101,11 @@ export default async function bench(): Promise<void> {
       rows[3][1].push(time(rows[3][0], 'node', [BIN, 'trigger', 'team_a_ok', '--correlation-id', `bench-token-${i}`, '--json'], {cwd: project, env: tokenEnv}))
       rows[4][1].push(time(rows[4][0], airflowctl, ctl(`airflowctl_${i}`), {env: ctlEnv}))
       rows[5][1].push(time(rows[5][0], 'node', [BIN, 'trigger', 'other_pkg_job', '--json'], {cwd: project, env, expectExit: 5}))
+      if (before) {
+        rows[6][1].push(time(rows[6][0], 'node', [before, 'trigger', 'team_a_ok', '--correlation-id', `before-${i}`, '--json'], {cwd: project, env}))
+        rows[7][1].push(time(rows[7][0], 'node', [before, 'trigger', 'team_a_ok', '--correlation-id', `before-token-${i}`, '--json'], {cwd: project, env: tokenEnv}))
+        rows[8][1].push(time(rows[8][0], 'node', [before, 'trigger', 'other_pkg_job', '--json'], {cwd: project, env, expectExit: 5}))
+      }
     }
     console.log(`\n${N} runs each against Airflow 3.3 on loopback (${airflow.url}), ${os.cpus().length} cores, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`)
     console.log(`${'what'.padEnd(66)}  ${'wall'.padStart(8)}  ${'p90'.padStart(8)}  ${'cpu'.padStart(8)}  ${'runq'.padStart(8)}  failed`)

@@ -41,7 +41,7 @@ export class NodeHttpTransport implements HttpTransport {
     return new Promise((resolve, reject) => {
       const url = new URL(req.url)
       if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-        reject(Object.assign(new Error(`unsupported protocol ${url.protocol}`), {code: 'ERR_INVALID_PROTOCOL'}))
+        reject(networkError('ERR_INVALID_PROTOCOL', `unsupported protocol ${url.protocol}`))
         return
       }
       const headers: Record<string, string | number> = {...req.headers}
@@ -52,7 +52,7 @@ export class NodeHttpTransport implements HttpTransport {
         res.on('error', reject)
         res.on('end', () => resolve({status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8')}))
       })
-      request.on('timeout', () => request.destroy(Object.assign(new Error(`no answer within ${req.timeoutMs} ms`), {code: 'ETIMEDOUT'})))
+      request.on('timeout', () => request.destroy(networkError('ETIMEDOUT', `no answer within ${req.timeoutMs} ms`)))
       request.on('error', reject)
       request.end(req.body)
     })
@@ -62,4 +62,11 @@ export class NodeHttpTransport implements HttpTransport {
     this.agents['http:'].destroy()
     this.agents['https:'].destroy()
   }
+}
+
+/** An error shaped like Node's own network errors (a `code` the client's retry and message read). */
+function networkError(code: string, message: string): NodeJS.ErrnoException {
+  const error: NodeJS.ErrnoException = new Error(message)
+  error.code = code
+  return error
 }
