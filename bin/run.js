@@ -9,6 +9,11 @@ module.enableCompileCache?.()
 // TypeScript sources under NODE_ENV=test|development, with a second copy of oclif beside the bundle's.
 globalThis.oclif = {...globalThis.oclif, enableAutoTranspile: false}
 
+// --verbose prints the stack of an error: through the bundle's source maps, so that it names
+// dagctl's source files and lines rather than positions in dist/bundle/ chunks. Only then: Node
+// reads each chunk's map as it loads it (about 70 ms of CPU), which a run without --verbose skips.
+if (process.argv.includes('--verbose')) process.setSourceMapsEnabled(true)
+
 // oclif and the commands from the bundle (scripts/bundle.mjs): a few files instead of hundreds
 const {execute} = await import('../dist/bundle/oclif.js')
 await execute({dir: import.meta.url})
