@@ -8,6 +8,7 @@ RUN npm ci --ignore-scripts
 COPY tsconfig.json ./
 COPY src ./src
 COPY bin ./bin
+COPY scripts ./scripts
 COPY templates ./templates
 COPY python ./python
 RUN npm run build && npm prune --omit=dev --ignore-scripts

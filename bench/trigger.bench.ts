@@ -5,6 +5,14 @@
  * requests are curl's: the login, then the trigger (with the paused check sent beside it). What
  * dagctl adds on top is start-up (node, oclif, config). Goal: under 150 ms more than curl at the
  * median, and faster than airflowctl. Benchmarks print; they assert nothing.
+ *
+ * Every call goes through child_time.py: wall, CPU (user + system) and run-queue wait (time ready to
+ * run but waiting for a core). On a loaded machine wall time grows with a command's CPU time times
+ * the load, so a 0.2 s-CPU dagctl loses far more wall time to the run queue than a 5 ms-CPU curl:
+ * the runq column is that share, and CPU the figure to compare across runs.
+ * DAGCTL_BENCH_BEFORE=/path/to/an/older/bin/run.js adds that build's dagctl rows, in the same run.
+ * airflowctl 0.1.5's `--conf` is typed `dict` for argparse, which refuses any string (exit 2), so its
+ * row triggers without a conf.
  */
 import {spawnSync} from 'node:child_process'
 import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
@@ -16,22 +24,28 @@ import {startAirflow} from '../test/helpers/airflow-server.js'
 
 const N = Number(process.env.BENCH_N ?? 15)
 const BIN = path.resolve(import.meta.dirname, '..', 'bin', 'run.js')
+const CHILD_TIME = path.resolve(import.meta.dirname, 'child_time.py')
 
 const failures = new Map<string, number>()
 
-/** Wall time of one call. A failed call (curl has no retries: SQLite under a busy scheduler can answer 5xx) is counted, and timed all the same. */
-function time(label: string, cmd: string, args: string[], options: {cwd?: string; env?: NodeJS.ProcessEnv; expectExit?: number} = {}): number {
-  const t0 = process.hrtime.bigint()
-  const res = spawnSync(cmd, args, {cwd: options.cwd, env: options.env, encoding: 'utf8'})
-  const ms = Number(process.hrtime.bigint() - t0) / 1e6
-  if (res.status !== (options.expectExit ?? 0)) failures.set(label, (failures.get(label) ?? 0) + 1)
-  return ms
+interface Sample {wall: number; cpu: number; runq: number}
+
+/** One call through child_time.py. A failed call (curl has no retries: SQLite under a busy scheduler can answer 5xx) is counted, and timed all the same. */
+function time(label: string, cmd: string, args: string[], options: {cwd?: string; env?: NodeJS.ProcessEnv; expectExit?: number} = {}): Sample {
+  const res = spawnSync('python3', [CHILD_TIME, cmd, ...args], {cwd: options.cwd, env: options.env, encoding: 'utf8'})
+  const sample = JSON.parse(res.stdout) as Sample & {code: number}
+  if (sample.code !== (options.expectExit ?? 0)) failures.set(label, (failures.get(label) ?? 0) + 1)
+  return {wall: sample.wall * 1000, cpu: sample.cpu * 1000, runq: sample.runq * 1000}
 }
 
-function stats(samples: number[]): {median: number; p90: number} {
-  const s = [...samples].sort((a, b) => a - b)
-  const at = (q: number) => s[Math.min(s.length - 1, Math.ceil(q * s.length) - 1)]
-  return {median: at(0.5), p90: at(0.9)}
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b)
+  return s[Math.min(s.length - 1, Math.ceil(0.5 * s.length) - 1)]
+}
+
+function stats(samples: Sample[]): {median: number; p90: number; cpu: number; runq: number} {
+  const s = samples.map((x) => x.wall).sort((a, b) => a - b)
+  return {median: median(s), p90: s[Math.min(s.length - 1, Math.ceil(0.9 * s.length) - 1)], cpu: median(samples.map((x) => x.cpu)), runq: median(samples.map((x) => x.runq))}
 }
 
 export default async function bench(): Promise<void> {
@@ -58,10 +72,11 @@ export default async function bench(): Promise<void> {
     const ctlHome = path.join(project, 'airflowctl-home')
     const ctlEnv = {...process.env, AIRFLOW_HOME: ctlHome, AIRFLOW_CLI_TOKEN: token.access_token}
     time('airflowctl login', airflowctl, ['auth', 'login', '--api-url', airflow.url, '--api-token', token.access_token, '--skip-keyring'], {env: ctlEnv})
-    const ctl = (runId: string) => ['dags', 'trigger', 'team_a_ok', '--dag-run-id', runId, '--conf', JSON.stringify({bench: true}), '--output', 'json']
+    const ctl = (runId: string) => ['dags', 'trigger', 'team_a_ok', '--dag-run-id', runId, '--output', 'json']
+    if (failures.has('airflowctl login')) console.log('airflowctl auth login failed: its row will fail too')
     const tokenEnv = {...env, DAGCTL_AIRFLOW_TOKEN: token.access_token}
 
-    const rows: Array<[string, number[]]> = [
+    const rows: Array<[string, Sample[]]> = [
       ['curl: POST dagRuns (token already in hand)', []],
       ['curl: POST /auth/token, then POST dagRuns', []],
       ['dagctl trigger (login, paused check + POST)', []],
@@ -69,6 +84,9 @@ export default async function bench(): Promise<void> {
       ['airflowctl dags trigger, token in hand (POST)', []],
       ['dagctl trigger refused by the allowlist (start-up, no request)', []],
     ]
+    // DAGCTL_BENCH_BEFORE=/path/to/an/older/bin/run.js: that build's rows beside, same run, same load
+    const before = process.env.DAGCTL_BENCH_BEFORE ? path.resolve(process.env.DAGCTL_BENCH_BEFORE) : undefined
+    if (before) rows.push(['before: dagctl trigger (login, paused check + POST)', []], ['before: dagctl trigger, token in hand', []], ['before: dagctl trigger refused by the allowlist', []])
     // one warm-up each, not counted
     time('warm-up', 'curl', post('warmup_curl', token.access_token))
     const [warmArgs, warmEnv] = loginAndPost('warmup_login')
@@ -83,16 +101,23 @@ export default async function bench(): Promise<void> {
       rows[3][1].push(time(rows[3][0], 'node', [BIN, 'trigger', 'team_a_ok', '--correlation-id', `bench-token-${i}`, '--json'], {cwd: project, env: tokenEnv}))
       rows[4][1].push(time(rows[4][0], airflowctl, ctl(`airflowctl_${i}`), {env: ctlEnv}))
       rows[5][1].push(time(rows[5][0], 'node', [BIN, 'trigger', 'other_pkg_job', '--json'], {cwd: project, env, expectExit: 5}))
+      if (before) {
+        rows[6][1].push(time(rows[6][0], 'node', [before, 'trigger', 'team_a_ok', '--correlation-id', `before-${i}`, '--json'], {cwd: project, env}))
+        rows[7][1].push(time(rows[7][0], 'node', [before, 'trigger', 'team_a_ok', '--correlation-id', `before-token-${i}`, '--json'], {cwd: project, env: tokenEnv}))
+        rows[8][1].push(time(rows[8][0], 'node', [before, 'trigger', 'other_pkg_job', '--json'], {cwd: project, env, expectExit: 5}))
+      }
     }
     console.log(`\n${N} runs each against Airflow 3.3 on loopback (${airflow.url}), ${os.cpus().length} cores, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`)
-    console.log(`${'what'.padEnd(66)}  ${'median'.padStart(8)}  ${'p90'.padStart(8)}  failed`)
+    console.log(`${'what'.padEnd(66)}  ${'wall'.padStart(8)}  ${'p90'.padStart(8)}  ${'cpu'.padStart(8)}  ${'runq'.padStart(8)}  failed`)
     for (const [name, samples] of rows) {
       const s = stats(samples)
-      console.log(`${name.padEnd(66)}  ${s.median.toFixed(0).padStart(6)} ms  ${s.p90.toFixed(0).padStart(6)} ms  ${failures.get(name) ?? 0}/${N}`)
+      const ms = (x: number) => `${x.toFixed(0).padStart(5)} ms`
+      console.log(`${name.padEnd(66)}  ${ms(s.median)}  ${ms(s.p90)}  ${ms(s.cpu)}  ${ms(s.runq)}  ${failures.get(name) ?? 0}/${N}`)
     }
     const added = stats(rows[2][1]).median - stats(rows[1][1]).median
     const addedBare = stats(rows[3][1]).median - stats(rows[0][1]).median
-    console.log(`\ndagctl adds ${added.toFixed(0)} ms (median) over curl with a login, ${addedBare.toFixed(0)} ms over a bare curl POST, both with the token in hand (goal: < 150 ms); airflowctl/dagctl with the token in hand: ${(stats(rows[4][1]).median / stats(rows[3][1]).median).toFixed(2)}x`)
+    console.log(`\nmedians of wall and of cpu/runq taken separately; runq = time the main thread waited for a core (the machine's load)`)
+    console.log(`dagctl adds ${added.toFixed(0)} ms (median wall) over curl with a login, ${addedBare.toFixed(0)} ms over a bare curl POST with the token in hand (goal: < 150 ms); airflowctl/dagctl with the token in hand: ${(stats(rows[4][1]).median / stats(rows[3][1]).median).toFixed(2)}x wall, ${(stats(rows[4][1]).cpu / stats(rows[3][1]).cpu).toFixed(2)}x cpu`)
   } finally {
     rmSync(project, {recursive: true, force: true})
     await airflow.stop()

@@ -5,5 +5,15 @@ import module from 'node:module'
 // NODE_COMPILE_CACHE says where); Node 20 has no such API, and runs as before.
 module.enableCompileCache?.()
 
-const {execute} = await import('@oclif/core')
+// The shipped binary runs the build, whatever NODE_ENV says: oclif would otherwise swap in the
+// TypeScript sources under NODE_ENV=test|development, with a second copy of oclif beside the bundle's.
+globalThis.oclif = {...globalThis.oclif, enableAutoTranspile: false}
+
+// --verbose prints the stack of an error: through the bundle's source maps, so that it names
+// dagctl's source files and lines rather than positions in dist/bundle/ chunks. Only then: Node
+// reads each chunk's map as it loads it (about 70 ms of CPU), which a run without --verbose skips.
+if (process.argv.includes('--verbose')) process.setSourceMapsEnabled(true)
+
+// oclif and the commands from the bundle (scripts/bundle.mjs): a few files instead of hundreds
+const {execute} = await import('../dist/bundle/oclif.js')
 await execute({dir: import.meta.url})

@@ -1,8 +1,8 @@
 import {readFileSync} from 'node:fs'
 import {setTimeout as sleep} from 'node:timers/promises'
-import {Agent, type Dispatcher, request} from 'undici'
 
 import {RemoteError} from '../errors.js'
+import {NodeHttpTransport, type HttpTransport} from './http.js'
 import {SecretScrubber, safeUrl} from './redact.js'
 import {DEFAULT_RETRIES, isRetryableStatus, parseRetryAfter, retryDelay, type BackoffOptions} from './retry.js'
 
@@ -28,8 +28,8 @@ export interface AirflowClientOptions {
   retries?: number
   /** PEM bundle of CAs to trust */
   caFile?: string
-  /** the HTTP edge; tests inject a MockAgent or a recording dispatcher */
-  dispatcher?: Dispatcher
+  /** the HTTP edge (node:http by default); unit tests inject one */
+  transport?: HttpTransport
   /** --verbose lines (method, path, status, time: never a header or a body) */
   log?: (line: string) => void
   backoff?: BackoffOptions
@@ -105,8 +105,8 @@ export class AirflowClient {
   private detecting?: Promise<ApiVersion>
   private accessToken?: {value: string; expiresAt: number}
   private loggingIn?: Promise<{value: string; expiresAt: number}>
-  private readonly dispatcher: Dispatcher
-  private readonly ownsDispatcher: boolean
+  private readonly transport: HttpTransport
+  private readonly ownsTransport: boolean
   private readonly options: AirflowClientOptions
 
   constructor(options: AirflowClientOptions) {
@@ -116,13 +116,12 @@ export class AirflowClient {
     const c = options.credentials ?? {}
     this.scrubber = new SecretScrubber([c.password, c.token])
     if (c.username && c.password) this.scrubber.add(Buffer.from(`${c.username}:${c.password}`).toString('base64'))
-    if (options.dispatcher) {
-      this.dispatcher = options.dispatcher
-      this.ownsDispatcher = false
+    if (options.transport) {
+      this.transport = options.transport
+      this.ownsTransport = false
     } else {
-      const ca = options.caFile ? readFileSync(options.caFile) : undefined
-      this.dispatcher = new Agent({connect: ca ? {ca} : undefined, connections: 4})
-      this.ownsDispatcher = true
+      this.transport = new NodeHttpTransport({ca: options.caFile ? readFileSync(options.caFile) : undefined, maxSockets: 4})
+      this.ownsTransport = true
     }
   }
 
@@ -132,7 +131,7 @@ export class AirflowClient {
   }
 
   async close(): Promise<void> {
-    if (this.ownsDispatcher) await this.dispatcher.close()
+    if (this.ownsTransport) await this.transport.close()
   }
 
   /** v2 when /api/v2/version answers (Airflow 3), else v1 when /api/v1/version does (Airflow 2). */
@@ -326,19 +325,17 @@ export class AirflowClient {
           const auth = await this.authHeader()
           if (auth) headers.authorization = auth
         }
-        const res = await request(`${this.baseUrl}${path}`, {
-          method: method as Dispatcher.HttpMethod,
+        const res = await this.transport.send({
+          method,
+          url: `${this.baseUrl}${path}`,
           headers,
           body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
-          dispatcher: this.dispatcher,
-          headersTimeout: this.options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
-          bodyTimeout: this.options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+          timeoutMs: this.options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
         })
-        const text = await res.body.text()
-        log?.(`${method} ${path} → ${res.statusCode} (${Date.now() - started} ms)${attempt > 0 ? ` [retry ${attempt}]` : ''}`)
-        if (!isRetryableStatus(res.statusCode)) return {status: res.statusCode, body: parseBody(text) as T}
+        log?.(`${method} ${path} → ${res.status} (${Date.now() - started} ms)${attempt > 0 ? ` [retry ${attempt}]` : ''}`)
+        if (!isRetryableStatus(res.status)) return {status: res.status, body: parseBody(res.text) as T}
         retryAfterMs = parseRetryAfter(res.headers['retry-after'])
-        lastFailure = new HttpFailure(`${res.statusCode} ${problemDetail(parseBody(text))}`, res.statusCode)
+        lastFailure = new HttpFailure(`${res.status} ${problemDetail(parseBody(res.text))}`, res.status)
       } catch (error) {
         if (error instanceof RemoteError) throw error
         const reason = networkReason(error)

@@ -77,12 +77,13 @@ export async function runTrigger(input: TriggerInput, loadConfig: () => Resolved
   const resolved = input.stream ? await Promise.resolve().then(loadConfig).catch(fatalAnswer) : loadConfig()
   const {allowPatterns, assertAllowed} = await import('./allowlist.js')
   const allow = allowPatterns(resolved.config)
+  // before the client exists, and before anything else loads: a refusal sends nothing and costs little
+  if (input.dagId !== undefined) assertAllowed(input.dagId, allow)
   const dlqFile = resolved.resolvePath(input.dlq ?? resolved.config.trigger.dlq ?? (await import('./dead-letter.js')).DEFAULT_DLQ)
   const open = () => openContext(resolved, allow, dlqFile, input)
 
   if (input.stream) return streamEvents(resolved, input.mapping, allow, open, view).catch(fatalAnswer)
   if (input.event !== undefined) return triggerEvent(resolved, input.event, input.mapping, allow, open, view)
-  if (input.dagId !== undefined) assertAllowed(input.dagId, allow) // before the client exists: a refusal sends nothing
 
   const ctx = await open()
   try {

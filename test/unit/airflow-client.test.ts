@@ -4,6 +4,7 @@ import {afterEach, describe, expect, it} from 'vitest'
 import {AirflowClient, type AirflowClientOptions} from '../../src/airflow/client.js'
 import {backoffDelay, parseRetryAfter, retryDelay} from '../../src/airflow/retry.js'
 import {DagctlError, RemoteError} from '../../src/errors.js'
+import {undiciTransport} from '../helpers/undici-transport.js'
 
 const BASE = 'http://airflow.test'
 
@@ -44,7 +45,7 @@ describe('AirflowClient over a mocked HTTP edge', () => {
     const lines: string[] = []
     const c = new AirflowClient({
       url: BASE,
-      dispatcher: agent,
+      transport: undiciTransport(agent),
       sleep: async (ms) => {
         sleeps.push(ms)
       },

@@ -10,6 +10,7 @@ import {replayDeadLetters, triggerOrDeadLetter} from '../../src/airflow/operate.
 import {isValidRunId, runIdFor} from '../../src/airflow/trigger.js'
 import {DagctlError, PolicyError} from '../../src/errors.js'
 import {tempDir} from '../helpers/tmp.js'
+import {undiciTransport} from '../helpers/undici-transport.js'
 
 const BASE = 'http://airflow.test'
 
@@ -47,7 +48,7 @@ describe('dead letters and replay', () => {
   function client(password = 'pw-never-printed') {
     agent = new MockAgent()
     agent.disableNetConnect()
-    const c = new AirflowClient({url: BASE, api: 'v1', credentials: {username: 'admin', password}, dispatcher: agent, retries: 1, sleep: async () => {}})
+    const c = new AirflowClient({url: BASE, api: 'v1', credentials: {username: 'admin', password}, transport: undiciTransport(agent), retries: 1, sleep: async () => {}})
     return {c, pool: agent.get(BASE)}
   }
 

@@ -1,0 +1,62 @@
+// The shipped CLI as a few files instead of hundreds: esbuild bundles oclif (src/bundle/oclif.ts,
+// which bin/run.js starts), the command index (src/bundle/commands.ts, oclif's explicit strategy)
+// and the hook, with dagctl's own code and its pure-JS dependencies, into dist/bundle/. Splitting is
+// on and the index imports each command on first use, so every command is a chunk of its own and a
+// run evaluates oclif's chunk, the index and the chunks of the one command it runs (the AWS SDK's
+// only for the commands that open an S3 store). listr2, nunjucks and execa stay in node_modules and
+// load only when a command uses them, and so does oclif's help plugin. Every chunk sits directly in
+// dist/bundle/, two levels under the package root like the tsc output in dist/<area>/, so
+// import.meta.dirname + '../..' still finds python/ and templates/. Then the manifest
+// (scripts/manifest.mjs).
+import {rmSync} from 'node:fs'
+import path from 'node:path'
+
+import * as esbuild from 'esbuild'
+
+rmSync('dist/bundle', {recursive: true, force: true})
+
+// zod re-exports its 50 translations of the error messages as `z.locales`, which keeps all of them
+// (a third of zod's size) in the bundle; dagctl uses the English one zod sets by default, so the
+// index of translations is cut down to that one.
+const zodEnglishOnly = {
+  name: 'zod-english-only',
+  setup(build) {
+    build.onResolve({filter: /\/locales\/index\.js$/}, (args) =>
+      args.importer.includes(`${path.sep}node_modules${path.sep}zod${path.sep}`) ? {path: path.join(args.resolveDir, args.path), namespace: 'zod-locales'} : undefined,
+    )
+    build.onLoad({filter: /.*/, namespace: 'zod-locales'}, (args) => ({
+      contents: `export {default as en} from ${JSON.stringify(path.join(path.dirname(args.path), 'en.js'))}\n`,
+      loader: 'js',
+      resolveDir: path.dirname(args.path),
+    }))
+  },
+}
+
+await esbuild
+  .build({
+    entryPoints: ['src/bundle/oclif.ts', 'src/bundle/commands.ts', 'src/bundle/command-not-found.ts'],
+    outdir: 'dist/bundle',
+    bundle: true,
+    splitting: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    chunkNames: 'chunk-[hash]',
+    sourcemap: 'linked',
+    // typescript and tsx: oclif's ts-path requires them only in development (bin/dev.js)
+    // The AWS SDK is bundled too (in the chunks of the store commands only): read from one chunk it
+    // costs about 50 ms less CPU to load than from its ~300 files in node_modules.
+    external: ['@oclif/plugin-help', 'listr2', 'nunjucks', 'execa', 'typescript', 'tsx', 'ts-node'],
+    plugins: [zodEnglishOnly],
+    // oclif's import-time check of Node against its own engines range reads its package.json by
+    // __dirname, which a bundle has not (the check always failed, silently); skipping it spares
+    // loading semver on every start (3 ms of CPU). package.json's engines says what dagctl needs.
+    define: {'process.env.OCLIF_DISABLE_ENGINE_WARNING': '"1"'},
+    // CommonJS packages inside an ESM bundle (js-yaml...) call require() for Node's own modules
+    banner: {js: "import {createRequire as __dagctlCreateRequire} from 'node:module'; const require = __dagctlCreateRequire(import.meta.url);"},
+    logLevel: 'warning',
+    metafile: Boolean(process.env.DAGCTL_BUNDLE_META),
+  })
+  .then(async (result) => {
+    if (result.metafile) console.log(await esbuild.analyzeMetafile(result.metafile))
+  })

@@ -1,0 +1,40 @@
+import {readFileSync} from 'node:fs'
+import path from 'node:path'
+import {describe, expect, it} from 'vitest'
+
+import {runCli, REPO_ROOT} from '../helpers/cli.js'
+import {tempDir} from '../helpers/tmp.js'
+
+// What a start-up loads, not how long it takes (no timed assertion: bench/startup.bench.ts has the
+// times). The shipped build runs with a loader hook that logs every module it loads
+// (test/fixtures/load-log/): a command loads its own chunks of the bundle and nothing of the others,
+// so an import that drags `sync`'s or `cluster`'s dependencies into every command fails here.
+const REGISTER = path.join(REPO_ROOT, 'test', 'fixtures', 'load-log', 'register.mjs')
+
+async function loaded(args: string[], expectExit: number): Promise<{urls: string[]; text: string}> {
+  const dir = tempDir({'dagctl.yaml': 'package: team_a\n'})
+  const log = path.join(dir, 'loads.txt')
+  const res = await runCli(args, {cwd: dir, env: {NODE_OPTIONS: `--import ${REGISTER}`, DAGCTL_TEST_LOAD_LOG: log}})
+  expect(res.exitCode, res.stderr).toBe(expectExit)
+  const urls = [...new Set(readFileSync(log, 'utf8').split('\n').filter(Boolean))].filter((u) => u.startsWith('file:'))
+  const text = urls.map((u) => readFileSync(new URL(u), 'utf8')).join('\n')
+  return {urls, text}
+}
+
+describe('what a start-up loads (the shipped bundle)', () => {
+  it('a trigger the allowlist refuses loads the bundle only: no Airflow client, no AWS SDK, no other command', async () => {
+    const {urls, text} = await loaded(['trigger', 'other_pkg_job', '--airflow-url', 'http://127.0.0.1:9'], 5)
+    expect(urls.some((u) => u.includes('/dist/bundle/'))).toBe(true)
+    expect(urls.filter((u) => !u.includes('/dist/bundle/') && !u.endsWith('/bin/run.js'))).toEqual([])
+    expect(text).toContain('is not on this package') // the allowlist's message: the right code ran
+    // the classes as esbuild writes them (`var Name = class`): the client, the S3 store, the AWS SDK's client, three other commands
+    for (const absent of ['var AirflowClient = class', 'var S3Store = class', 'var S3Client = class', 'var Sync = class', 'var ClusterUp = class', 'var Publish = class']) expect(text, absent).not.toContain(absent)
+  })
+
+  it('a trigger that reaches for Airflow loads its client from the bundle, over node:http (no undici from node_modules)', async () => {
+    const {urls, text} = await loaded(['trigger', 'team_a_x', '--airflow-url', 'http://127.0.0.1:9', '--retries', '0'], 4)
+    expect(text).toContain('var AirflowClient = class')
+    expect(urls.filter((u) => u.includes('/node_modules/'))).toEqual([])
+    expect(text).not.toContain('llhttp') // undici's HTTP parser: not bundled either
+  })
+})
