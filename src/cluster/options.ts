@@ -1,4 +1,4 @@
-import {existsSync, readdirSync} from 'node:fs'
+import {existsSync, readdirSync, readFileSync} from 'node:fs'
 import path from 'node:path'
 
 import type {ResolvedConfig} from '../config/load.js'
@@ -68,23 +68,38 @@ export function upRequest(flags: UpFlags, loaded: ResolvedConfig | undefined): U
 export interface TargetFlags {
   profile?: string
   name?: string
-  env: string
+  env?: string
   context?: string
   namespace?: string
   yes?: boolean
   'dry-run'?: boolean
 }
 
-/** Flags + dagctl.yaml → the cluster status/down act on. */
-export function targetRequest(flags: TargetFlags, loaded: ResolvedConfig | undefined): TargetRequest {
+/**
+ * Flags + dagctl.yaml → the cluster status/down act on. The environment is --env, else the one up
+ * recorded for the cluster, else dev; `load(env, required)` reads dagctl.yaml (undefined: none).
+ */
+export function targetRequest(flags: TargetFlags, load: (envName: string | undefined, required: boolean) => ResolvedConfig | undefined): TargetRequest {
+  const loaded = load(flags.env, flags.env !== undefined)
   const profile = flags.profile as Profile | undefined
   const root = loaded?.root ?? process.cwd()
+  const name = flags.name ?? (profile ? defaultName(profile, flags.env ?? 'dev') : onlyCluster(root) ?? 'local')
+  const env = flags.env ?? recordedEnv(clusterDir(root, name)) ?? 'dev'
+  const environment = loaded?.config.environments[env]
   return {
-    root,
-    name: flags.name ?? (profile ? defaultName(profile, flags.env) : onlyCluster(root) ?? 'local'),
-    profile, env: flags.env, context: flags.context, namespace: flags.namespace,
-    kubernetes: loaded?.config.environments[flags.env]?.kubernetes, store: configuredStore(loaded, flags.env),
+    root, name, profile, env, context: flags.context, namespace: flags.namespace,
+    kubernetes: environment?.kubernetes, store: environment?.store,
     yes: Boolean(flags.yes), dryRun: Boolean(flags['dry-run']),
+  }
+}
+
+function recordedEnv(dir: string): string | undefined {
+  const file = path.join(dir, 'state.json')
+  if (!existsSync(file)) return undefined
+  try {
+    return (JSON.parse(readFileSync(file, 'utf8')) as {env?: string}).env
+  } catch {
+    return undefined
   }
 }
 

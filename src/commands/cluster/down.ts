@@ -5,6 +5,7 @@ import {down, type AnyDownResult} from '../../cluster/cluster.js'
 import {describeAnyDown} from '../../cluster/describe.js'
 import {targetRequest} from '../../cluster/options.js'
 import {optionalConfig} from '../../python/interpreter.js'
+import {loadConfig} from '../../config/load.js'
 
 export default class ClusterDown extends BaseCommand<typeof ClusterDown> {
   static override summary = 'Stop what cluster up started: local processes (by pid and start time), or the Helm releases (kind, prod). Data stays without --yes.'
@@ -15,7 +16,7 @@ kind/prod: uninstalls the Helm releases. Without --yes nothing that holds data i
   static override flags = {
     profile: Flags.string({summary: 'The profile it was brought up with (default: what up recorded).', options: ['local', 'kind', 'prod']}),
     name: Flags.string({summary: 'Name of the cluster (its folder under .dagctl/cluster/).'}),
-    env: Flags.string({char: 'e', summary: 'The environment (prod: its kubernetes context of dagctl.yaml).', env: 'DAGCTL_ENV', default: 'dev'}),
+    env: Flags.string({char: 'e', summary: 'The environment (prod: its kubernetes context of dagctl.yaml). Default: the one up recorded, or dev.', env: 'DAGCTL_ENV'}),
     context: Flags.string({summary: 'prod: the kube context to use; it must be environments.<env>.kubernetes.context.'}),
     namespace: Flags.string({summary: 'kind/prod: namespace of the releases.'}),
     yes: Flags.boolean({char: 'y', summary: 'kind/prod: also delete what holds data (PVCs; kind: the cluster with its S3).'}),
@@ -23,8 +24,7 @@ kind/prod: uninstalls the Helm releases. Without --yes nothing that holds data i
   }
 
   public async run(): Promise<AnyDownResult> {
-    const loaded = optionalConfig(() => this.loadConfig())
-    const result = await down(targetRequest(this.flags, loaded), {steps: this.steps(), note: (m) => this.note(m), confirm: async () => false})
+    const result = await down(targetRequest(this.flags, (envName, required) => optionalConfig(() => loadConfig({configPath: this.flags.config, envName, requireEnvironment: required ? {completeWith: []} : undefined}))), {steps: this.steps(), note: (m) => this.note(m), confirm: async () => false})
     if (!this.jsonEnabled()) for (const line of describeAnyDown(result)) this.log(line)
     return result
   }

@@ -5,6 +5,7 @@ import {status, type AnyStatusResult} from '../../cluster/cluster.js'
 import {describeAnyStatus} from '../../cluster/describe.js'
 import {targetRequest} from '../../cluster/options.js'
 import {optionalConfig} from '../../python/interpreter.js'
+import {loadConfig} from '../../config/load.js'
 
 export default class ClusterStatus extends BaseCommand<typeof ClusterStatus> {
   static override summary = 'Show the real state of a cluster: local components (pid, URL, health), or the Helm releases, workloads, pods, Airflow health and sync metrics (kind, prod).'
@@ -12,13 +13,12 @@ export default class ClusterStatus extends BaseCommand<typeof ClusterStatus> {
   static override flags = {
     profile: Flags.string({summary: 'The profile it was brought up with (default: what up recorded).', options: ['local', 'kind', 'prod']}),
     name: Flags.string({summary: 'Name of the cluster (its folder under .dagctl/cluster/).'}),
-    env: Flags.string({char: 'e', summary: 'The environment (prod: its kubernetes context of dagctl.yaml).', env: 'DAGCTL_ENV', default: 'dev'}),
+    env: Flags.string({char: 'e', summary: 'The environment (prod: its kubernetes context of dagctl.yaml). Default: the one up recorded, or dev.', env: 'DAGCTL_ENV'}),
     namespace: Flags.string({summary: 'kind/prod: namespace of the releases.'}),
   }
 
   public async run(): Promise<AnyStatusResult> {
-    const loaded = optionalConfig(() => this.loadConfig())
-    const result = await status(targetRequest(this.flags, loaded), {steps: this.steps(), note: (m) => this.note(m), confirm: async () => false})
+    const result = await status(targetRequest(this.flags, (envName, required) => optionalConfig(() => loadConfig({configPath: this.flags.config, envName, requireEnvironment: required ? {completeWith: []} : undefined}))), {steps: this.steps(), note: (m) => this.note(m), confirm: async () => false})
     if (!this.jsonEnabled()) for (const line of describeAnyStatus(result)) this.log(line)
     return result
   }
