@@ -47,7 +47,7 @@ export async function kindUp(o: KubeUpOptions, deps: KubeDeps): Promise<KubeUpRe
   const overlay = path.join(o.dir, 'values-kind.yaml')
   writeFile(ex, files, overlay, overlayValues({store, env: o.env, region: 'us-east-1', endpoint: s3Endpoint(namespace)}), 'the overlay values: the store, the environment and the in-cluster S3 endpoint (the last -f)')
   const releases: ReleaseRecord[] = []
-  const common = {namespace, context, set: o.set, wait: o.wait, timeoutSeconds: o.timeoutSeconds}
+  const common = {namespace, context, set: o.set, wait: o.wait, timeoutSeconds: o.timeoutSeconds, namespaceMade: true}
   releases.push(await helmInstall(ex, {...common, release: 'airflow', chart: 'airflow', values: [...values, overlay]}))
   if (o.withDatahub) {
     const dh = [valuesFile(deps.env, 'datahub', 'dev')]

@@ -145,6 +145,8 @@ export interface HelmInstall {
   set: string[]
   wait: boolean
   timeoutSeconds: number
+  /** the namespace exists already (kind: s3.yaml makes it) */
+  namespaceMade?: boolean
 }
 
 export function helmInstallArgs(h: HelmInstall, chartFile: string): string[] {
@@ -161,8 +163,8 @@ export async function helmInstall(ex: Executor, h: HelmInstall): Promise<Release
   // First the API server checks every object the values render to (a server-side dry run: nothing is
   // stored), so that values it refuses leave nothing behind; `helm install --dry-run=server` does not
   // send the objects, and `helm template` alone accepts e.g. a volume mount that names no volume.
-  const ns = await ex.read('kubectl', ['--context', h.context, 'get', 'namespace', h.namespace, '--ignore-not-found', '-o', 'name'])
-  if (ns.exitCode !== 0 || ns.stdout.trim() === '') await ex.change('kubectl', ['--context', h.context, 'create', 'namespace', h.namespace], `kubectl: create namespace ${h.namespace}`, {when: 'unless it exists'})
+  const ns = h.namespaceMade ? undefined : await ex.read('kubectl', ['--context', h.context, 'get', 'namespace', h.namespace, '--ignore-not-found', '-o', 'name'])
+  if (ns && (ns.exitCode !== 0 || ns.stdout.trim() === '')) await ex.change('kubectl', ['--context', h.context, 'create', 'namespace', h.namespace], `kubectl: create namespace ${h.namespace}`, {when: 'unless it exists'})
   const rendered = await ex.change('helm', ['template', h.release, chartFile, '--namespace', h.namespace, '--kube-context', h.context, ...h.values.flatMap((v) => ['-f', v]), ...h.set.flatMap((s) => ['--set', s])], `helm: render ${h.release} with the values`, {onFailure: refused})
   await ex.change('kubectl', ['--context', h.context, '--namespace', h.namespace, 'apply', '--dry-run=server', '--filename', '-'], `kubectl: the API server checks every object of ${h.release} (server-side dry run, stdin: the rendered chart)`, {input: rendered.stdout, onFailure: refused})
   await ex.change('helm', helmInstallArgs(h, chartFile), `helm: ${h.release} (${path.basename(chartFile)}) into ${h.context}/${h.namespace}`, {onFailure: refused})
