@@ -3,8 +3,9 @@ import path from 'node:path'
 import {Ajv} from 'ajv'
 import addFormatsModule from 'ajv-formats'
 import {parse} from 'yaml'
-import {describe, expect, it} from 'vitest'
+import {describe, expect, inject, it} from 'vitest'
 
+import {AIRFLOW_CHART, containersOf, helmLint, helmTemplate, podSpecs} from '../helpers/chart-render.js'
 import {REPO_ROOT, runCli} from '../helpers/cli.js'
 import {headFiles, packageDir, publish, treeHashes} from '../helpers/sync.js'
 import {tempDir} from '../helpers/tmp.js'
@@ -30,6 +31,27 @@ describe('dagctl sync in the official Airflow chart', () => {
     expect(ok).toBe(true)
     // and a broken one does not (the schema is really checked)
     expect(validate({...values, dagProcessor: {...values.dagProcessor, extraContainers: [{image: 'x'}]}})).toBe(false)
+  })
+
+  it('the real helm renders it with the chart 1.22.0 (lint --strict, template): the sync containers and the read-only dags volume on the dag processor, scheduler and Celery workers, IRSA on their service accounts', async () => {
+    const helm = inject('helmBinary')
+    const lint = await helmLint(helm, AIRFLOW_CHART, [VALUES])
+    expect(lint.exitCode, lint.stdout + lint.stderr).toBe(0)
+    const r = await helmTemplate(helm, AIRFLOW_CHART, [VALUES], {release: 'airflow'})
+    expect(r.exitCode, r.stderr).toBe(0)
+    const pods = podSpecs(r.objects).filter((p) => containersOf(p.spec).some((c) => c.name.startsWith('dagctl-sync')))
+    // the chart's default executor is Celery: the workers are a StatefulSet of their own
+    expect(pods.map((p) => p.component).sort()).toEqual(['dag-processor', 'scheduler', 'worker'])
+    const role = values.scheduler.serviceAccount.annotations['eks.amazonaws.com/role-arn']
+    for (const pod of pods) {
+      expect(pod.spec.volumes, pod.where).toContainEqual({name: 'dags', emptyDir: {}})
+      expect(pod.spec.initContainers.map((c: any) => c.name), pod.where).toContain('dagctl-sync-init')
+      expect(pod.spec.containers.map((c: any) => c.name), pod.where).toContain('dagctl-sync')
+      for (const c of containersOf(pod.spec).filter((c) => !c.name.startsWith('dagctl-sync')))
+        for (const m of (c.volumeMounts ?? []).filter((m: any) => m.name === 'dags')) expect(m.readOnly, `${pod.where} ${c.name}`).toBe(true)
+      const sa = r.objects.find((o) => o.kind === 'ServiceAccount' && o.metadata.name === pod.spec.serviceAccountName)
+      expect(sa?.metadata.annotations?.['eks.amazonaws.com/role-arn'], pod.where).toBe(role)
+    }
   })
 
   it('docs/sync.md shows the snippet as it is in docs/helm/', () => {
