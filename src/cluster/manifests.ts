@@ -93,6 +93,8 @@ export interface OverlayInput {
   roleArn?: string
   /** an S3 endpoint other than AWS (kind: the in-cluster moto) */
   endpoint?: string
+  /** kind: the dagctl image loaded into the cluster, for the sync containers (`dagctl.image` of the values) */
+  image?: string
 }
 
 /**
@@ -104,6 +106,11 @@ export function overlayValues(input: OverlayInput): string {
   if (input.endpoint) data.AWS_ENDPOINT_URL_S3 = input.endpoint
   const values: Record<string, unknown> = {}
   if (input.roleArn) for (const c of IRSA_COMPONENTS) values[c] = {serviceAccount: {annotations: {'eks.amazonaws.com/role-arn': input.roleArn}}}
+  if (input.image) {
+    const at = input.image.lastIndexOf(':')
+    const slash = input.image.lastIndexOf('/')
+    values.dagctl = {image: at > slash ? {repository: input.image.slice(0, at), tag: input.image.slice(at + 1)} : {repository: input.image, tag: 'latest'}}
+  }
   values.extraConfigMaps = {'{{ .Release.Name }}-dagctl': {data: stringify(data, {defaultStringType: 'QUOTE_DOUBLE', defaultKeyType: 'PLAIN'})}}
   return `# Written by dagctl cluster up (the values that come from ${input.roleArn ? "Terraform's outputs" : 'the kind profile'}); do not edit: the next up rewrites it.\n${stringify(values)}`
 }
@@ -139,17 +146,19 @@ export function s3Endpoint(namespace: string): string {
  * credentials in a Secret, and a Job that creates the environment's bucket with versioning on.
  * moto keeps the bucket in memory: it lives as long as the pod.
  */
-export function s3Manifests(namespace: string, bucket: string): string {
+export function s3Manifests(namespace: string, bucket: string, release: string): string {
+  // the sync containers of the dev values read S3 keys from the optional Secret '<release>-dagctl-s3'
+  const secretName = `${release}-dagctl-s3`
   const labels = {'app.kubernetes.io/name': S3_SERVICE, 'app.kubernetes.io/managed-by': 'dagctl'}
   const credentialsEnv = [
-    {name: 'AWS_ACCESS_KEY_ID', valueFrom: {secretKeyRef: {name: `${S3_SERVICE}-credentials`, key: 'AWS_ACCESS_KEY_ID'}}},
-    {name: 'AWS_SECRET_ACCESS_KEY', valueFrom: {secretKeyRef: {name: `${S3_SERVICE}-credentials`, key: 'AWS_SECRET_ACCESS_KEY'}}},
+    {name: 'AWS_ACCESS_KEY_ID', valueFrom: {secretKeyRef: {name: secretName, key: 'AWS_ACCESS_KEY_ID'}}},
+    {name: 'AWS_SECRET_ACCESS_KEY', valueFrom: {secretKeyRef: {name: secretName, key: 'AWS_SECRET_ACCESS_KEY'}}},
     {name: 'AWS_DEFAULT_REGION', value: 'us-east-1'},
   ]
   const docs: unknown[] = [
     {apiVersion: 'v1', kind: 'Namespace', metadata: {name: namespace, labels: {'app.kubernetes.io/managed-by': 'dagctl'}}},
     // moto takes any credentials: these are fixed, never real ones
-    {apiVersion: 'v1', kind: 'Secret', metadata: {name: `${S3_SERVICE}-credentials`, namespace, labels}, type: 'Opaque', stringData: {AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing'}},
+    {apiVersion: 'v1', kind: 'Secret', metadata: {name: secretName, namespace, labels}, type: 'Opaque', stringData: {AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing'}},
     {
       apiVersion: 'apps/v1', kind: 'Deployment', metadata: {name: S3_SERVICE, namespace, labels},
       spec: {

@@ -19,8 +19,6 @@ import {tempDir} from '../helpers/tmp.js'
  * `--no-wait --set migrateDatabaseJob.useHelmHooks=false --set createUserJob.useHelmHooks=false`.
  */
 const TF_STUB = path.join(REPO_ROOT, 'test', 'fixtures', 'cluster', 'terraform', 'terraform')
-/** charts/airflow/values-*.yaml come from the charts branch; until it is merged, stand-ins of the same shape */
-const CHARTS_DIR = existsSync(path.join(REPO_ROOT, 'charts', 'airflow', 'values-prod.yaml')) ? undefined : path.join(REPO_ROOT, 'test', 'fixtures', 'cluster', 'charts')
 const NO_HOOKS = ['--set', 'migrateDatabaseJob.useHelmHooks=false', '--set', 'createUserJob.useHelmHooks=false']
 const CONTEXT = 'acme-prod-eks'
 
@@ -42,7 +40,7 @@ describe('cluster up --profile prod against a real API server', () => {
       'terraform/main.tf': '# the root module (replayed by the stub)\n',
     })
     const log = path.join(dir, 'terraform-calls.log')
-    return {dir, log, env: {KUBECONFIG: kube.kubeconfig, DAGCTL_HELM: helm, DAGCTL_TERRAFORM: TF_STUB, DAGCTL_TF_STUB_LOG: log, ...(CHARTS_DIR ? {DAGCTL_CHARTS_DIR: CHARTS_DIR} : {})}}
+    return {dir, log, env: {KUBECONFIG: kube.kubeconfig, DAGCTL_HELM: helm, DAGCTL_TERRAFORM: TF_STUB, DAGCTL_TF_STUB_LOG: log}}
   }
   const show = (r: CliResult) => `exit ${r.exitCode}\n${r.stdout}\n--- stderr ---\n${r.stderr}`
   const tfCalls = (log: string) => (existsSync(log) ? readFileSync(log, 'utf8').trim().split('\n').filter(Boolean).map((l) => l.split(' ').find((a) => !a.startsWith('-chdir'))) : [])
@@ -70,6 +68,10 @@ describe('cluster up --profile prod against a real API server', () => {
     }
     expect((await getJson(['--namespace', ns, 'get', 'serviceaccount', 'airflow-api-server'])).metadata.annotations?.['eks.amazonaws.com/role-arn']).toBeUndefined()
     expect((await getJson(['--namespace', ns, 'get', 'configmap', 'airflow-dagctl'])).data).toEqual({DAGCTL_STORE: 's3://acme-dags-prod', DAGCTL_ENV: 'prod', AWS_REGION: 'eu-west-1'})
+    // the prod values' sync sidecar, as the API server stored it, reads that ConfigMap
+    const scheduler = await getJson(['--namespace', ns, 'get', 'deployment', 'airflow-scheduler'])
+    const sync = scheduler.spec.template.spec.containers.find((c: {name: string}) => c.name === 'dagctl-sync')
+    expect(sync.envFrom).toEqual(expect.arrayContaining([{configMapRef: {name: 'airflow-dagctl'}}]))
     const overlay = readFileSync(path.join(dir, '.dagctl', 'cluster', 'prod', 'values-terraform.yaml'), 'utf8')
     expect(overlay).toContain(role)
 
@@ -172,7 +174,7 @@ describe('cluster up --profile prod against a real API server', () => {
     const stateDir = path.join(dir, '.dagctl', 'cluster', 'prod')
     const lines = r.stdout.split('\n').filter((l) => !l.startsWith('#'))
     const chart = path.join(REPO_ROOT, 'charts', 'vendor', 'airflow-1.22.0.tgz')
-    const prodValues = path.join(CHARTS_DIR ?? path.join(REPO_ROOT, 'charts'), 'airflow', 'values-prod.yaml')
+    const prodValues = path.join(path.join(REPO_ROOT, 'charts'), 'airflow', 'values-prod.yaml')
     expect(lines).toEqual([
       `${TF_STUB} -chdir=${tfDir} init -input=false`,
       `${TF_STUB} -chdir=${tfDir} plan -input=false -detailed-exitcode -out=${stateDir}/terraform.tfplan`,

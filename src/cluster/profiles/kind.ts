@@ -2,7 +2,7 @@ import path from 'node:path'
 
 import {dagctlImage, INSTALL_ROOT, kindConfig, overlayValues, S3_BUCKET_JOB, S3_PORT, S3_SERVICE, s3Endpoint, s3Manifests, valuesFile} from '../manifests.js'
 import {assertPreflight, preflight} from '../tools.js'
-import {access, helmInstall, newExecutor, requireFiles, writeFile, writeKubeState, type FileWritten, type KubeDeps, type KubeUpResult, type ReleaseRecord} from './kube.js'
+import {access, installDatahub, helmInstall, newExecutor, requireFiles, writeFile, writeKubeState, type FileWritten, type KubeDeps, type KubeUpResult, type ReleaseRecord} from './kube.js'
 import type {KubeUpOptions} from './prod.js'
 
 export function kindContext(cluster: string): string {
@@ -40,20 +40,16 @@ export async function kindUp(o: KubeUpOptions, deps: KubeDeps): Promise<KubeUpRe
   await ex.change('kind', ['load', 'docker-image', image, '--name', cluster], `kind: load ${image} into ${cluster}`)
 
   const s3File = path.join(o.dir, 's3.yaml')
-  writeFile(ex, files, s3File, s3Manifests(namespace, bucket), `S3 in the cluster: moto, its Service, and a Job that creates ${bucket}`)
+  writeFile(ex, files, s3File, s3Manifests(namespace, bucket, 'airflow'), `S3 in the cluster: moto, its Service, and a Job that creates ${bucket}`)
   await ex.change('kubectl', ['--context', context, 'apply', '--filename', s3File], `kubectl: apply ${path.basename(s3File)}`)
   await ex.change('kubectl', ['--context', context, '--namespace', namespace, 'wait', '--for=condition=complete', `job/${S3_BUCKET_JOB}`, `--timeout=${o.timeoutSeconds}s`], `kubectl: wait for bucket ${bucket}`)
 
   const overlay = path.join(o.dir, 'values-kind.yaml')
-  writeFile(ex, files, overlay, overlayValues({store, env: o.env, region: 'us-east-1', endpoint: s3Endpoint(namespace)}), 'the overlay values: the store, the environment and the in-cluster S3 endpoint (the last -f)')
+  writeFile(ex, files, overlay, overlayValues({store, env: o.env, region: 'us-east-1', endpoint: s3Endpoint(namespace), image}), 'the overlay values: the store, the environment, the in-cluster S3 endpoint and the dagctl image loaded (the last -f)')
   const releases: ReleaseRecord[] = []
   const common = {namespace, context, set: o.set, wait: o.wait, timeoutSeconds: o.timeoutSeconds, namespaceMade: true}
   releases.push(await helmInstall(ex, {...common, release: 'airflow', chart: 'airflow', values: [...values, overlay]}))
-  if (o.withDatahub) {
-    const dh = [valuesFile(deps.env, 'datahub', 'dev')]
-    requireFiles(dh, 'values file')
-    releases.push(await helmInstall(ex, {...common, release: 'datahub', chart: 'datahub', values: dh}))
-  }
+  if (o.withDatahub) releases.push(await installDatahub(ex, files, {dir: o.dir, context, variant: 'dev', wait: o.wait, timeoutSeconds: o.timeoutSeconds, airflowPassword: 'admin'}))
   if (!o.dryRun) writeKubeState(o.dir, {name: o.name, profile: 'kind', env: o.env, context, namespace, store, releases, kindCluster: cluster})
   const acc = {
     ...access(context, namespace), username: 'admin', password: 'admin',

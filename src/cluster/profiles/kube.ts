@@ -1,10 +1,11 @@
 import {existsSync, mkdirSync, readFileSync, renameSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
+import {stringify} from 'yaml'
 
 import {PolicyError, UsageError} from '../../errors.js'
 import type {StepRunner} from '../../util/steps.js'
 import {Executor, helmFailed, toolFailed, type PlannedCommand} from '../executor.js'
-import {chartPackage, S3_SERVICE} from '../manifests.js'
+import {chartPackage, chartsDir, S3_SERVICE, valuesFile} from '../manifests.js'
 import {firstLine, type ToolCheck, type ToolRunner} from '../tools.js'
 
 /** What the kind and prod profiles share: Helm releases in one namespace of one kube context. */
@@ -23,8 +24,13 @@ export interface KubeDeps {
 export interface ReleaseRecord {
   name: string
   chart: string
+  /** its namespace (DataHub's is its own) */
+  namespace?: string
   values: string[]
 }
+
+/** DataHub goes into a namespace of its own (charts/README.md) */
+export const DATAHUB_NAMESPACE = 'datahub'
 
 /** `.dagctl/cluster/<name>/state.json` of a kind or prod cluster. */
 export interface KubeState {
@@ -163,12 +169,37 @@ export async function helmInstall(ex: Executor, h: HelmInstall): Promise<Release
   // First the API server checks every object the values render to (a server-side dry run: nothing is
   // stored), so that values it refuses leave nothing behind; `helm install --dry-run=server` does not
   // send the objects, and `helm template` alone accepts e.g. a volume mount that names no volume.
-  const ns = h.namespaceMade ? undefined : await ex.read('kubectl', ['--context', h.context, 'get', 'namespace', h.namespace, '--ignore-not-found', '-o', 'name'])
-  if (ns && (ns.exitCode !== 0 || ns.stdout.trim() === '')) await ex.change('kubectl', ['--context', h.context, 'create', 'namespace', h.namespace], `kubectl: create namespace ${h.namespace}`, {when: 'unless it exists'})
+  if (!h.namespaceMade) await ensureNamespace(ex, h.context, h.namespace)
   const rendered = await ex.change('helm', ['template', h.release, chartFile, '--namespace', h.namespace, '--kube-context', h.context, ...h.values.flatMap((v) => ['-f', v]), ...h.set.flatMap((s) => ['--set', s])], `helm: render ${h.release} with the values`, {onFailure: refused})
   await ex.change('kubectl', ['--context', h.context, '--namespace', h.namespace, 'apply', '--dry-run=server', '--filename', '-'], `kubectl: the API server checks every object of ${h.release} (server-side dry run, stdin: the rendered chart)`, {input: rendered.stdout, onFailure: refused})
   await ex.change('helm', helmInstallArgs(h, chartFile), `helm: ${h.release} (${path.basename(chartFile)}) into ${h.context}/${h.namespace}`, {onFailure: refused})
-  return {name: h.release, chart: path.basename(chartFile), values: h.values}
+  return {name: h.release, chart: path.basename(chartFile), namespace: h.namespace, values: h.values}
+}
+
+/** `kubectl create namespace` unless it exists (and under --dry-run, when it does not exist yet). */
+export async function ensureNamespace(ex: Executor, context: string, namespace: string): Promise<void> {
+  const ns = await ex.read('kubectl', ['--context', context, 'get', 'namespace', namespace, '--ignore-not-found', '-o', 'name'])
+  if (ns.exitCode !== 0 || ns.stdout.trim() === '') await ex.change('kubectl', ['--context', context, 'create', 'namespace', namespace], `kubectl: create namespace ${namespace}`, {when: 'unless it exists'})
+}
+
+/**
+ * DataHub's chart with dagctl's values, in its own namespace: first the dagctl Action's ConfigMap
+ * (the chart cannot create extra objects; charts/datahub/dagctl-action-config.yaml) and, on kind,
+ * the Secret with the dev Airflow's password the Action reads; then the chart.
+ */
+export async function installDatahub(ex: Executor, files: FileWritten[], o: {dir: string; context: string; variant: 'dev' | 'prod'; wait: boolean; timeoutSeconds: number; airflowPassword?: string}): Promise<ReleaseRecord> {
+  const values = [valuesFile(ex.env, 'datahub', o.variant)]
+  const actionConfig = path.join(chartsDir(ex.env), 'datahub', 'dagctl-action-config.yaml')
+  requireFiles([...values, actionConfig], 'DataHub file')
+  await ensureNamespace(ex, o.context, DATAHUB_NAMESPACE)
+  await ex.change('kubectl', ['--context', o.context, '--namespace', DATAHUB_NAMESPACE, 'apply', '--filename', actionConfig], "kubectl: the dagctl Action's ConfigMap (dagctl-datahub-action)")
+  if (o.airflowPassword !== undefined) {
+    const secret = path.join(o.dir, 'datahub-airflow-credentials.yaml')
+    // the dev Airflow's password (the chart's default user on kind), never a real one
+    writeFile(ex, files, secret, stringify({apiVersion: 'v1', kind: 'Secret', metadata: {name: 'dagctl-airflow-credentials', namespace: DATAHUB_NAMESPACE}, type: 'Opaque', stringData: {password: o.airflowPassword}}), "the Secret with the dev Airflow's password the Action reads")
+    await ex.change('kubectl', ['--context', o.context, 'apply', '--filename', secret], 'kubectl: the Secret dagctl-airflow-credentials')
+  }
+  return helmInstall(ex, {release: 'datahub', chart: 'datahub', namespace: DATAHUB_NAMESPACE, namespaceMade: true, context: o.context, values, set: [], wait: o.wait, timeoutSeconds: o.timeoutSeconds})
 }
 
 export function access(context: string, namespace: string, release = 'airflow'): Access {
@@ -184,12 +215,14 @@ export function access(context: string, namespace: string, release = 'airflow'):
 export interface Workload {
   kind: 'Deployment' | 'StatefulSet'
   name: string
+  namespace: string
   desired: number
   ready: number
 }
 
 export interface PodStatus {
   name: string
+  namespace: string
   phase: string
   ready: boolean
 }
@@ -201,7 +234,7 @@ export interface KubeStatusResult {
   context: string
   namespace: string
   up: boolean
-  releases: Array<{name: string; installed: boolean; status?: string; revision?: number; chart?: string; appVersion?: string; updated?: string}>
+  releases: Array<{name: string; namespace?: string; installed: boolean; status?: string; revision?: number; chart?: string; appVersion?: string; updated?: string}>
   workloads: Workload[]
   pods: PodStatus[]
   airflow: {reachable: boolean; healthy?: boolean; detail: string}
@@ -236,19 +269,27 @@ async function kubectlJson<T>(ex: Executor, context: string, namespace: string, 
  */
 export async function kubeStatus(state: KubeState, ex: Executor): Promise<KubeStatusResult> {
   const {context, namespace} = state
-  const listed = await ex.read('helm', ['list', '--namespace', namespace, '--kube-context', context, '--all', '-o', 'json'])
-  if (listed.exitCode !== 0) throw toolFailed(listed, ex.argv('helm', ['list', '--namespace', namespace, '--kube-context', context, '--all', '-o', 'json']))
-  const found = JSON.parse(listed.stdout || '[]') as Array<{name: string; revision: string; updated: string; status: string; chart: string; app_version: string}>
+  // the namespaces: the cluster's, and DataHub's when it was installed (or, with nothing recorded, may be)
+  const namespaces = [...new Set([namespace, ...state.releases.map((r) => r.namespace ?? namespace), ...(state.releases.length === 0 ? [DATAHUB_NAMESPACE] : [])])]
+  const found: Array<{name: string; namespace: string; revision: string; updated: string; status: string; chart: string; app_version: string}> = []
+  const workloads: Workload[] = []
+  const pods: PodStatus[] = []
+  for (const ns of namespaces) {
+    const listArgs = ['list', '--namespace', ns, '--kube-context', context, '--all', '-o', 'json']
+    const listed = await ex.read('helm', listArgs)
+    if (listed.exitCode !== 0) throw toolFailed(listed, ex.argv('helm', listArgs))
+    found.push(...(JSON.parse(listed.stdout || '[]') as typeof found))
+    const list = await kubectlJson<KubeList<K8sObject>>(ex, context, ns, ['get', 'deployments,statefulsets'])
+    workloads.push(...(list?.items ?? []).map((o) => ({kind: o.kind as Workload['kind'], name: o.metadata?.name ?? '?', namespace: ns, desired: o.spec?.replicas ?? 1, ready: o.status?.readyReplicas ?? 0})))
+    const podList = await kubectlJson<KubeList<K8sObject>>(ex, context, ns, ['get', 'pods'])
+    pods.push(...(podList?.items ?? []).map((p) => ({name: p.metadata?.name ?? '?', namespace: ns, phase: p.status?.phase ?? 'Unknown', ready: (p.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True')})))
+  }
   const ours = found.map((f) => f.name).filter((n) => n === 'airflow' || n === 'datahub')
   const wanted = state.releases.length > 0 ? state.releases.map((r) => r.name) : ours.length > 0 ? ours : ['airflow']
   const releases: KubeStatusResult['releases'] = wanted.map((name) => {
     const r = found.find((f) => f.name === name)
-    return r ? {name, installed: true, status: r.status, revision: Number(r.revision), chart: r.chart, appVersion: r.app_version, updated: r.updated} : {name, installed: false}
+    return r ? {name, namespace: r.namespace, installed: true, status: r.status, revision: Number(r.revision), chart: r.chart, appVersion: r.app_version, updated: r.updated} : {name, installed: false}
   })
-  const list = await kubectlJson<KubeList<K8sObject>>(ex, context, namespace, ['get', 'deployments,statefulsets'])
-  const workloads: Workload[] = (list?.items ?? []).map((o) => ({kind: o.kind as Workload['kind'], name: o.metadata?.name ?? '?', desired: o.spec?.replicas ?? 1, ready: o.status?.readyReplicas ?? 0}))
-  const podList = await kubectlJson<KubeList<K8sObject>>(ex, context, namespace, ['get', 'pods'])
-  const pods: PodStatus[] = (podList?.items ?? []).map((p) => ({name: p.metadata?.name ?? '?', phase: p.status?.phase ?? 'Unknown', ready: (p.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True')}))
 
   const airflowRelease = state.releases.find((r) => r.chart.startsWith('airflow'))?.name ?? 'airflow'
   const health = await ex.read('kubectl', ['--context', context, 'get', '--raw', `/api/v1/namespaces/${namespace}/services/${airflowRelease}-api-server:8080/proxy/api/v2/monitor/health`, '--request-timeout', '10s'])
@@ -265,7 +306,7 @@ export async function kubeStatus(state: KubeState, ex: Executor): Promise<KubeSt
     airflow = {reachable: false, detail: `not reachable through the API server's proxy (${firstLine(health.stderr) || 'no answer'}${/NotFound/.test(health.stderr) ? ': no ready pod behind the Service' : ''})`}
   }
 
-  const parser = pods.find((p) => /-(dag-processor|scheduler)-/.test(p.name) && p.ready)
+  const parser = pods.find((p) => p.namespace === namespace && /-(dag-processor|scheduler)-/.test(p.name) && p.ready)
   let sync: KubeStatusResult['sync'] = {reachable: false, detail: parser ? '' : 'no ready scheduler or dag-processor pod to read the sync sidecar from'}
   if (parser) {
     const m = await ex.read('kubectl', ['--context', context, 'get', '--raw', `/api/v1/namespaces/${namespace}/pods/${parser.name}:9102/proxy/metrics`, '--request-timeout', '10s'])
@@ -307,28 +348,36 @@ export interface KubeDownResult {
 export async function kubeDown(state: KubeState, dir: string, ex: Executor, yes: boolean): Promise<KubeDownResult> {
   const {context, namespace} = state
   const result: KubeDownResult = {name: state.name, profile: state.profile, context, namespace, dryRun: ex.dryRun, uninstalled: [], deleted: [], kept: [], commands: ex.commands}
-  const listArgs = ['list', '--namespace', namespace, '--kube-context', context, '--all', '-o', 'json']
-  const listed = await ex.read('helm', listArgs)
-  if (listed.exitCode !== 0) throw toolFailed(listed, ex.argv('helm', listArgs))
-  const installed = (JSON.parse(listed.stdout || '[]') as Array<{name: string}>).map((r) => r.name)
   // what up recorded; with nothing recorded here (up ran elsewhere), the releases dagctl names
-  const names = state.releases.length > 0 ? state.releases.map((r) => r.name) : ['airflow', 'datahub']
-  for (const name of [...names].reverse().filter((n) => installed.includes(n))) {
-    await ex.change('helm', ['uninstall', name, '--namespace', namespace, '--kube-context', context], `helm: uninstall ${name}`)
-    result.uninstalled.push(name)
+  const planned = state.releases.length > 0 ? state.releases.map((r) => ({name: r.name, namespace: r.namespace ?? namespace})) : [{name: 'airflow', namespace}, {name: 'datahub', namespace: DATAHUB_NAMESPACE}]
+  const namespaces = [...new Set(planned.map((p) => p.namespace))]
+  const installed = new Set<string>()
+  for (const ns of namespaces) {
+    const listArgs = ['list', '--namespace', ns, '--kube-context', context, '--all', '-o', 'json']
+    const listed = await ex.read('helm', listArgs)
+    if (listed.exitCode !== 0) throw toolFailed(listed, ex.argv('helm', listArgs))
+    for (const r of JSON.parse(listed.stdout || '[]') as Array<{name: string}>) installed.add(`${ns}/${r.name}`)
   }
-  const pvcs = ((await kubectlJson<KubeList<K8sObject>>(ex, context, namespace, ['get', 'persistentvolumeclaims']))?.items ?? []).map((p) => p.metadata?.name ?? '').filter(Boolean)
+  for (const rel of [...planned].reverse().filter((r) => installed.has(`${r.namespace}/${r.name}`))) {
+    await ex.change('helm', ['uninstall', rel.name, '--namespace', rel.namespace, '--kube-context', context], `helm: uninstall ${rel.name}`)
+    result.uninstalled.push(rel.name)
+  }
+  const pvcs: string[] = []
+  for (const ns of namespaces) pvcs.push(...((await kubectlJson<KubeList<K8sObject>>(ex, context, ns, ['get', 'persistentvolumeclaims']))?.items ?? []).map((p) => `${ns}/${p.metadata?.name ?? ''}`))
   const deleteCluster = state.profile === 'kind' && yes
   if (pvcs.length > 0 && yes && !deleteCluster) {
-    await ex.change('kubectl', ['--context', context, '--namespace', namespace, 'delete', 'persistentvolumeclaim', ...pvcs, '--wait=false'], `kubectl: delete ${pvcs.length} PVC(s)`)
-    result.deleted.push(...pvcs.map((p) => `persistentvolumeclaim/${p}`))
+    for (const ns of namespaces) {
+      const names = pvcs.filter((p) => p.startsWith(`${ns}/`)).map((p) => p.slice(ns.length + 1))
+      if (names.length > 0) await ex.change('kubectl', ['--context', context, '--namespace', ns, 'delete', 'persistentvolumeclaim', ...names, '--wait=false'], `kubectl: delete ${names.length} PVC(s) in ${ns}`)
+    }
+    result.deleted.push(...pvcs.map((p) => `persistentvolumeclaim/${pvcName(p, namespace)}`))
   } else if (!yes) {
-    for (const p of pvcs) result.kept.push({what: `persistentvolumeclaim/${p}`, why: 'holds data (the database, logs); delete with --yes'})
+    for (const p of pvcs) result.kept.push({what: `persistentvolumeclaim/${pvcName(p, namespace)}`, why: 'holds data (the database, logs); delete with --yes'})
   }
   if (state.profile === 'kind') {
     if (deleteCluster) {
       await ex.change('kind', ['delete', 'cluster', '--name', state.kindCluster ?? state.name], `kind: delete cluster ${state.kindCluster ?? state.name} (its S3, database and volumes with it)`)
-      result.deleted.push(`kind cluster ${state.kindCluster ?? state.name}`, ...pvcs.map((p) => `persistentvolumeclaim/${p}`))
+      result.deleted.push(`kind cluster ${state.kindCluster ?? state.name}`, ...pvcs.map((p) => `persistentvolumeclaim/${pvcName(p, namespace)}`))
     } else {
       result.kept.push({what: `deployment/${S3_SERVICE}`, why: `the in-cluster S3 holds the bucket of ${state.store} (in memory); delete with --yes`})
       result.kept.push({what: `kind cluster ${state.kindCluster ?? state.name}`, why: 'delete it (and all in it) with --yes'})
@@ -342,4 +391,9 @@ export async function kubeDown(state: KubeState, dir: string, ex: Executor, yes:
 
 export function newExecutor(deps: KubeDeps, dryRun: boolean): Executor {
   return new Executor(deps.env, deps.run, dryRun, deps.steps)
+}
+
+/** `ns/name` → `name` in the cluster's namespace, `ns/name` elsewhere */
+function pvcName(qualified: string, namespace: string): string {
+  return qualified.startsWith(`${namespace}/`) ? qualified.slice(namespace.length + 1) : qualified
 }

@@ -4,7 +4,7 @@ import path from 'node:path'
 import {UsageError} from '../../errors.js'
 import {overlayValues, parseTerraformOutputs, valuesFile} from '../manifests.js'
 import {assertPreflight, preflight} from '../tools.js'
-import {access, checkContext, helmInstall, newExecutor, requireFiles, writeFile, writeKubeState, type FileWritten, type KubeDeps, type KubeUpResult, type ReleaseRecord} from './kube.js'
+import {access, installDatahub, checkContext, helmInstall, newExecutor, requireFiles, writeFile, writeKubeState, type FileWritten, type KubeDeps, type KubeUpResult, type ReleaseRecord} from './kube.js'
 
 export interface KubeUpOptions {
   root: string
@@ -92,11 +92,7 @@ export async function prodUp(o: KubeUpOptions, deps: KubeDeps): Promise<KubeUpRe
   const releases: ReleaseRecord[] = []
   const common = {namespace, context, set: o.set, wait: o.wait, timeoutSeconds: o.timeoutSeconds}
   releases.push(await helmInstall(ex, {...common, release: 'airflow', chart: 'airflow', values: [...values, overlay]}))
-  if (o.withDatahub) {
-    const dh = [valuesFile(deps.env, 'datahub', 'prod')]
-    requireFiles(dh, 'values file')
-    releases.push(await helmInstall(ex, {...common, release: 'datahub', chart: 'datahub', values: dh}))
-  }
+  if (o.withDatahub) releases.push(await installDatahub(ex, files, {dir: o.dir, context, variant: 'prod', wait: o.wait, timeoutSeconds: o.timeoutSeconds}))
   if (!o.dryRun) writeKubeState(o.dir, {name: o.name, profile: 'prod', env: o.env, context, namespace, store, releases, terraformDir: tfDir})
   const acc = {...access(context, namespace), credentials: 'the admin user and password are in the Secret the prod values name (never inline in the values)'}
   return {...base, store, releases, access: acc, terraform: {dir: tfDir, plan: o.dryRun ? undefined : plan.stdout, changes: o.dryRun ? undefined : changes}}
