@@ -45,6 +45,9 @@ export interface TerraformOutputs {
   airflow_role_arn: string
   ci_policy_arn?: string
   kms_key_arn?: string
+  /** the namespace and service accounts the IRSA role trusts (`system:serviceaccount:<ns>:<sa>`) */
+  kubernetes_namespace?: string
+  airflow_service_accounts?: string[]
 }
 
 const CHECKS: Array<[keyof TerraformOutputs, RegExp, string]> = [
@@ -71,6 +74,11 @@ export function parseTerraformOutputs(json: string, source: string): TerraformOu
     const v = raw?.[key]?.value
     if (typeof v === 'string') out[key] = v
   }
+  const ns = raw?.kubernetes_namespace?.value
+  if (typeof ns === 'string') out.kubernetes_namespace = ns
+  const sas = raw?.airflow_service_accounts?.value
+  const result = out as unknown as TerraformOutputs
+  if (Array.isArray(sas) && sas.every((x) => typeof x === 'string')) result.airflow_service_accounts = sas as string[]
   for (const [key, re, what] of CHECKS) {
     const v = out[key]
     if (v === undefined) throw new UsageError(`${source} has no output '${key}'`, {code: 'TERRAFORM_OUTPUTS', key, hint: `The Terraform module must output ${CHECKS.map((c) => c[0]).join(', ')} (docs/profiles.md).`})
@@ -79,7 +87,12 @@ export function parseTerraformOutputs(json: string, source: string): TerraformOu
   if (out.store !== `s3://${out.bucket}` && !out.store!.startsWith(`s3://${out.bucket}/`)) {
     throw new UsageError(`${source}: output 'store' (${out.store}) is not in the bucket '${out.bucket}'`, {code: 'TERRAFORM_OUTPUTS', key: 'store', hint: 'The store output must be s3://<bucket>[/prefix] of the bucket output.'})
   }
-  return out as unknown as TerraformOutputs
+  return result
+}
+
+/** The service accounts the Airflow chart makes for the components that get the IRSA role (release `airflow`: airflow-scheduler, ...). */
+export function irsaServiceAccounts(release: string): string[] {
+  return IRSA_COMPONENTS.map((c) => `${release}-${c === 'workers' ? 'worker' : c.replace(/[A-Z]/g, (m) => `-${m.toLowerCase()}`)}`)
 }
 
 /** The components of the Airflow chart that read DAGs from the store, and so get the IRSA role. */

@@ -34,13 +34,22 @@ describe('cluster up --profile prod against a real API server', () => {
   })
 
   /** a package whose dagctl.yaml names the prod context, with the stub Terraform folder */
-  function pkg(extra = ''): {dir: string; log: string; env: Record<string, string>} {
+  /** Terraform's recorded prod outputs (terraform/ module), its role trusting service accounts in `namespace` */
+  function outputsFor(dir: string, namespace: string): string {
+    const outputs = JSON.parse(readFileSync(path.join(REPO_ROOT, 'test', 'fixtures', 'terraform', 'prod-output.json'), 'utf8'))
+    outputs.kubernetes_namespace.value = namespace
+    const file = path.join(dir, `outputs-${namespace}.json`)
+    writeFileSync(file, JSON.stringify(outputs))
+    return file
+  }
+
+  function pkg(extra = '', namespace = 'airflow'): {dir: string; log: string; env: Record<string, string>} {
     const dir = tempDir({
       'dagctl.yaml': `package: team_a\nenvironments:\n  prod:\n    kubernetes: {context: ${CONTEXT}}\n${extra}`,
       'terraform/main.tf': '# the root module (replayed by the stub)\n',
     })
     const log = path.join(dir, 'terraform-calls.log')
-    return {dir, log, env: {KUBECONFIG: kube.kubeconfig, DAGCTL_HELM: helm, DAGCTL_TERRAFORM: TF_STUB, DAGCTL_TF_STUB_LOG: log}}
+    return {dir, log, env: {KUBECONFIG: kube.kubeconfig, DAGCTL_HELM: helm, DAGCTL_TERRAFORM: TF_STUB, DAGCTL_TF_STUB_LOG: log, DAGCTL_TF_STUB_OUTPUTS: outputsFor(dir, namespace)}}
   }
   const show = (r: CliResult) => `exit ${r.exitCode}\n${r.stdout}\n--- stderr ---\n${r.stderr}`
   const tfCalls = (log: string) => (existsSync(log) ? readFileSync(log, 'utf8').trim().split('\n').filter(Boolean).map((l) => l.split(' ').find((a) => !a.startsWith('-chdir'))) : [])
@@ -52,8 +61,8 @@ describe('cluster up --profile prod against a real API server', () => {
   }
 
   it('up: terraform init/plan/apply, then helm upgrade --install with the prod values and the overlay from terraform output; status reads it back; down keeps the PVCs', async () => {
-    const {dir, log, env} = pkg()
     const ns = 'airflow-a'
+    const {dir, log, env} = pkg('', ns)
     const up = await runCli(['cluster', 'up', '--profile', 'prod', '--env', 'prod', '--namespace', ns, '--yes', '--no-wait', ...NO_HOOKS], {cwd: dir, env})
     expect(up.exitCode, show(up)).toBe(0)
     expect(tfCalls(log)).toEqual(['version', 'init', 'plan', 'apply', 'output'])
@@ -62,12 +71,12 @@ describe('cluster up --profile prod against a real API server', () => {
 
     expect(await releases(ns)).toMatchObject([{name: 'airflow', status: 'deployed', chart: 'airflow-1.22.0'}])
     // what Terraform gave reached the objects: the IRSA role on the service accounts of the pods that read DAGs, the store in the ConfigMap
-    const role = 'arn:aws:iam::123456789012:role/acme-airflow-prod'
+    const role = 'arn:aws:iam::444455556666:role/dagctl-prod-airflow'
     for (const sa of ['airflow-scheduler', 'airflow-dag-processor', 'airflow-triggerer', 'airflow-worker']) {
       expect((await getJson(['--namespace', ns, 'get', 'serviceaccount', sa])).metadata.annotations?.['eks.amazonaws.com/role-arn'], sa).toBe(role)
     }
     expect((await getJson(['--namespace', ns, 'get', 'serviceaccount', 'airflow-api-server'])).metadata.annotations?.['eks.amazonaws.com/role-arn']).toBeUndefined()
-    expect((await getJson(['--namespace', ns, 'get', 'configmap', 'airflow-dagctl'])).data).toEqual({DAGCTL_STORE: 's3://acme-dags-prod', DAGCTL_ENV: 'prod', AWS_REGION: 'eu-west-1'})
+    expect((await getJson(['--namespace', ns, 'get', 'configmap', 'airflow-dagctl'])).data).toEqual({DAGCTL_STORE: 's3://acme-airflow-dags-prod', DAGCTL_ENV: 'prod', AWS_REGION: 'eu-west-1'})
     // the prod values' sync sidecar, as the API server stored it, reads that ConfigMap
     const scheduler = await getJson(['--namespace', ns, 'get', 'deployment', 'airflow-scheduler'])
     const sync = scheduler.spec.template.spec.containers.find((c: {name: string}) => c.name === 'dagctl-sync')
@@ -94,7 +103,7 @@ describe('cluster up --profile prod against a real API server', () => {
     const down = await runCli(['cluster', 'down', '--json'], {cwd: dir, env})
     expect(down.exitCode, show(down)).toBe(0)
     expect(down.json()).toMatchObject({uninstalled: ['airflow'], deleted: []})
-    expect(down.json().kept.map((k: {what: string}) => k.what)).toEqual(['persistentvolumeclaim/logs-airflow-triggerer-0', 'bucket s3://acme-dags-prod'])
+    expect(down.json().kept.map((k: {what: string}) => k.what)).toEqual(['persistentvolumeclaim/logs-airflow-triggerer-0', 'bucket s3://acme-airflow-dags-prod'])
     expect(await releases(ns)).toEqual([])
     expect((await getJson(['--namespace', ns, 'get', 'persistentvolumeclaim', 'logs-airflow-triggerer-0'])).metadata.deletionTimestamp).toBeUndefined()
 
@@ -104,7 +113,7 @@ describe('cluster up --profile prod against a real API server', () => {
     expect(yes.stdout).toContain('deleted persistentvolumeclaim/logs-airflow-triggerer-0')
     const gone = await kube.kubectl(['--namespace', ns, 'get', 'persistentvolumeclaim', 'logs-airflow-triggerer-0', '-o', 'json', '--ignore-not-found'])
     expect(gone.stdout.trim() === '' || JSON.parse(gone.stdout).metadata.deletionTimestamp !== undefined).toBe(true)
-    expect(yes.stdout).toContain('kept bucket s3://acme-dags-prod')
+    expect(yes.stdout).toContain('kept bucket s3://acme-airflow-dags-prod')
   })
 
   it('refuses another kube context (current-context or --context) before anything runs, naming both', async () => {
@@ -126,7 +135,7 @@ describe('cluster up --profile prod against a real API server', () => {
   })
 
   it('a values mistake that rendering accepts (a volume mount naming no volume) is refused by the API server, and nothing is installed', async () => {
-    const {dir, env} = pkg()
+    const {dir, env} = pkg('', 'airflow-c')
     writeFileSync(path.join(dir, 'bad-values.yaml'), 'scheduler:\n  extraVolumeMounts:\n    - name: dags-from-nowhere\n      mountPath: /opt/airflow/dags\n')
     // helm renders it without a word ...
     const chart = path.join(REPO_ROOT, 'charts', 'vendor', 'airflow-1.22.0.tgz')
@@ -158,12 +167,22 @@ describe('cluster up --profile prod against a real API server', () => {
   })
 
   it('a store in dagctl.yaml that is not the bucket Terraform made is refused before helm runs', async () => {
-    const {dir, env} = pkg('    store: s3://some-other-bucket\n')
+    const {dir, env} = pkg('    store: s3://some-other-bucket\n', 'airflow-e')
     const r = await runCli(['cluster', 'up', '--profile', 'prod', '--env', 'prod', '--namespace', 'airflow-e', '--yes', '--no-wait', '--json', ...NO_HOOKS], {cwd: dir, env})
     expect(r.exitCode, show(r)).toBe(2)
     expect(r.json().error).toMatchObject({code: 'CLUSTER_STORE_MISMATCH', location: {key: 'environments.prod.store'}})
-    expect(r.json().error.message).toContain('s3://acme-dags-prod')
+    expect(r.json().error.message).toContain('s3://acme-airflow-dags-prod')
     expect(await releases('airflow-e')).toEqual([])
+  })
+
+  it("a namespace Terraform's role does not trust is refused before helm runs (IRSA would hand the pods no credentials)", async () => {
+    const {dir, env} = pkg('', 'airflow')
+    const r = await runCli(['cluster', 'up', '--profile', 'prod', '--env', 'prod', '--namespace', 'airflow-g', '--yes', '--no-wait', '--json', ...NO_HOOKS], {cwd: dir, env})
+    expect(r.exitCode, show(r)).toBe(2)
+    expect(r.json().error).toMatchObject({code: 'TERRAFORM_OUTPUTS', location: {key: 'kubernetes_namespace'}})
+    expect(r.json().error.message).toContain("namespace 'airflow'")
+    expect(r.json().error.message).toContain("'airflow-g'")
+    expect(await releases('airflow-g')).toEqual([])
   })
 
   it('--dry-run prints the exact commands and runs none of them', async () => {

@@ -2,7 +2,7 @@ import {existsSync, mkdirSync} from 'node:fs'
 import path from 'node:path'
 
 import {UsageError} from '../../errors.js'
-import {overlayValues, parseTerraformOutputs, valuesFile} from '../manifests.js'
+import {irsaServiceAccounts, overlayValues, parseTerraformOutputs, valuesFile} from '../manifests.js'
 import {assertPreflight, preflight} from '../tools.js'
 import {access, installDatahub, checkContext, helmInstall, newExecutor, requireFiles, writeFile, writeKubeState, type FileWritten, type KubeDeps, type KubeUpResult, type ReleaseRecord} from './kube.js'
 
@@ -84,6 +84,18 @@ export async function prodUp(o: KubeUpOptions, deps: KubeDeps): Promise<KubeUpRe
     if (o.configuredStore && o.configuredStore !== out.store) {
       throw new UsageError(`environments.${o.env}.store in dagctl.yaml is ${o.configuredStore}, but Terraform made ${out.store}: publish and Airflow would use different buckets`, {
         code: 'CLUSTER_STORE_MISMATCH', key: `environments.${o.env}.store`, hint: `Set environments.${o.env}.store to ${out.store} (or remove it and set DAGCTL_STORE from the Terraform output); nothing was installed.`,
+      })
+    }
+    // IRSA works only if the role trusts the namespace and the service accounts the chart makes
+    if (out.kubernetes_namespace && out.kubernetes_namespace !== namespace) {
+      throw new UsageError(`Terraform's Airflow role trusts service accounts in namespace '${out.kubernetes_namespace}', but the release goes into '${namespace}': its pods would get no AWS credentials`, {
+        code: 'TERRAFORM_OUTPUTS', key: 'kubernetes_namespace', hint: `Install into ${out.kubernetes_namespace} (environments.${o.env}.kubernetes.namespace or --namespace), or set the module's namespace to ${namespace}; nothing was installed.`,
+      })
+    }
+    const untrusted = out.airflow_service_accounts ? irsaServiceAccounts('airflow').filter((sa) => !out.airflow_service_accounts!.includes(sa)) : []
+    if (untrusted.length > 0) {
+      throw new UsageError(`Terraform's Airflow role does not trust the service account(s) ${untrusted.join(', ')} the chart makes (it trusts ${out.airflow_service_accounts!.join(', ')})`, {
+        code: 'TERRAFORM_OUTPUTS', key: 'airflow_service_accounts', hint: 'Add them to the module\'s airflow_service_accounts; nothing was installed.',
       })
     }
     store = out.store
