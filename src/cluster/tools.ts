@@ -115,7 +115,8 @@ export async function preflight(tools: ToolName[], env: NodeJS.ProcessEnv, run: 
     const base = {tool: name, binary, wanted, install: spec.install}
     const r = await run(binary, spec.versionArgs)
     if (r.notFound) return {...base, ok: false, problem: 'missing' as const, detail: `${binary} not found${env[spec.envVar] ? ` (${spec.envVar})` : ' on PATH'}`}
-    const found = r.exitCode === 0 ? spec.parse(r.stdout) : undefined
+    // docker prints its client's version and still exits 1 when no engine answers: read stdout regardless
+    const found = r.exitCode === 0 || name === 'docker' ? spec.parse(r.stdout) : undefined
     if (!found) return {...base, ok: false, problem: 'missing' as const, detail: `\`${binary} ${spec.versionArgs.join(' ')}\` failed: ${firstLine(r.stderr || r.stdout)}`}
     if (!atLeast(found, spec.minimum)) return {...base, found, ok: false, problem: 'too old' as const}
     if (name === 'docker') {

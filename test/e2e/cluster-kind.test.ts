@@ -1,4 +1,4 @@
-import {execa} from 'execa'
+import {execa, execaSync} from 'execa'
 import {chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, inject, it} from 'vitest'
@@ -18,10 +18,11 @@ import {tempDir} from '../helpers/tmp.js'
  */
 const NO_HOOKS = ['--set', 'migrateDatabaseJob.useHelmHooks=false', '--set', 'createUserJob.useHelmHooks=false']
 
-/** A stand-in program: logs its arguments, answers by the first matching case. */
-function stub(dir: string, name: string, cases: Array<[pattern: string, output: string, exit?: number]>): string {
+/** A stand-in program: logs its arguments, answers by the first matching case (stdout, exit code, stderr). */
+function stub(dir: string, name: string, cases: Array<[pattern: string, stdout: string, exit?: number, stderr?: string]>): string {
   const file = path.join(dir, name)
-  const body = cases.map(([p, out, code]) => `  ${JSON.stringify(p)}) printf '%b\\n' ${JSON.stringify(out)}${code ? ' >&2' : ''}; exit ${code ?? 0} ;;`).join('\n')
+  const say = (text: string, fd = '') => (text === '' ? '' : `printf '%b\\n' ${JSON.stringify(text)}${fd}; `)
+  const body = cases.map(([p, out, code, err]) => `  ${JSON.stringify(p)}) ${say(out)}${say(err ?? '', ' >&2')}exit ${code ?? 0} ;;`).join('\n')
   writeFileSync(file, `#!/usr/bin/env bash\nprintf '%s\\n' "$*" >> "${path.join(dir, 'calls.log')}"\ncase "$*" in\n${body}\n  *) exit 0 ;;\nesac\n`)
   chmodSync(file, 0o755)
   return file
@@ -32,10 +33,11 @@ const show = (r: CliResult) => `exit ${r.exitCode}\n${r.stdout}\n--- stderr ---\
 function stubs(options: {kind?: string; engine?: boolean; clusters?: string} = {}) {
   const dir = tempDir({}, 'dagctl-stubs-')
   const kind = stub(dir, 'kind', [['version', `kind v${options.kind ?? '0.31.0'} go1.25.1 linux/amd64`], ['get clusters', options.clusters ?? '']])
-  const docker = stub(dir, 'docker', [
-    ['version --format {{.Client.Version}}', '28.2.2'],
-    ['version --format {{.Server.Version}}', options.engine === false ? 'Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?' : '28.2.2', options.engine === false ? 1 : 0],
-  ])
+  const down = 'Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?'
+  // as the real client answers: its own version on stdout, and exit 1 when no engine answers
+  const docker = stub(dir, 'docker', options.engine === false
+    ? [['version --format {{.Client.Version}}', '28.2.2', 1, down], ['version --format {{.Server.Version}}', '', 1, down]]
+    : [['version --format {{.Client.Version}}', '28.2.2'], ['version --format {{.Server.Version}}', '28.2.2']])
   const calls = () => (existsSync(path.join(dir, 'calls.log')) ? readFileSync(path.join(dir, 'calls.log'), 'utf8').trim().split('\n') : [])
   return {kind, docker, calls}
 }
@@ -81,6 +83,15 @@ describe('cluster up --profile kind', () => {
       expect(r.exitCode, show(r)).toBe(4)
       expect(r.json().error.code).toBe('DOCKER_NOT_RUNNING')
       expect(r.json().error.message).toContain('Is the docker daemon running?')
+    })
+
+    // the machine's own docker, when it is a client with no engine (as on the test machines)
+    const realDocker = execaSync('docker', ['version', '--format', '{{.Client.Version}}'], {reject: false})
+    it.skipIf(realDocker.failed && realDocker.stdout.trim() === '' || !realDocker.failed)('the real docker client with no engine is told apart from a missing docker', async () => {
+      const s = stubs()
+      const r = await runCli(['cluster', 'up', '--profile', 'kind', '--json'], {cwd: pkg(), env: baseEnv(s, {DAGCTL_DOCKER: 'docker'})})
+      expect(r.exitCode, show(r)).toBe(4)
+      expect(r.json().error.details.tools).toEqual(expect.arrayContaining([expect.objectContaining({tool: 'docker', found: realDocker.stdout.trim(), problem: 'engine not running'})]))
     })
 
     it('the prod profile needs terraform: its absence is named with where to get it', async () => {

@@ -33,7 +33,7 @@ export async function kindUp(o: KubeUpOptions, deps: KubeDeps): Promise<KubeUpRe
   const existing = await ex.read('kind', ['get', 'clusters'])
   const exists = existing.exitCode === 0 && existing.stdout.split('\n').map((l) => l.trim()).includes(cluster)
   if (exists) deps.note(`kind cluster ${cluster} exists: reusing it`)
-  else await ex.change('kind', ['create', 'cluster', '--name', cluster, '--config', configFile, '--wait', '120s'], `kind: create cluster ${cluster}`, {when: 'unless `kind get clusters` lists it (then it is reused)'})
+  else await ex.change('kind', ['create', 'cluster', '--name', cluster, '--config', configFile, '--wait', '120s'], `kind: create cluster ${cluster}`, {when: 'unless `kind get clusters` lists it: then it is reused'})
 
   const image = o.image ?? dagctlImage()
   if (!o.image) await ex.change('docker', ['build', '--tag', image, '--file', path.join(INSTALL_ROOT, 'Dockerfile'), INSTALL_ROOT], `docker: build ${image}`)
