@@ -64,7 +64,7 @@ export function toolFailed(r: RunResult, argv: string[]): Error {
   const tail = (r.stderr || r.stdout).trim().split('\n').slice(-8).join('\n')
   return new RemoteError(`\`${commandLine(argv.slice(0, 4))}${argv.length > 4 ? ' …' : ''}\` failed (exit ${r.exitCode}): ${tail || 'no output'}`, {
     code: 'TOOL_FAILED',
-    hint: `Read its output above; run \`${commandLine(argv)}\` yourself to see it whole, fix the cause, then run \`dagctl cluster up\` again (it is safe to repeat).`,
+    hint: `Read its output above; run \`${commandLine(argv)}\` yourself to see it whole, fix the cause, then run the dagctl command again (cluster up is safe to repeat).`,
     details: {argv, exitCode: r.exitCode},
   })
 }

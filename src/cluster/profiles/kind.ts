@@ -45,7 +45,7 @@ export async function kindUp(o: KubeUpOptions, deps: KubeDeps): Promise<KubeUpRe
   await ex.change('kubectl', ['--context', context, '--namespace', namespace, 'wait', '--for=condition=complete', `job/${S3_BUCKET_JOB}`, `--timeout=${o.timeoutSeconds}s`], `kubectl: wait for bucket ${bucket}`)
 
   const overlay = path.join(o.dir, 'values-kind.yaml')
-  writeFile(ex, files, overlay, overlayValues({store, env: o.env, region: 'us-east-1', endpoint: s3Endpoint(namespace), image}), 'the overlay values: the store, the environment, the in-cluster S3 endpoint and the dagctl image loaded (the last -f)')
+  writeFile(ex, files, overlay, overlayValues({store, env: o.env, region: 'us-east-1', endpoint: s3Endpoint(namespace), image}), 'the overlay values: the store, the environment, the in-cluster S3 endpoint and the image kind loads (the last -f)')
   const releases: ReleaseRecord[] = []
   const common = {namespace, context, set: o.set, wait: o.wait, timeoutSeconds: o.timeoutSeconds, namespaceMade: true}
   releases.push(await helmInstall(ex, {...common, release: 'airflow', chart: 'airflow', values: [...values, overlay]}))
