@@ -225,6 +225,18 @@ export interface PodStatus {
   namespace: string
   phase: string
   ready: boolean
+  /** the metrics port of its dagctl-sync sidecar */
+  syncPort?: number
+}
+
+/** The dagctl_sync_* samples of a /metrics page (histogram buckets left out), keyed by name and labels. */
+export function syncMetrics(text: string): Record<string, number> {
+  const out: Record<string, number> = {}
+  for (const line of text.split('\n')) {
+    const m = /^(dagctl_sync_[a-z_]+)(\{[^}]*\})?\s+(\S+)/.exec(line)
+    if (m && !m[1]!.endsWith('_bucket')) out[`${m[1]}${m[2] ?? ''}`] = Number(m[3])
+  }
+  return out
 }
 
 export interface KubeStatusResult {
@@ -248,7 +260,7 @@ interface KubeList<T> {
 interface K8sObject {
   kind?: string
   metadata?: {name?: string; labels?: Record<string, string>}
-  spec?: {replicas?: number}
+  spec?: {replicas?: number; containers?: Array<{name?: string; ports?: Array<{containerPort?: number}>}>}
   status?: {readyReplicas?: number; phase?: string; conditions?: Array<{type?: string; status?: string}>}
 }
 
@@ -282,7 +294,10 @@ export async function kubeStatus(state: KubeState, ex: Executor): Promise<KubeSt
     const list = await kubectlJson<KubeList<K8sObject>>(ex, context, ns, ['get', 'deployments,statefulsets'])
     workloads.push(...(list?.items ?? []).map((o) => ({kind: o.kind as Workload['kind'], name: o.metadata?.name ?? '?', namespace: ns, desired: o.spec?.replicas ?? 1, ready: o.status?.readyReplicas ?? 0})))
     const podList = await kubectlJson<KubeList<K8sObject>>(ex, context, ns, ['get', 'pods'])
-    pods.push(...(podList?.items ?? []).map((p) => ({name: p.metadata?.name ?? '?', namespace: ns, phase: p.status?.phase ?? 'Unknown', ready: (p.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True')})))
+    pods.push(...(podList?.items ?? []).map((p) => {
+      const port = p.spec?.containers?.find((c) => c.name === 'dagctl-sync')?.ports?.[0]?.containerPort
+      return {name: p.metadata?.name ?? '?', namespace: ns, phase: p.status?.phase ?? 'Unknown', ready: (p.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True'), ...(port ? {syncPort: port} : {})}
+    }))
   }
   const ours = found.map((f) => f.name).filter((n) => n === 'airflow' || n === 'datahub')
   const wanted = state.releases.length > 0 ? state.releases.map((r) => r.name) : ours.length > 0 ? ours : ['airflow']
@@ -292,7 +307,11 @@ export async function kubeStatus(state: KubeState, ex: Executor): Promise<KubeSt
   })
 
   const airflowRelease = state.releases.find((r) => r.chart.startsWith('airflow'))?.name ?? 'airflow'
-  const health = await ex.read('kubectl', ['--context', context, 'get', '--raw', `/api/v1/namespaces/${namespace}/services/${airflowRelease}-api-server:8080/proxy/api/v2/monitor/health`, '--request-timeout', '10s'])
+  // the API server's Service, by its port's name (the proxy matches the Endpoints' port by name)
+  const service = await kubectlJson<{spec?: {ports?: Array<{name?: string; port?: number}>}}>(ex, context, namespace, ['get', 'service', `${airflowRelease}-api-server`])
+  const port = service?.spec?.ports?.find((p) => p.port === 8080) ?? service?.spec?.ports?.[0]
+  const target = `${airflowRelease}-api-server:${port?.name || port?.port || 8080}`
+  const health = await ex.read('kubectl', ['--context', context, 'get', '--raw', `/api/v1/namespaces/${namespace}/services/${target}/proxy/api/v2/monitor/health`, '--request-timeout', '10s'])
   let airflow: KubeStatusResult['airflow']
   if (health.exitCode === 0) {
     try {
@@ -306,16 +325,13 @@ export async function kubeStatus(state: KubeState, ex: Executor): Promise<KubeSt
     airflow = {reachable: false, detail: `not reachable through the API server's proxy (${firstLine(health.stderr) || 'no answer'}${/NotFound/.test(health.stderr) ? ': no ready pod behind the Service' : ''})`}
   }
 
-  const parser = pods.find((p) => p.namespace === namespace && /-(dag-processor|scheduler)-/.test(p.name) && p.ready)
-  let sync: KubeStatusResult['sync'] = {reachable: false, detail: parser ? '' : 'no ready scheduler or dag-processor pod to read the sync sidecar from'}
+  // the sync sidecar of a ready pod that parses DAGs: its metrics port from the pod's spec
+  const parser = pods.find((p) => p.namespace === namespace && /-(dag-processor|scheduler)-/.test(p.name) && p.ready && p.syncPort !== undefined)
+  let sync: KubeStatusResult['sync'] = {reachable: false, detail: parser ? '' : 'no ready scheduler or dag-processor pod with the dagctl-sync sidecar to read'}
   if (parser) {
-    const m = await ex.read('kubectl', ['--context', context, 'get', '--raw', `/api/v1/namespaces/${namespace}/pods/${parser.name}:9102/proxy/metrics`, '--request-timeout', '10s'])
-    if (m.exitCode === 0) {
-      const metrics = Object.fromEntries(m.stdout.split('\n').filter((l) => l.startsWith('dagctl_sync_') && !l.includes('{')).map((l) => l.split(/\s+/)).map(([k, v]) => [k!, Number(v)]))
-      sync = {reachable: true, detail: `read from ${parser.name}:9102/metrics`, metrics}
-    } else {
-      sync = {reachable: false, detail: `${parser.name}:9102/metrics: ${firstLine(m.stderr)}`}
-    }
+    const where = `${parser.name}:${parser.syncPort}/metrics`
+    const m = await ex.read('kubectl', ['--context', context, 'get', '--raw', `/api/v1/namespaces/${namespace}/pods/${parser.name}:${parser.syncPort}/proxy/metrics`, '--request-timeout', '10s'])
+    sync = m.exitCode === 0 ? {reachable: true, detail: `read from ${where}`, metrics: syncMetrics(m.stdout)} : {reachable: false, detail: `${where}: ${firstLine(m.stderr)}`}
   }
   const s3 = state.profile === 'kind' ? (() => {
     const w = workloads.find((x) => x.name === S3_SERVICE)
