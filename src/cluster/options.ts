@@ -2,6 +2,7 @@ import {existsSync, readdirSync, readFileSync} from 'node:fs'
 import path from 'node:path'
 
 import type {ResolvedConfig} from '../config/load.js'
+import {UsageError} from '../errors.js'
 import type {AirflowMajor} from '../python/venv.js'
 import {defaultName, type Profile, type TargetRequest, type UpRequest} from './cluster.js'
 import {clusterDir} from './profiles/local.js'
@@ -52,6 +53,10 @@ export function upRequest(flags: UpFlags, loaded: ResolvedConfig | undefined): U
         setup: Boolean(flags.setup), dryRun: Boolean(flags['dry-run']), printConfig: Boolean(flags['print-config']) || !loaded,
       },
     }
+  }
+  const localOnly = [flags.s3 && '--s3', flags.setup && '--setup', flags['print-config'] && '--print-config', flags.airflow !== '3' && `--airflow ${flags.airflow}`].filter(Boolean)
+  if (localOnly.length > 0) {
+    throw new UsageError(`${localOnly.join(', ')}: only for --profile local`, {code: 'USAGE', hint: `Profile ${profile} installs Airflow 3 from its chart with S3 (${profile === 'kind' ? 'moto in the cluster' : "Terraform's bucket"}); drop ${localOnly.join(' and ')}.`})
   }
   return {
     profile,

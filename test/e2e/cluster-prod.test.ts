@@ -100,6 +100,11 @@ describe('cluster up --profile prod against a real API server', () => {
     // a claim as a StatefulSet's volumeClaimTemplate makes it (no controller here makes them)
     const pvc = await kube.kubectl(['apply', '-f', '-'], JSON.stringify({apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: {name: 'logs-airflow-triggerer-0', namespace: ns, labels: {release: 'airflow'}}, spec: {accessModes: ['ReadWriteOnce'], resources: {requests: {storage: '1Gi'}}}}))
     expect(pvc.exitCode, pvc.stderr).toBe(0)
+    // down --dry-run: what it would run, and nothing goes
+    const plan = await runCli(['cluster', 'down', '--dry-run', '--json'], {cwd: dir, env})
+    expect(plan.exitCode, show(plan)).toBe(0)
+    expect(plan.json().commands.map((c: {argv: string[]}) => c.argv.slice(1))).toEqual([['uninstall', 'airflow', '--namespace', ns, '--kube-context', CONTEXT]])
+    expect(await releases(ns)).toHaveLength(1)
     const down = await runCli(['cluster', 'down', '--json'], {cwd: dir, env})
     expect(down.exitCode, show(down)).toBe(0)
     expect(down.json()).toMatchObject({uninstalled: ['airflow'], deleted: []})
@@ -205,7 +210,23 @@ describe('cluster up --profile prod against a real API server', () => {
       `${helm} upgrade --install airflow ${chart} --namespace airflow-f --create-namespace --kube-context ${CONTEXT} -f ${prodValues} -f ${stateDir}/values-terraform.yaml --set migrateDatabaseJob.useHelmHooks=false --set createUserJob.useHelmHooks=false`,
     ])
     expect(r.stdout).toMatch(/# {3}terraform +v1\.11\.4 +wanted >= 1\.5 +ok/)
-    expect(tfCalls(log)).toEqual(['version'])
+    // --with datahub: its own namespace, the Action's ConfigMap first; prod makes no Secret (they come from the secret manager)
+    const dh = await runCli(['cluster', 'up', '--profile', 'prod', '--env', 'prod', '--namespace', 'airflow-f', '--with', 'datahub', '--dry-run', '--json'], {cwd: dir, env})
+    expect(dh.exitCode, show(dh)).toBe(0)
+    const dhLines = dh.json().commands.map((c: {argv: string[]}) => c.argv.slice(1).join(' ')).slice(-5)
+    expect(dhLines).toEqual([
+      `--context ${CONTEXT} create namespace datahub`,
+      `--context ${CONTEXT} --namespace datahub apply --filename ${path.join(REPO_ROOT, 'charts', 'datahub', 'dagctl-action-config.yaml')}`,
+      `template datahub ${path.join(REPO_ROOT, 'charts', 'vendor', 'datahub-1.1.0.tgz')} --namespace datahub --kube-context ${CONTEXT} -f ${path.join(REPO_ROOT, 'charts', 'datahub', 'values-prod.yaml')}`,
+      `--context ${CONTEXT} --namespace datahub apply --dry-run=server --filename -`,
+      `upgrade --install datahub ${path.join(REPO_ROOT, 'charts', 'vendor', 'datahub-1.1.0.tgz')} --namespace datahub --create-namespace --kube-context ${CONTEXT} -f ${path.join(REPO_ROOT, 'charts', 'datahub', 'values-prod.yaml')} --wait --timeout 240s`,
+    ])
+    // a local-only flag is a usage error with the other profiles
+    const s3 = await runCli(['cluster', 'up', '--profile', 'prod', '--env', 'prod', '--s3', '--dry-run'], {cwd: dir, env})
+    expect(s3.exitCode, show(s3)).toBe(2)
+    expect(s3.stderr).toContain('--s3: only for --profile local')
+    // terraform was only asked its version, by each run
+    expect(new Set(tfCalls(log))).toEqual(new Set(['version']))
     expect(existsSync(stateDir)).toBe(false)
     expect(await releases('airflow-f')).toEqual([])
   })
