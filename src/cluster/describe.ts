@@ -1,4 +1,8 @@
-import type {StatusResult, UpResult} from './cluster.js'
+import type {AnyDownResult, AnyStatusResult, AnyUpResult} from './cluster.js'
+import {commandLine} from './executor.js'
+import type {KubeDownResult, KubeStatusResult, KubeUpResult} from './profiles/kube.js'
+import type {StatusResult, UpResult} from './profiles/local.js'
+import {describeCheck} from './tools.js'
 
 const shellQuote = (s: string) => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replaceAll("'", "'\\''")}'`)
 
@@ -28,5 +32,59 @@ export function describeStatus(result: StatusResult): string[] {
     lines.push(`${c.name.padEnd(8)}${(c.pid ? `pid ${c.pid}` : '-').padEnd(12)}${(c.healthy ? 'healthy' : 'unhealthy').padEnd(11)}${(c.version ?? '').padEnd(8)}${c.url}  ${c.healthy ? '' : c.detail}`.trimEnd())
   }
   lines.push(`Airflow ${result.airflowVersion}: ${result.airflowUrl} (user ${result.username}, password ${result.password ?? '?'})`, `Store: ${result.store}${result.mode === 'bundle' ? ' (through the DagctlBundle)' : ''}`)
+  return lines
+}
+
+/** The lines `cluster up` prints, for any profile. */
+export function describeAnyUp(result: AnyUpResult, printConfig: boolean): string[] {
+  return result.profile === 'local' ? describeUp(result, printConfig) : describeKubeUp(result)
+}
+
+export function describeAnyStatus(result: AnyStatusResult): string[] {
+  return result.profile === 'local' ? describeStatus(result) : describeKubeStatus(result)
+}
+
+export function describeAnyDown(result: AnyDownResult): string[] {
+  if (result.profile !== 'local') return describeKubeDown(result)
+  const lines = result.stopped.map((s) => `stopped ${s.name} (pid ${s.pid})`)
+  return lines.length > 0 ? lines : [`cluster ${result.name}: nothing running`]
+}
+
+export function describeKubeUp(r: KubeUpResult): string[] {
+  if (r.dryRun) {
+    const lines = [`# cluster ${r.name} (profile ${r.profile}, environment ${r.env}): the commands up would run (nothing run)`, '# preflight:']
+    for (const c of r.preflight) lines.push(`#   ${describeCheck(c)}`)
+    for (const f of r.files.filter((x) => x.content === undefined)) lines.push(`# writes ${f.path}: ${f.what}`)
+    for (const f of r.files.filter((x) => x.content !== undefined)) lines.push(`# writes ${f.path}: ${f.what}`)
+    for (const c of r.commands) {
+      lines.push(`# ${c.what}${c.when ? ` (${c.when})` : ''}`)
+      lines.push(commandLine(c.argv))
+    }
+    return lines
+  }
+  if (r.cancelled) return ['Cancelled: nothing changed (the Terraform plan was not applied; nothing was installed).']
+  const lines = r.releases.map((x) => `release ${x.name} (${x.chart}) installed in ${r.context}/${r.namespace}`)
+  lines.push(`Store: ${r.store}`, `Airflow: ${r.access.portForward}`, `  then open ${r.access.url}`, `Credentials: ${r.access.credentials}`, `Next: dagctl cluster status --name ${r.name}`)
+  return lines
+}
+
+export function describeKubeStatus(r: KubeStatusResult): string[] {
+  const lines = [`cluster ${r.name} (profile ${r.profile}, ${r.context}/${r.namespace}): ${r.up ? 'up' : 'NOT ready'}`]
+  for (const rel of r.releases) lines.push(rel.installed ? `release ${rel.name}: ${rel.status}, revision ${rel.revision}, ${rel.chart} (app ${rel.appVersion})` : `release ${rel.name}: not installed`)
+  for (const w of r.workloads) lines.push(`${`${w.kind.toLowerCase()}/${w.name}`.padEnd(44)}${w.ready}/${w.desired} ready${w.ready >= w.desired ? '' : '  NOT READY'}`)
+  if (r.workloads.length === 0) lines.push('no Deployments or StatefulSets in the namespace')
+  const notReady = r.pods.filter((p) => !p.ready)
+  lines.push(`pods: ${r.pods.length - notReady.length}/${r.pods.length} ready${notReady.length > 0 ? ` (not ready: ${notReady.map((p) => `${p.name} ${p.phase}`).join(', ')})` : ''}`)
+  lines.push(`airflow: ${r.airflow.detail}`, `sync: ${r.sync.reachable ? `${r.sync.detail} ${JSON.stringify(r.sync.metrics)}` : r.sync.detail}`)
+  if (r.s3) lines.push(`s3: ${r.s3.detail}`)
+  return lines
+}
+
+export function describeKubeDown(r: KubeDownResult): string[] {
+  const lines = r.dryRun ? [`# cluster ${r.name}: the commands down would run (nothing run)`, ...r.commands.flatMap((c) => [`# ${c.what}`, commandLine(c.argv)])] : []
+  for (const u of r.uninstalled) lines.push(`${r.dryRun ? 'would uninstall' : 'uninstalled'} release ${u}`)
+  if (r.uninstalled.length === 0) lines.push(`cluster ${r.name}: no release installed in ${r.context}/${r.namespace}`)
+  for (const d of r.deleted) lines.push(`${r.dryRun ? 'would delete' : 'deleted'} ${d}`)
+  for (const k of r.kept) lines.push(`kept ${k.what}: ${k.why}`)
   return lines
 }

@@ -65,11 +65,20 @@ export const S3Options = z.strictObject({
 
 export const EnvironmentName = z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/, 'expected a short lower-case name such as dev, staging or prod')
 
+/** Where `dagctl cluster up --profile prod` installs the environment's Airflow: the only kube context it will use. */
+export const KubernetesTarget = z.strictObject({
+  /** the kubeconfig context (e.g. `arn:aws:eks:eu-west-1:123456789012:cluster/airflow-prod`); any other is refused */
+  context: z.string().min(1),
+  /** the namespace of the Helm releases (default `airflow`) */
+  namespace: z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'expected a Kubernetes namespace name (lower case, digits, -)').optional(),
+})
+
 export const Environment = z.strictObject({
   /** `s3://bucket[/prefix]` or `file://dir`; default `file://.dagctl/store` */
   store: z.string().regex(/^(s3|file):\/\/.+/, 'expected s3://bucket[/prefix] or file://dir').optional(),
   s3: S3Options.optional(),
   airflow: AirflowConnection.optional(),
+  kubernetes: KubernetesTarget.optional(),
 })
 
 export const AirflowSettings = z.strictObject({

@@ -1,22 +1,25 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../base-command.js'
-import {clusterStatus, type StatusResult} from '../../cluster/cluster.js'
-import {describeStatus} from '../../cluster/describe.js'
+import {status, type AnyStatusResult} from '../../cluster/cluster.js'
+import {describeAnyStatus} from '../../cluster/describe.js'
+import {targetRequest} from '../../cluster/options.js'
 import {optionalConfig} from '../../python/interpreter.js'
+import {loadConfig} from '../../config/load.js'
 
 export default class ClusterStatus extends BaseCommand<typeof ClusterStatus> {
-  static override summary = 'Show each component of the local cluster: pid, URL, health, version, and the credentials.'
-  static override examples = ['<%= config.bin %> cluster status', '<%= config.bin %> cluster status --json']
+  static override summary = 'Show the real state of a cluster: local components (pid, URL, health), or the Helm releases, workloads, pods, Airflow health and sync metrics (kind, prod).'
+  static override examples = ['<%= config.bin %> cluster status', '<%= config.bin %> cluster status --json', '<%= config.bin %> cluster status --profile prod --env prod']
   static override flags = {
-    profile: Flags.string({summary: 'Where the platform runs: local (this machine).', options: ['local'], default: 'local'}),
-    name: Flags.string({summary: 'Name of the cluster (its folder under .dagctl/cluster/).', default: 'local'}),
+    profile: Flags.string({summary: 'The profile it was brought up with (default: what up recorded).', options: ['local', 'kind', 'prod']}),
+    name: Flags.string({summary: 'Name of the cluster (its folder under .dagctl/cluster/).'}),
+    env: Flags.string({char: 'e', summary: 'The environment (prod: its kubernetes context of dagctl.yaml). Default: the one up recorded, or dev.', env: 'DAGCTL_ENV'}),
+    namespace: Flags.string({summary: 'kind/prod: namespace of the releases.'}),
   }
 
-  public async run(): Promise<StatusResult> {
-    const root = optionalConfig(() => this.loadConfig())?.root ?? process.cwd()
-    const result = await clusterStatus(root, this.flags.name)
-    if (!this.jsonEnabled()) for (const line of describeStatus(result)) this.log(line)
+  public async run(): Promise<AnyStatusResult> {
+    const result = await status(targetRequest(this.flags, (envName, required) => optionalConfig(() => loadConfig({configPath: this.flags.config, envName, requireEnvironment: required ? {completeWith: []} : undefined}))), {steps: this.steps(), note: (m) => this.note(m), confirm: async () => false})
+    if (!this.jsonEnabled()) for (const line of describeAnyStatus(result)) this.log(line)
     return result
   }
 }
