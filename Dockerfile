@@ -14,7 +14,10 @@ COPY python ./python
 RUN npm run build && npm prune --omit=dev --ignore-scripts
 
 FROM node:20-slim
-ENV NODE_ENV=production NO_COLOR=1
+# SHELL set: without it oclif asks os.userInfo() for the user's shell, which throws (ENOENT) under a
+# uid the image has no passwd entry for (a pod's runAsUser, OpenShift's random uids): every command
+# would fail at start-up.
+ENV NODE_ENV=production NO_COLOR=1 SHELL=/bin/sh
 WORKDIR /app
 COPY --from=build /src/package.json /src/oclif.manifest.json ./
 COPY --from=build /src/node_modules ./node_modules
