@@ -4,7 +4,12 @@ import {stringify} from 'yaml'
 
 import {UsageError} from '../errors.js'
 
-/** Where dagctl is installed: the shipped charts/ and the Dockerfile are found from here. */
+/**
+ * Where dagctl is installed: the shipped charts/, the Dockerfile and bin/run.js are found from here.
+ * Two levels up holds both for the compiled file (dist/cluster/manifests.js) and for the bundle's
+ * chunk it ends up in (dist/bundle/chunk-*.js); a file one folder deeper (src/cluster/profiles/)
+ * must import this rather than count its own levels.
+ */
 export const INSTALL_ROOT = path.resolve(import.meta.dirname, '..', '..')
 
 export const AIRFLOW_CHART_VERSION = '1.22.0'

@@ -6,6 +6,7 @@ import {parseDocument} from 'yaml'
 import {DagctlError, RemoteError, TimeoutError, UsageError} from '../../errors.js'
 import {ensureAirflowEnv, ensureVenv, findAirflowEnv, findVenv, PYTHON_DIR, type AirflowMajor} from '../../python/venv.js'
 import {runSteps, type StepRunner} from '../../util/steps.js'
+import {INSTALL_ROOT} from '../manifests.js'
 import {airflowEnv, airflowHealth, airflowPassword, LOCAL_PASSWORD, LOCAL_USERNAME, type Fetch} from '../airflow.js'
 import {detachedSpawner, freePort, isOurs, portInUse, processStartTime, stopProcess, type ProcessRecord, type Spawner} from '../process.js'
 
@@ -70,7 +71,7 @@ export function defaultDeps(partial: Partial<ClusterDeps> = {}): ClusterDeps {
     steps: runSteps,
     note: () => {},
     env: process.env,
-    dagctl: [process.execPath, path.resolve(import.meta.dirname, '..', '..', '..', 'bin', 'run.js')],
+    dagctl: [process.execPath, path.join(INSTALL_ROOT, 'bin', 'run.js')],
     ...partial,
   }
 }
