@@ -118,6 +118,15 @@ describe.each([3, 2] as const)('multi-DAG files on Airflow %i', (version) => {
     for (const d of result.dags as Array<{dagId: string; file: string}>) expect(`dags/generated/${bag.dags[d.dagId].file}`).toBe(d.file)
   })
 
+  it('layout package: validate (ast engine) finds every DAG of the file under its id, with no finding', async () => {
+    const root = tempDir({'dagctl.yaml': config('team_a', 'package', version), 'specs/all_types.yaml': ALL_TYPES, 'specs/a.yaml': SPEC_A, 'specs/b.yaml': SPEC_B})
+    await generate(root)
+    const res = await runCli(['validate', '--engine', 'ast', '--json'], {cwd: root})
+    expect(res.exitCode, res.stdout + res.stderr).toBe(0)
+    expect(res.json().findings).toEqual([])
+    expect(res.json().dags.map((d: {dagId: string}) => d.dagId).sort()).toEqual(['team_a_a', 'team_a_all_types', 'team_a_b'])
+  })
+
   it("a DAG that fails to build in package A leaves package B's DAGs loaded; the import error names A's spec", async () => {
     const a = tempDir({
       'dagctl.yaml': config('team_a', 'package', version, 'task_templates: platform/'),
