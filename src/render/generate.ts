@@ -59,6 +59,18 @@ interface PlannedFile {
   drifted?: PlannedDag[]
 }
 
+/**
+ * A generated file that no spec generates any more. `superseded`: every DAG it holds is generated
+ * into another file now (the layout changed): keeping it would give Airflow each of those DAG ids
+ * twice, so `generate` removes it without --clean.
+ */
+interface Orphan {
+  file: string
+  rel: string
+  spec: string
+  superseded: boolean
+}
+
 const toRel = (root: string, file: string): string => path.relative(root, file).split(path.sep).join('/')
 
 function readIfExists(file: string): string | undefined {
@@ -75,7 +87,7 @@ function readIfExists(file: string): string | undefined {
  * anything is written when any spec is bad (exit 2), refused by policy (exit 5), or would replace
  * a file dagctl did not write (exit 3).
  */
-export function planGeneration(options: GenerateOptions): {planned: PlannedFile[]; orphans: Array<{file: string; rel: string; spec: string}>} {
+export function planGeneration(options: GenerateOptions): {planned: PlannedFile[]; orphans: Orphan[]} {
   const {root, config} = options
   // With discover configured, a package may have no specs folder at all.
   const specsDir = path.resolve(root, config.specs)
@@ -132,18 +144,23 @@ export function planGeneration(options: GenerateOptions): {planned: PlannedFile[
   if (errors.length > 0) throw combineErrors(errors)
 
   const targets = new Set(planned.map((p) => p.file))
-  const orphans: Array<{file: string; rel: string; spec: string}> = []
+  const orphans: Orphan[] = []
   let entries: string[] = []
   try {
     entries = readdirSync(outDir).filter((f) => f.endsWith('.py')).sort()
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
   }
+  const generatedIds = new Set(dags.map((d) => d.dagId))
   for (const name of entries) {
     const file = path.join(outDir, name)
     if (targets.has(file)) continue
-    const spec = generatedSource(readFileSync(file, 'utf8'))
-    if (spec !== undefined) orphans.push({file, rel: toRel(root, file), spec})
+    const sources = generatedSources(readFileSync(file, 'utf8'))
+    if (sources === undefined) continue
+    // A one-DAG file is named by its DAG id; a file of several DAGs maps them in its header.
+    const ids = sources.length === 1 && sources[0].dagId === undefined ? [name.slice(0, -'.py'.length)] : sources.map((s) => s.dagId ?? '')
+    const superseded = ids.length > 0 && ids.every((id) => generatedIds.has(id))
+    orphans.push({file, rel: toRel(root, file), spec: sources.map((s) => s.source).join(', '), superseded})
   }
   return {planned, orphans}
 }
@@ -207,7 +224,7 @@ export function generate(options: GenerateOptions): GenerateResult {
     result.written.push(p.rel)
   }
   for (const o of orphans) {
-    if (options.mode === 'clean') {
+    if (options.mode === 'clean' || o.superseded) {
       rmSync(o.file, {force: true})
       result.removed.push(o.rel)
     } else {

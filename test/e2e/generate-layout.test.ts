@@ -1,5 +1,5 @@
 import {execa} from 'execa'
-import {cpSync, readFileSync, readdirSync, writeFileSync} from 'node:fs'
+import {cpSync, readFileSync, readdirSync, rmSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {describe, expect, inject, it} from 'vitest'
 
@@ -179,11 +179,11 @@ describe('generate with a multi-DAG layout (built binary)', () => {
     expect(readFileSync(file, 'utf8')).toBe(original)
   })
 
-  it('switching layouts with --clean leaves exactly the files of the new layout, and --check passes', async () => {
-    const root = tempDir({'dagctl.yaml': config('team_a', undefined), 'specs/a.yaml': SPEC_A, 'specs/b.yaml': SPEC_B, 'specs/c.yaml': SPEC_C, 'dags/generated/helper.py': 'print("hand-written")\n'})
+  it('switching layouts: generate removes the files whose DAGs moved (no DAG id twice), --clean those of a removed spec; --check passes', async () => {
+    const root = tempDir({'dagctl.yaml': config('team_a', 'dag'), 'specs/a.yaml': SPEC_A, 'specs/b.yaml': SPEC_B, 'specs/c.yaml': SPEC_C, 'dags/generated/helper.py': 'print("hand-written")\n'})
     await generate(root)
     expect(listGenerated(root)).toEqual(['helper.py', 'team_a_a.py', 'team_a_b.py', 'team_a_c.py'])
-    // layout, then the files it leaves, then what --clean removes of the layout before
+    // layout, then the files it leaves, then what the switch removes of the layout before
     const steps: Array<[string, string[], string[]]> = [
       ['package', ['helper.py', 'team_a.py'], ['team_a_a.py', 'team_a_b.py', 'team_a_c.py']],
       ['batch:2', ['helper.py', 'team_a-batch-001.py', 'team_a-batch-002.py'], ['team_a.py']],
@@ -193,15 +193,24 @@ describe('generate with a multi-DAG layout (built binary)', () => {
     ]
     for (const [layout, files, removed] of steps) {
       writeFileSync(path.join(root, 'dagctl.yaml'), config('team_a', layout))
-      // without --clean the old layout's files are reported as orphans, not removed
-      const plain = await generate(root)
-      expect(plain.stale.map((s: {file: string; reason: string}) => `${s.reason} ${s.file}`), layout).toEqual(removed.map((f) => `orphan dags/generated/${f}`))
-      expect((await runCli(['generate', '--check'], {cwd: root})).exitCode, layout).toBe(removed.length > 0 ? 1 : 0)
-      const cleaned = await generate(root, '--clean')
-      expect(cleaned.removed, layout).toEqual(removed.map((f) => `dags/generated/${f}`))
+      const res = await generate(root)
+      expect(res.removed, layout).toEqual(removed.map((f) => `dags/generated/${f}`))
+      expect(res.stale, layout).toEqual([])
       expect(listGenerated(root), layout).toEqual(files)
       expect((await runCli(['generate', '--check'], {cwd: root})).exitCode, layout).toBe(0)
     }
+    // a file holding a DAG whose spec is gone is an orphan: reported, removed by --clean only
+    writeFileSync(path.join(root, 'dagctl.yaml'), config('team_a', 'package'))
+    await generate(root)
+    rmSync(path.join(root, 'specs/c.yaml'))
+    writeFileSync(path.join(root, 'dagctl.yaml'), config('team_a', 'batch:1'))
+    const res = await generate(root)
+    expect(res.stale).toEqual([{file: 'dags/generated/team_a.py', reason: 'orphan', spec: 'specs/a.yaml, specs/b.yaml, specs/c.yaml'}])
+    expect((await runCli(['generate', '--check'], {cwd: root})).exitCode).toBe(1)
+    const cleaned = await generate(root, '--clean')
+    expect(cleaned.removed).toEqual(['dags/generated/team_a.py'])
+    expect(listGenerated(root)).toEqual(['helper.py', 'team_a-batch-001.py', 'team_a-batch-002.py'])
+    expect((await runCli(['generate', '--check'], {cwd: root})).exitCode).toBe(0)
     expect(readFileSync(path.join(root, 'dags/generated/helper.py'), 'utf8')).toBe('print("hand-written")\n')
   })
 
