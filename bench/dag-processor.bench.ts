@@ -15,7 +15,8 @@
  * memory (sum over the process tree) beside them. After each run the DB must hold every DAG, none
  * stale, and no import error.
  *
- * BENCH_DAGS=500 (comma list, e.g. 500,5000), BENCH_RUNS=3, BENCH_AIRFLOW=3,2,
+ * BENCH_DAGS=500 (comma list, e.g. 500,5000), BENCH_RUNS=3, BENCH_AIRFLOW=3,2, BENCH_OUT (work folder,
+ * default bench/out/dag-processor; give each of two parallel runs its own),
  * BENCH_LAYOUTS=dag,package,batch:50 (the dag layout is skipped above 1,000 DAGs unless
  * BENCH_DAG_LAYOUT_ALWAYS=1: 5,000 files take many minutes per pass; so is package on Airflow 3
  * unless BENCH_PACKAGE_ALWAYS=1: Airflow 3 stores the whole file once per DAG, n² for n DAGs).
@@ -31,7 +32,7 @@ import {acquireLock, cacheDir, ensureAirflowEnv} from '../src/python/venv.js'
 
 const REPO = path.resolve(import.meta.dirname, '..')
 const BIN = path.join(REPO, 'bin', 'run.js')
-const OUT = path.join(import.meta.dirname, 'out', 'dag-processor')
+const OUT = process.env.BENCH_OUT ?? path.join(import.meta.dirname, 'out', 'dag-processor')
 const SIZES = (process.env.BENCH_DAGS ?? '500').split(',').map(Number)
 const RUNS = Number(process.env.BENCH_RUNS ?? 3)
 const MAJORS = (process.env.BENCH_AIRFLOW ?? '3,2').split(',').map((m) => Number(m) as 2 | 3)
