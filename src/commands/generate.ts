@@ -7,9 +7,9 @@ import {generate, staleError, type GenerateResult} from '../render/generate.js'
 
 export default class Generate extends BaseCommand<typeof Generate> {
   static override summary = 'Render Airflow DAG files from the YAML specs (and the discovered jobs) of the package.'
-  static override description = `Reads every spec under specs/ (the \`specs:\` folder of dagctl.yaml) and, with \`discover:\` in dagctl.yaml, every discovered job module and schedule entry (docs/discover.md); checks it, merges the policy defaults (platform < package < spec) and writes one DAG file per spec into dags/generated/ as <package>_<name>.py.
+  static override description = `Reads every spec under specs/ (the \`specs:\` folder of dagctl.yaml) and, with \`discover:\` in dagctl.yaml, every discovered job module and schedule entry (docs/discover.md); checks it, merges the policy defaults (platform < package < spec) and writes the DAG files into dags/generated/: one per spec as <package>_<name>.py, or with \`generate.layout\` in dagctl.yaml one file for the package (<package>.py) or one per N DAGs (<package>-batch-001.py, ...), which Airflow's DAG processor parses many times faster (docs/specs.md#file-layout).
 
-Output is deterministic: the same specs give the same bytes, and only changed files are written (each atomically). When any spec is bad nothing is written: the error names the file, the line and the key. Every generated file starts with "# dagctl:generated source=<spec>"; dagctl replaces or removes only files that carry it.
+Output is deterministic: the same specs give the same bytes, and only changed files are written (each atomically). When any spec is bad nothing is written: the error names the file, the line and the key. Every generated file starts with "# dagctl:generated " (a one-DAG file: "source=<spec>"; a file of several DAGs maps each DAG to its spec in its header); dagctl replaces or removes only files that carry it.
 
 Exit codes: 0 done; 1 --check found stale files; 2 a bad spec or dagctl.yaml; 3 a hand-written file is in the way; 5 refused by policy (an image outside policy.allowed_registries).`
   static override examples = [
@@ -66,7 +66,7 @@ Exit codes: 0 done; 1 --check found stale files; 2 a bad spec or dagctl.yaml; 3 
     if (this.flags.verbose) for (const file of result.unchanged) this.log(`unchanged ${file}`)
     for (const file of result.removed) this.log(`removed   ${file}`)
     for (const s of result.stale) {
-      if (result.check) this.log(`stale     ${s.file} (${s.reason}${s.spec ? `, from ${s.spec}` : ''})`)
+      if (result.check) this.log(`stale     ${s.file} (${s.reason}${s.dagId ? `: DAG ${s.dagId}` : ''}${s.spec ? `, from ${s.spec}` : ''})`)
       else this.log(`stale     ${s.file} (its spec ${s.spec ?? ''} no longer generates it; \`dagctl generate --clean\` removes it)`)
     }
     const counts = [

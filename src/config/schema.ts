@@ -114,6 +114,21 @@ export const ValidateSettings = z.strictObject({
 
 // ---- end of validate settings ----
 
+/**
+ * How generated DAGs are laid out in files (docs/specs.md#file-layout): `dag` one file per DAG,
+ * `package` one file for the package, `batch:N` one file per N DAGs. Airflow's DAG processor pays
+ * about 0.1 s per file, so fewer files parse faster; a file that fails to import loses all its DAGs.
+ */
+export const GenerateLayout = z
+  .string()
+  .regex(/^(dag|package|batch:[1-9]\d{0,4})$/, 'expected dag, package or batch:N (N DAGs per file, 1 to 99999)')
+
+export const DEFAULT_GENERATE_LAYOUT = 'dag'
+
+export const GenerateSettings = z.strictObject({
+  layout: GenerateLayout.default(DEFAULT_GENERATE_LAYOUT),
+})
+
 export const TriggerSettings = z.strictObject({
   /** glob patterns of DAG ids `trigger` may start; default `<package>_*` */
   allow: z.array(z.string().min(1)).optional(),
@@ -167,6 +182,8 @@ const configShape = {
   dags: z.string().min(1).default('dags/'),
   specs: z.string().min(1).default('specs/'),
   generated: z.string().min(1).default('dags/generated/'),
+  /** how generated DAGs are grouped into files */
+  generate: GenerateSettings.default({layout: DEFAULT_GENERATE_LAYOUT}),
   /** the package's default container image for kubernetes_pod tasks */
   image: z.string().min(1).optional(),
   /** a folder of a platform's own task type templates (`<type>.py.njk`) */

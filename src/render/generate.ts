@@ -6,7 +6,8 @@ import {locate, parseYamlSource} from '../config/yaml-source.js'
 import {CheckFailedError, ConfigError, ConflictError, DagctlError} from '../errors.js'
 import {combineErrors, findSpecFiles} from '../spec/load.js'
 import {writeFileAtomic} from '../util/atomic-write.js'
-import {generatedSource} from './header.js'
+import {generatedSource, generatedSources} from './header.js'
+import {dagSegments, groupDags, parseLayout, renderGroup, type RenderedDag} from './layout.js'
 import {renderSpecFiles, type SpecOutcome} from './render-specs.js'
 
 export type GenerateMode = 'write' | 'check' | 'clean'
@@ -34,9 +35,17 @@ export interface GenerateResult {
    * files out of line with the specs, left as they are: under --check every missing, changed or
    * orphan file; otherwise orphans only (generated files whose spec is gone: `--clean` removes them)
    */
-  stale: Array<{file: string; reason: StaleReason; spec?: string}>
+  stale: Array<{file: string; reason: StaleReason; spec?: string; dagId?: string}>
   dags: Array<{dagId: string; file: string; spec: string; tasks: number}>
+  /** generate.layout: dag, package or batch:N */
+  layout: string
   check: boolean
+}
+
+interface PlannedDag extends RenderedDag {
+  tasks: number
+  /** the spec file, absolute (for errors) */
+  file: string
 }
 
 interface PlannedFile {
@@ -44,10 +53,22 @@ interface PlannedFile {
   rel: string
   content: string
   state: 'missing' | 'changed' | 'unchanged'
-  dagId: string
-  /** the spec, relative to the package root */
-  source: string
-  tasks: number
+  /** the DAGs of the file, DAG id order; `source` is the spec relative to the package root */
+  dags: PlannedDag[]
+  /** for a changed file of several DAGs: the DAGs whose code differs from what is on disk */
+  drifted?: PlannedDag[]
+}
+
+/**
+ * A generated file that no spec generates any more. `superseded`: every DAG it holds is generated
+ * into another file now (the layout changed): keeping it would give Airflow each of those DAG ids
+ * twice, so `generate` removes it without --clean.
+ */
+interface Orphan {
+  file: string
+  rel: string
+  spec: string
+  superseded: boolean
 }
 
 const toRel = (root: string, file: string): string => path.relative(root, file).split(path.sep).join('/')
@@ -66,7 +87,7 @@ function readIfExists(file: string): string | undefined {
  * anything is written when any spec is bad (exit 2), refused by policy (exit 5), or would replace
  * a file dagctl did not write (exit 3).
  */
-export function planGeneration(options: GenerateOptions): {planned: PlannedFile[]; orphans: Array<{file: string; rel: string; spec: string}>} {
+export function planGeneration(options: GenerateOptions): {planned: PlannedFile[]; orphans: Orphan[]} {
   const {root, config} = options
   // With discover configured, a package may have no specs folder at all.
   const specsDir = path.resolve(root, config.specs)
@@ -74,7 +95,7 @@ export function planGeneration(options: GenerateOptions): {planned: PlannedFile[
   const outcomes = [...renderSpecFiles(root, config, specFiles), ...(options.extra ?? [])]
   const outDir = path.resolve(root, config.generated)
   const errors: DagctlError[] = []
-  const planned: PlannedFile[] = []
+  const dags: PlannedDag[] = []
   const seen = new Map<string, string>()
   for (const outcome of outcomes) {
     if (!outcome.ok) {
@@ -96,42 +117,82 @@ export function planGeneration(options: GenerateOptions): {planned: PlannedFile[
       continue
     }
     seen.set(dagId, source)
-    const file = path.join(outDir, `${dagId}.py`)
+    dags.push({dagId, source, content, tasks: outcome.tasks, file: outcome.file, ...(outcome.line !== undefined ? {line: outcome.line} : {})})
+  }
+  const layout = parseLayout(config.generate.layout)
+  const planned: PlannedFile[] = []
+  for (const group of groupDags(layout, config.package, dags)) {
+    const file = path.join(outDir, group.name)
     const existing = readIfExists(file)
     if (existing !== undefined && generatedSource(existing) === undefined) {
+      const what = group.dags.length === 1 ? group.dags[0].dagId : `${group.dags.length} DAGs (layout ${config.generate.layout})`
       errors.push(
-        new ConflictError(`${toRel(root, file)} exists and was not written by dagctl; generating ${dagId} would replace it`, {
+        new ConflictError(`${toRel(root, file)} exists and was not written by dagctl; generating ${what} would replace it`, {
           file,
           code: 'HAND_WRITTEN_FILE',
-          hint: `Move the hand-written file out of ${config.generated}, or rename the spec's name: in ${source}.`,
+          hint: `Move the hand-written file out of ${config.generated}${group.dags.length === 1 ? `, or rename the spec's name: in ${group.dags[0].source}` : ''}.`,
         }),
       )
       continue
     }
-    planned.push({file, rel: toRel(root, file), content, dagId, source, tasks: outcome.tasks, state: existing === undefined ? 'missing' : existing === content ? 'unchanged' : 'changed'})
+    const content = renderGroup(layout, group)
+    const state = existing === undefined ? 'missing' : existing === content ? 'unchanged' : 'changed'
+    const entry: PlannedFile = {file, rel: toRel(root, file), content, dags: group.dags, state}
+    if (state === 'changed' && group.dags.length > 1) entry.drifted = driftedDags(group.dags, content, existing!)
+    planned.push(entry)
   }
   if (errors.length > 0) throw combineErrors(errors)
 
   const targets = new Set(planned.map((p) => p.file))
-  const orphans: Array<{file: string; rel: string; spec: string}> = []
+  const orphans: Orphan[] = []
   let entries: string[] = []
   try {
     entries = readdirSync(outDir).filter((f) => f.endsWith('.py')).sort()
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
   }
+  const generatedIds = new Set(dags.map((d) => d.dagId))
   for (const name of entries) {
     const file = path.join(outDir, name)
     if (targets.has(file)) continue
-    const spec = generatedSource(readFileSync(file, 'utf8'))
-    if (spec !== undefined) orphans.push({file, rel: toRel(root, file), spec})
+    const sources = generatedSources(readFileSync(file, 'utf8'))
+    if (sources === undefined) continue
+    // A one-DAG file is named by its DAG id; a file of several DAGs maps them in its header.
+    const ids = sources.length === 1 && sources[0].dagId === undefined ? [name.slice(0, -'.py'.length)] : sources.map((s) => s.dagId ?? '')
+    const superseded = ids.length > 0 && ids.every((id) => generatedIds.has(id))
+    orphans.push({file, rel: toRel(root, file), spec: sources.map((s) => s.source).join(', '), superseded})
   }
   return {planned, orphans}
 }
 
+/**
+ * The DAGs of a multi-DAG file whose code on disk differs from what their specs generate (or that
+ * the file on disk lacks): what `--check` names. Empty when only the rest of the file differs.
+ */
+function driftedDags(dags: PlannedDag[], expected: string, existing: string): PlannedDag[] {
+  const want = dagSegments(expected)
+  const have = dagSegments(existing)
+  const mapped = new Set((generatedSources(existing) ?? []).map((s) => s.dagId))
+  return dags.filter((d) => want.get(d.dagId) !== have.get(d.dagId) || !mapped.has(d.dagId))
+}
+
+/**
+ * What `--check` says of a missing or changed file: a one-DAG file names its spec; a file of several
+ * DAGs gets one entry per DAG that is missing or drifted, each naming its spec (one entry without a
+ * spec when only the rest of the file differs).
+ */
+function staleEntries(p: PlannedFile): GenerateResult['stale'] {
+  const reason = p.state as StaleReason
+  if (p.dags.length === 1) return [{file: p.rel, reason, spec: p.dags[0].source}]
+  const named = p.state === 'missing' ? p.dags : (p.drifted ?? [])
+  if (named.length === 0) return [{file: p.rel, reason}]
+  return named.map((d) => ({file: p.rel, reason, spec: d.source, dagId: d.dagId}))
+}
+
 /** The failure of `generate --check` that found stale files (the result itself lists them). */
 export function staleError(result: GenerateResult): CheckFailedError {
-  return new CheckFailedError(`${result.stale.length} generated file${result.stale.length === 1 ? ' is' : 's are'} out of date: ${result.stale.map((s) => `${s.file} (${s.reason})`).join(', ')}`, {
+  const files = [...new Map(result.stale.map((s) => [s.file, s])).values()]
+  return new CheckFailedError(`${files.length} generated file${files.length === 1 ? ' is' : 's are'} out of date: ${files.map((s) => `${s.file} (${s.reason})`).join(', ')}`, {
     code: 'GENERATED_STALE',
     hint: 'Run `dagctl generate --clean` and commit the result.',
   })
@@ -146,13 +207,14 @@ export function generate(options: GenerateOptions): GenerateResult {
     unchanged: planned.filter((p) => p.state === 'unchanged').map((p) => p.rel),
     removed: [],
     stale: [],
-    dags: planned.map((p) => ({dagId: p.dagId, file: p.rel, spec: p.source, tasks: p.tasks})),
+    dags: planned.flatMap((p) => p.dags.map((d) => ({dagId: d.dagId, file: p.rel, spec: d.source, tasks: d.tasks}))),
+    layout: options.config.generate.layout,
     check: options.mode === 'check',
   }
   const changes = planned.filter((p) => p.state !== 'unchanged')
   if (options.mode === 'check') {
     result.stale = [
-      ...changes.map((p) => ({file: p.rel, reason: p.state as StaleReason, spec: p.source})),
+      ...changes.flatMap((p) => staleEntries(p)),
       ...orphans.map((o) => ({file: o.rel, reason: 'orphan' as const, spec: o.spec})),
     ]
     return result
@@ -162,7 +224,7 @@ export function generate(options: GenerateOptions): GenerateResult {
     result.written.push(p.rel)
   }
   for (const o of orphans) {
-    if (options.mode === 'clean') {
+    if (options.mode === 'clean' || o.superseded) {
       rmSync(o.file, {force: true})
       result.removed.push(o.rel)
     } else {

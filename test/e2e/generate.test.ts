@@ -27,6 +27,7 @@ describe('dagctl generate (built binary)', () => {
         {dagId: 'team_a_a', file: 'dags/generated/team_a_a.py', spec: 'specs/a.yaml', tasks: 2},
         {dagId: 'team_a_b', file: 'dags/generated/team_a_b.py', spec: 'specs/nested/b.yaml', tasks: 1},
       ],
+      layout: 'dag',
       check: false,
     })
     execFileSync('python3', ['-m', 'py_compile', ...listGenerated(root).map((f) => path.join(root, 'dags/generated', f))])
