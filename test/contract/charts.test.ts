@@ -15,7 +15,7 @@ import {tempDir} from '../helpers/tmp.js'
 
 /*
  * dagctl's values files (charts/) rendered by the real helm (v3.22.0, built from its Go module) with
- * the real packaged charts (test/fixtures/charts/). What this proves: the files pass the charts'
+ * the real packaged charts dagctl ships (charts/vendor/). What this proves: the files pass the charts'
  * schemas and templates, and the objects the charts make of them have the shape asserted below.
  * What it cannot prove (a pod starting, a mount the API server refuses, IRSA working): the real
  * kube-apiserver tests of `dagctl cluster` and a real cluster (charts/README.md).

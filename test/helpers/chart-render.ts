@@ -7,9 +7,9 @@ import {parseAllDocuments} from 'yaml'
 import {budget} from './budget.js'
 import {REPO_ROOT} from './cli.js'
 
-/** The packaged charts (test/fixtures/charts/SOURCES.md) and dagctl's values for them. */
-export const AIRFLOW_CHART = path.join(REPO_ROOT, 'test', 'fixtures', 'charts', 'airflow-1.22.0.tgz')
-export const DATAHUB_CHART = path.join(REPO_ROOT, 'test', 'fixtures', 'charts', 'datahub-1.1.0.tgz')
+/** The packaged charts dagctl ships and installs (charts/vendor/README.md: provenance), and dagctl's values for them. */
+export const AIRFLOW_CHART = path.join(REPO_ROOT, 'charts', 'vendor', 'airflow-1.22.0.tgz')
+export const DATAHUB_CHART = path.join(REPO_ROOT, 'charts', 'vendor', 'datahub-1.1.0.tgz')
 export const EXAMPLE_OVERLAY = path.join(REPO_ROOT, 'test', 'fixtures', 'charts', 'dagctl-overlay.yaml')
 export const chartsFile = (...parts: string[]) => path.join(REPO_ROOT, 'charts', ...parts)
 
