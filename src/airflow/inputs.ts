@@ -1,16 +1,11 @@
 import {readFile} from 'node:fs/promises'
 
-import {parseDurationText} from '../config/schema.js'
+import {durationFlagMs} from '../config/schema.js'
 import {UsageError} from '../errors.js'
 
 /** `--timeout` of `trigger --wait`: `30s`, `10m`, `2h`, or plain seconds; default 30 minutes. */
 export function parseWaitTimeout(value: string | undefined): number {
-  const timeout = value ?? '30m'
-  const seconds = parseDurationText(timeout)
-  if (seconds === undefined) {
-    throw new UsageError(`--timeout ${timeout}: expected a duration such as 30s, 10m or 2h`, {hint: 'dagctl trigger DAG_ID --wait --timeout 10m'})
-  }
-  return seconds * 1000
+  return durationFlagMs('timeout', value ?? '30m', 'dagctl trigger DAG_ID --wait --timeout 10m')
 }
 
 /** `--conf`: a JSON object, or `@FILE` holding one (Airflow takes a run's conf as an object). */

@@ -2,11 +2,11 @@ import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../base-command.js'
 import {environmentFlags, storeFlags} from '../flags.js'
-import {parseDurationText} from '../config/schema.js'
-import {UsageError} from '../errors.js'
+import {durationFlagMs} from '../config/schema.js'
 import {openStoreContext} from '../release/context.js'
 import {makeLogger} from '../sync/log.js'
 import {onceFailure, runSync} from '../sync/loop.js'
+import {withStopSignals} from '../util/interrupt.js'
 
 export default class Sync extends BaseCommand<typeof Sync> {
   static override summary = 'Keep a DAG folder equal to the HEAD releases of an environment, atomically (the sidecar of Airflow).'
@@ -39,38 +39,26 @@ Exit codes (--once): 0 every package at HEAD, 1 a blob missing or damaged, 2 bad
     const {flags} = this
     const packages = flags.package ?? (process.env.DAGCTL_SYNC_PACKAGES ?? '').split(/[\s,]+/).filter(Boolean)
     const ctx = await openStoreContext(() => this.loadConfig(), {env: flags.env, store: flags.store, endpoint: flags.endpoint})
-    const controller = new AbortController()
-    const stop = (): void => controller.abort()
-    process.once('SIGTERM', stop)
-    process.once('SIGINT', stop)
-    try {
-      const result = await runSync({
+    // SIGTERM or SIGINT: the loop ends after the current cycle and exits 0 (a second one exits at once)
+    const result = await withStopSignals((signal) =>
+      runSync({
         store: ctx.store,
         env: ctx.env,
         dir: flags.to,
         packages,
         prunePackages: flags['prune-packages'],
-        graceMs: duration(flags.grace, 'grace') * 1000,
+        graceMs: durationFlagMs('grace', flags.grace, 'dagctl sync --grace 5m'),
         once: flags.once,
-        intervalMs: duration(flags.interval, 'interval') * 1000,
+        intervalMs: durationFlagMs('interval', flags.interval, 'dagctl sync --interval 30s'),
         unhealthyAfter: flags['unhealthy-after'],
         metricsPort: flags['metrics-port'],
         metricsHost: flags['metrics-host'],
         logger: makeLogger(flags['log-format'] as 'text' | 'json'),
-        signal: controller.signal,
-      })
-      const failure = flags.once && result.last ? onceFailure(result.last) : undefined
-      if (failure) throw failure
-      return {cycles: result.cycles, ...(result.last ? {last: result.last} : {})}
-    } finally {
-      process.off('SIGTERM', stop)
-      process.off('SIGINT', stop)
-    }
+        signal,
+      }),
+    )
+    const failure = flags.once && result.last ? onceFailure(result.last) : undefined
+    if (failure) throw failure
+    return {cycles: result.cycles, ...(result.last ? {last: result.last} : {})}
   }
-}
-
-function duration(text: string, flag: string): number {
-  const s = parseDurationText(text)
-  if (s === undefined || s <= 0) throw new UsageError(`--${flag} ${text} is not a duration`, {code: 'USAGE', hint: `Use 30s, 5m, 1h or seconds, e.g. --${flag} 30s.`})
-  return s
 }

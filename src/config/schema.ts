@@ -1,6 +1,7 @@
 import {z} from 'zod'
 
 import {CONFIGURABLE_RULES} from '../check/rule-names.js'
+import {UsageError} from '../errors.js'
 
 /**
  * dagctl.yaml. Objects are strict so that a typo (`retires:`) is an error that names the key,
@@ -219,6 +220,18 @@ export function durationSeconds(value: z.infer<typeof Duration>): number {
   const seconds = parseDurationText(value)
   if (seconds === undefined) throw new Error(`not a duration: ${value}`)
   return seconds
+}
+
+/**
+ * A duration flag's value in milliseconds, or a UsageError (exit 2) naming the flag and showing
+ * `example`, a command line that works. Zero and negative durations are refused.
+ */
+export function durationFlagMs(flag: string, text: string, example: string): number {
+  const seconds = parseDurationText(text)
+  if (seconds === undefined || seconds <= 0) {
+    throw new UsageError(`--${flag} ${text}: expected a duration such as 30s, 10m or 2h`, {code: 'USAGE', hint: example})
+  }
+  return seconds * 1000
 }
 
 /** A duration typed on a command line: `30s`, `10m`, `2h`, `1d`, or bare seconds; undefined if it is none. */
