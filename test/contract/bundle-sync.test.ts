@@ -1,5 +1,4 @@
 import {createHash} from 'node:crypto'
-import {execa} from 'execa'
 import path from 'node:path'
 import {afterAll, describe, expect, inject, it} from 'vitest'
 
@@ -7,6 +6,7 @@ import {budget} from '../helpers/budget.js'
 import {REPO_ROOT, runCli} from '../helpers/cli.js'
 import {MOTO_ENV, startMoto, type Moto} from '../helpers/moto.js'
 import {packageDir, publish, setDags, syncOnce, treeHashes} from '../helpers/sync.js'
+import {airflowResult} from '../helpers/airflow-python.js'
 import {tempDir} from '../helpers/tmp.js'
 
 /**
@@ -51,23 +51,11 @@ sys.__stdout__.write("RESULT " + json.dumps(out) + "\\n")
 interface Parsed {path: string; version: string | null; dags: string[]; errors: Record<string, string>; files: string[]; crash?: string}
 
 async function parse(args: Record<string, unknown>, storage: string, env: Record<string, string>): Promise<Parsed> {
-  const home = tempDir({}, 'dagctl-sbs-home-')
-  const r = await execa(inject('airflowPython')['3'], ['-c', PARSE, JSON.stringify(args)], {
-    reject: false,
-    timeout: budget(300_000),
-    env: {
-      ...env,
-      PYTHONPATH: path.join(REPO_ROOT, 'python', 'dagctl_airflow'),
-      AIRFLOW_HOME: home,
-      AIRFLOW__CORE__LOAD_EXAMPLES: 'False',
-      AIRFLOW__DATABASE__SQL_ALCHEMY_CONN: `sqlite:///${path.join(home, 'airflow.db')}`,
-      AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_STORAGE_PATH: storage,
-      AIRFLOW__LOGGING__LOGGING_LEVEL: 'ERROR',
-    },
-  })
-  const line = r.stdout.split('\n').find((l) => l.startsWith('RESULT '))
-  if (!line) throw new Error(`the Airflow 3 parse failed (${r.exitCode}):\n${r.stdout}\n${r.stderr}`)
-  const out = JSON.parse(line.slice('RESULT '.length))
+  const out = await airflowResult<Parsed & {trace?: string}>(inject('airflowPython')['3'], PARSE, [JSON.stringify(args)], {
+    ...env,
+    PYTHONPATH: path.join(REPO_ROOT, 'python', 'dagctl_airflow'),
+    AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_STORAGE_PATH: storage,
+  }, budget(300_000))
   if (out.crash) throw new Error(`the Airflow 3 parse crashed: ${out.crash}\n${out.trace}`)
   return out
 }

@@ -6,6 +6,7 @@ import {describe, expect, inject, it} from 'vitest'
 import {readlinkSync} from 'node:fs'
 
 import {packageDir, publish, rollback, setDags, startSync, syncOnce} from '../helpers/sync.js'
+import {airflowResult} from '../helpers/airflow-python.js'
 import {tempDir} from '../helpers/tmp.js'
 
 /** Airflow's own DagBag over the DAG folder, in the managed venv, with a throw-away AIRFLOW_HOME. */
@@ -29,21 +30,7 @@ sys.__stdout__.write("RESULT " + json.dumps(out) + "\\n")
 `
 
 async function dagBag(major: '2' | '3', folder: string): Promise<{dags?: string[]; errors?: Record<string, string>; files?: string[]; crash?: string}> {
-  const home = tempDir()
-  const r = await execa(inject('airflowPython')[major], ['-c', DAGBAG, folder], {
-    reject: false,
-    timeout: 300_000,
-    env: {
-      AIRFLOW_HOME: home,
-      AIRFLOW__CORE__DAGS_FOLDER: folder,
-      AIRFLOW__CORE__LOAD_EXAMPLES: 'False',
-      AIRFLOW__DATABASE__SQL_ALCHEMY_CONN: `sqlite:///${path.join(home, 'airflow.db')}`,
-      AIRFLOW__LOGGING__LOGGING_LEVEL: 'ERROR',
-    },
-  })
-  const line = r.stdout.split('\n').find((l) => l.startsWith('RESULT '))
-  if (!line) throw new Error(`DagBag run failed (${r.exitCode}):\n${r.stdout}\n${r.stderr}`)
-  return JSON.parse(line.slice('RESULT '.length))
+  return airflowResult<{dags?: string[]; errors?: Record<string, string>; files?: string[]; crash?: string}>(inject('airflowPython')[major], DAGBAG, [folder], {AIRFLOW__CORE__DAGS_FOLDER: folder})
 }
 
 const dagFile = (id: string, tag: string): string => `"""${tag}"""

@@ -1,9 +1,9 @@
-import {execa} from 'execa'
 import {cpSync, readFileSync, readdirSync, rmSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {describe, expect, inject, it} from 'vitest'
 
 import {REPO_ROOT, runCli} from '../helpers/cli.js'
+import {airflowResult} from '../helpers/airflow-python.js'
 import {tempDir} from '../helpers/tmp.js'
 
 /**
@@ -78,21 +78,7 @@ interface BagResult {
 }
 
 async function dagBag(major: 2 | 3, folder: string): Promise<BagResult> {
-  const home = tempDir()
-  const r = await execa(inject('airflowPython')[String(major) as '2' | '3'], ['-c', DAGBAG, folder], {
-    reject: false,
-    timeout: 300_000,
-    env: {
-      AIRFLOW_HOME: home,
-      AIRFLOW__CORE__DAGS_FOLDER: folder,
-      AIRFLOW__CORE__LOAD_EXAMPLES: 'False',
-      AIRFLOW__DATABASE__SQL_ALCHEMY_CONN: `sqlite:///${path.join(home, 'airflow.db')}`,
-      AIRFLOW__LOGGING__LOGGING_LEVEL: 'ERROR',
-    },
-  })
-  const line = r.stdout.split('\n').find((l) => l.startsWith('RESULT '))
-  if (!line) throw new Error(`DagBag run failed (${r.exitCode}):\n${r.stdout}\n${r.stderr}`)
-  return JSON.parse(line.slice('RESULT '.length))
+  return airflowResult<BagResult>(inject('airflowPython')[String(major) as '2' | '3'], DAGBAG, [folder], {AIRFLOW__CORE__DAGS_FOLDER: folder})
 }
 
 async function generate(root: string, ...args: string[]) {

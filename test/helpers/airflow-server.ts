@@ -5,6 +5,8 @@ import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 
+import {sessionMembers} from '../../src/cluster/process.js'
+
 /**
  * Real Airflow for contract tests: `airflow standalone` (3.x: scheduler, dag-processor, api-server,
  * triggerer; 2.11: scheduler, webserver, triggerer) in its own process group, AIRFLOW_HOME in a temp
@@ -240,24 +242,6 @@ export async function startAirflow(version: 2 | 3, python: string, options: Star
   return {version, url, username, get password() {
     return password
   }, home, dagsDir, outDir, api, logTail, logText, stop}
-}
-
-/** Processes in session `sid` (Linux /proc; elsewhere none). */
-function sessionMembers(sid: number): number[] {
-  if (!existsSync('/proc')) return []
-  const members: number[] = []
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8')
-      // after "pid (comm) ": state ppid pgrp session ...
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-      if (Number(fields[3]) === sid) members.push(Number(name))
-    } catch {
-      // exited meanwhile
-    }
-  }
-  return members
 }
 
 export interface RecordedRequest {
