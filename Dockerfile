@@ -1,7 +1,7 @@
 # The dagctl image the sync sidecar (and init container) runs. Build from the repository root:
 #   docker build -t dagctl:0.1.0 .
 # Run:  docker run --rm -e DAGCTL_STORE=s3://bucket/prefix -e DAGCTL_ENV=prod -v dags:/dags dagctl:0.1.0 sync --to /dags
-FROM node:20-slim AS build
+FROM node:26-slim AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts
@@ -13,7 +13,7 @@ COPY templates ./templates
 COPY python ./python
 RUN npm run build && npm prune --omit=dev --ignore-scripts
 
-FROM node:20-slim
+FROM node:26-slim
 # SHELL set: without it oclif asks os.userInfo() for the user's shell, which throws (ENOENT) under a
 # uid the image has no passwd entry for (a pod's runAsUser, OpenShift's random uids): every command
 # would fail at start-up.

@@ -77,10 +77,10 @@ describe('dagctl sync in the official Airflow chart', () => {
     expect(side.exitCode, side.stderr).toBe(0)
   })
 
-  it('the Dockerfile: Node 20 slim, a non-root user, dagctl sync as the command, and everything it copies exists', () => {
+  it('the Dockerfile: Node 26 slim (the current LTS), a non-root user, dagctl sync as the command, and everything it copies exists', () => {
     const text = readFileSync(path.join(REPO_ROOT, 'Dockerfile'), 'utf8')
     const froms = [...text.matchAll(/^FROM (\S+)/gm)].map((m) => m[1])
-    expect(froms.every((f) => f === 'node:20-slim')).toBe(true)
+    expect(froms.every((f) => f === 'node:26-slim')).toBe(true)
     expect(text).toMatch(/^USER (?!root|0\b)\S+/m)
     expect(text).toMatch(/^ENTRYPOINT \["dagctl"\]$/m)
     expect(text).toMatch(/^CMD \["sync"/m)
