@@ -3,6 +3,7 @@ import {commandLine} from './executor.js'
 import type {KubeDownResult, KubeStatusResult, KubeUpResult} from './profiles/kube.js'
 import type {StatusResult, UpResult} from './profiles/local.js'
 import {describeCheck} from './tools.js'
+import {CheckFailedError} from '../errors.js'
 
 const shellQuote = (s: string) => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replaceAll("'", "'\\''")}'`)
 
@@ -42,6 +43,38 @@ export function describeAnyUp(result: AnyUpResult, printConfig: boolean): string
 
 export function describeAnyStatus(result: AnyStatusResult): string[] {
   return result.profile === 'local' ? describeStatus(result) : describeKubeStatus(result)
+}
+
+/**
+ * What `cluster status` fails with when the cluster is not up and healthy (exit 1, like fsck's
+ * damage): what is wrong, and where to look. Scripts and CI gates branch on it.
+ */
+export function notHealthyError(result: AnyStatusResult): CheckFailedError {
+  if (result.profile === 'local') {
+    if (result.components.length === 0) {
+      return new CheckFailedError(`cluster ${result.name} is not up: nothing is recorded under ${result.dir}`, {code: 'CLUSTER_NOT_UP', hint: 'Run `dagctl cluster up` to start it.'})
+    }
+    const bad = result.components.filter((c) => !c.healthy)
+    return new CheckFailedError(`cluster ${result.name} is not healthy: ${bad.map((c) => `${c.name} ${c.detail}`).join('; ')}`, {
+      code: 'CLUSTER_NOT_HEALTHY',
+      details: {unhealthy: bad.map((c) => c.name)},
+      hint: `Read the component's log (${bad.map((c) => c.log).filter(Boolean).join(', ') || 'under the cluster folder'}); \`dagctl cluster up\` restarts what is not running.`,
+    })
+  }
+  const reasons = [
+    ...result.releases.filter((r) => !r.installed || r.status !== 'deployed').map((r) => `release ${r.name} ${r.installed ? r.status : 'not installed'}`),
+    ...result.workloads.filter((w) => w.ready < w.desired).map((w) => `${w.kind} ${w.name} ${w.ready}/${w.desired} ready`),
+    ...(result.workloads.length === 0 ? ['no workloads'] : []),
+    ...(result.airflow.healthy === true ? [] : [`Airflow ${result.airflow.detail}`]),
+  ]
+  const installed = result.releases.some((r) => r.installed)
+  return new CheckFailedError(`cluster ${result.name} (${result.profile}, context ${result.context}) is ${installed ? 'not healthy' : 'not up'}: ${reasons.join('; ')}`, {
+    code: installed ? 'CLUSTER_NOT_HEALTHY' : 'CLUSTER_NOT_UP',
+    details: {reasons},
+    hint: installed
+      ? `See why with \`kubectl --context ${result.context} -n ${result.namespace} get pods\` and \`kubectl describe\` of a pod that is not ready.`
+      : `Run \`dagctl cluster up --profile ${result.profile}${result.profile === 'prod' ? ` --env ${result.env}` : ''}\`.`,
+  })
 }
 
 export function describeAnyDown(result: AnyDownResult): string[] {

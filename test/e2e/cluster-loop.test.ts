@@ -109,8 +109,15 @@ describe.each(variants.filter((v) => !only || only.includes(String(variants.inde
   const ranWith = (runId: string) => readFileSync(path.join(out, `${runId}.txt`), 'utf8').trim()
 
   it('status shows every component healthy, with the local credentials; a second up is harmless', async () => {
-    const status = (await cli(['cluster', 'status', '--json'])).json() as {up: boolean; username: string; password: string; components: Array<{name: string; healthy: boolean; pid: number; version?: string}>}
+    const statusRun = await cli(['cluster', 'status', '--json'])
+    ok(statusRun)
+    const status = statusRun.json() as {up: boolean; username: string; password: string; components: Array<{name: string; healthy: boolean; pid: number; version?: string}>}
     expect(status.up).toBe(true)
+    // a cluster never brought up: exit 1, CLUSTER_NOT_UP, the report still the whole of stdout
+    const none = await cli(['cluster', 'status', '--name', 'never-up', '--json'])
+    expect(none.exitCode, none.stderr).toBe(1)
+    expect(none.json()).toMatchObject({name: 'never-up', up: false, components: []})
+    expect((await cli(['cluster', 'status', '--name', 'never-up'])).stderr).toContain('dagctl cluster up')
     expect(status.components.map((c) => c.name)).toEqual([...(s3 ? ['s3'] : []), ...(bundle ? [] : ['sync']), 'airflow'])
     expect(status.components.find((c) => c.name === 'airflow')!.version).toMatch(airflow === 3 ? /^3\./ : /^2\.11/)
     expect(status.username).toBe('admin')
@@ -124,6 +131,9 @@ describe.each(variants.filter((v) => !only || only.includes(String(variants.inde
     if (!bundle) {
       process.kill(-victim.pid, 'SIGKILL')
       await waitFor('sync to be gone', async () => (existsSync(`/proc/${victim.pid}`) ? undefined : true), budget(30_000))
+      const hurt = await cli(['cluster', 'status'])
+      expect(hurt.exitCode, hurt.stderr).toBe(1)
+      expect(hurt.stderr).toMatch(/is not healthy: sync not running/)
       const revived = await cli(['cluster', 'up', '--airflow', String(airflow), ...flags, '--json'])
       ok(revived)
       const actions = Object.fromEntries((revived.json() as {components: Array<{name: string; action: string}>}).components.map((c) => [c.name, c.action]))

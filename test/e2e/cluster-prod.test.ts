@@ -85,8 +85,9 @@ describe('cluster up --profile prod against a real API server', () => {
     expect(overlay).toContain(role)
 
     // status: the release and the objects, read back; nothing schedules pods here, so none is ready
+    // not healthy is exit 1 (CLUSTER_NOT_HEALTHY, each workload named), and the report is still stdout's whole
     const status = await runCli(['cluster', 'status', '--json'], {cwd: dir, env})
-    expect(status.exitCode, show(status)).toBe(0)
+    expect(status.exitCode, show(status)).toBe(1)
     const s = status.json()
     expect(s).toMatchObject({profile: 'prod', context: CONTEXT, namespace: ns, up: false, pods: []})
     expect(s.releases).toMatchObject([{name: 'airflow', installed: true, status: 'deployed', chart: 'airflow-1.22.0', appVersion: '3.2.1'}])
@@ -96,6 +97,9 @@ describe('cluster up --profile prod against a real API server', () => {
     expect(s.airflow.reachable).toBe(false)
     const human = await runCli(['cluster', 'status'], {cwd: dir, env})
     expect(human.stdout).toMatch(/deployment\/airflow-scheduler\s+0\/2 ready {2}NOT READY/)
+    expect(human.exitCode).toBe(1)
+    expect(human.stderr).toMatch(/CLUSTER_NOT_HEALTHY|is not healthy: .*Deployment airflow-scheduler 0\/2 ready/)
+    expect(human.stderr).toContain(`kubectl --context ${CONTEXT} -n ${ns} get pods`)
 
     // a claim as a StatefulSet's volumeClaimTemplate makes it (no controller here makes them)
     const pvc = await kube.kubectl(['apply', '-f', '-'], JSON.stringify({apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: {name: 'logs-airflow-triggerer-0', namespace: ns, labels: {release: 'airflow'}}, spec: {accessModes: ['ReadWriteOnce'], resources: {requests: {storage: '1Gi'}}}}))

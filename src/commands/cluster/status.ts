@@ -2,13 +2,14 @@ import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../base-command.js'
 import {status, type AnyStatusResult} from '../../cluster/cluster.js'
-import {describeAnyStatus} from '../../cluster/describe.js'
+import {describeAnyStatus, notHealthyError} from '../../cluster/describe.js'
 import {targetRequest} from '../../cluster/options.js'
 import {optionalConfig} from '../../python/interpreter.js'
 import {loadConfig} from '../../config/load.js'
 
 export default class ClusterStatus extends BaseCommand<typeof ClusterStatus> {
   static override summary = 'Show the real state of a cluster: local components (pid, URL, health), or the Helm releases, workloads, pods, Airflow health and sync metrics (kind, prod).'
+  static override description = 'Exit codes: 0 up and healthy, 1 not up or not healthy (the report still prints; under --json it is the whole of stdout), 2 bad usage.'
   static override examples = ['<%= config.bin %> cluster status', '<%= config.bin %> cluster status --json', '<%= config.bin %> cluster status --profile prod --env prod']
   static override flags = {
     profile: Flags.string({summary: 'The profile it was brought up with (default: what up recorded).', options: ['local', 'kind', 'prod']}),
@@ -20,6 +21,7 @@ export default class ClusterStatus extends BaseCommand<typeof ClusterStatus> {
   public async run(): Promise<AnyStatusResult> {
     const result = await status(targetRequest(this.flags, (envName, required) => optionalConfig(() => loadConfig({configPath: this.flags.config, envName, requireEnvironment: required ? {completeWith: []} : undefined}))), {steps: this.steps(), note: (m) => this.note(m), confirm: async () => false})
     if (!this.jsonEnabled()) for (const line of describeAnyStatus(result)) this.log(line)
+    if (!result.up) this.failWithResult(result, notHealthyError(result))
     return result
   }
 }
