@@ -6,6 +6,7 @@ import path from 'node:path'
 import {parse, stringify} from 'yaml'
 import {afterAll, beforeAll, describe, expect, inject, it} from 'vitest'
 
+import {secretNeedsOf} from '../../src/cluster/secrets.js'
 import {budget} from '../helpers/budget.js'
 import {AIRFLOW_CHART, DATAHUB_CHART, EXAMPLE_OVERLAY, K8sObject, chartsFile, containersOf, helmLint, helmTemplate, parseIni, parseObjects, podSpecs, secretLookingValues} from '../helpers/chart-render.js'
 import {BIN, REPO_ROOT} from '../helpers/cli.js'
@@ -201,6 +202,14 @@ describe('charts/airflow: the official chart 1.22.0 rendered by real helm', () =
         for (const s of ['airflow-metadata-db', 'airflow-fernet-key', 'airflow-api-secret', 'airflow-jwt-secret']) expect(named, s).toContain(s)
         const readme = readFileSync(chartsFile('README.md'), 'utf8')
         for (const s of named) expect(readme, `the Secret ${s} is documented`).toContain(s)
+        // what `cluster up` checks exists before it installs is that same list, with the keys the pods read
+        const needs = secretNeedsOf(objects())
+        expect(needs.map((n) => n.name)).toEqual([...named].sort())
+        expect(needs.find((n) => n.name === 'airflow-metadata-db')?.keys).toEqual(['connection'])
+      })
+    } else {
+      it('dev: the chart makes every Secret its pods read, so cluster up needs none to exist', () => {
+        expect(secretNeedsOf(objects())).toEqual([])
       })
     }
   })

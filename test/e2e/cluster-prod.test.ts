@@ -1,5 +1,5 @@
 import {execa} from 'execa'
-import {existsSync, readFileSync, writeFileSync} from 'node:fs'
+import {existsSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, inject, it} from 'vitest'
 
@@ -63,7 +63,28 @@ describe('cluster up --profile prod against a real API server', () => {
   it('up: terraform init/plan/apply, then helm upgrade --install with the prod values and the overlay from terraform output; status reads it back; down keeps the PVCs', async () => {
     const ns = 'airflow-a'
     const {dir, log, env} = pkg('', ns)
-    const up = await runCli(['cluster', 'up', '--profile', 'prod', '--env', 'prod', '--namespace', ns, '--yes', '--no-wait', ...NO_HOOKS], {cwd: dir, env})
+    const upArgs = ['cluster', 'up', '--profile', 'prod', '--env', 'prod', '--namespace', ns, '--yes', '--no-wait', ...NO_HOOKS]
+    // the prod values read existing Secrets: with none there, or one lacking the key the pods read,
+    // up refuses before helm installs anything (the pods would never start), naming each and its key
+    const secret = async (name: string, key: string) => expect((await kube.kubectl(['--namespace', ns, 'create', 'secret', 'generic', name, `--from-literal=${key}=s3cr3t-${name}`])).exitCode).toBe(0)
+    const none = await runCli([...upArgs, '--json'], {cwd: dir, env})
+    expect(none.exitCode, show(none)).toBe(2)
+    expect(none.json().error).toMatchObject({code: 'CLUSTER_SECRETS_MISSING'})
+    expect(none.json().error.details.missing.map((m: {name: string}) => m.name)).toEqual(['airflow-api-secret', 'airflow-fernet-key', 'airflow-jwt-secret', 'airflow-metadata-db'])
+    expect(none.json().error.hint).toContain(`kubectl --context ${CONTEXT} --namespace ${ns} create secret generic airflow-metadata-db --from-literal=connection=...`)
+    expect(await releases(ns)).toEqual([])
+    await secret('airflow-metadata-db', 'url') // the wrong key
+    for (const [name, key] of [['airflow-fernet-key', 'fernet-key'], ['airflow-api-secret', 'api-secret-key'], ['airflow-jwt-secret', 'jwt-secret']]) await secret(name!, key!)
+    const wrongKey = await runCli(upArgs, {cwd: dir, env})
+    expect(wrongKey.exitCode, show(wrongKey)).toBe(2)
+    expect(wrongKey.stderr).toMatch(/airflow-metadata-db: no key connection \(read by /)
+    expect(`${wrongKey.stdout}${wrongKey.stderr}`).not.toContain('s3cr3t') // only the keys' names are read, never a value
+    expect(await releases(ns)).toEqual([])
+    expect((await kube.kubectl(['--namespace', ns, 'delete', 'secret', 'airflow-metadata-db'])).exitCode).toBe(0)
+    await secret('airflow-metadata-db', 'connection')
+    rmSync(log, {force: true})
+
+    const up = await runCli(upArgs, {cwd: dir, env})
     expect(up.exitCode, show(up)).toBe(0)
     expect(tfCalls(log)).toEqual(['version', 'init', 'plan', 'apply', 'output'])
     expect(up.stderr).toContain('Plan: 9 to add') // the plan is shown before it is applied

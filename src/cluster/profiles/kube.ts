@@ -6,6 +6,7 @@ import {PolicyError, UsageError} from '../../errors.js'
 import type {StepRunner} from '../../util/steps.js'
 import {Executor, helmFailed, toolFailed, type PlannedCommand} from '../executor.js'
 import {chartPackage, chartsDir, S3_SERVICE, valuesFile} from '../manifests.js'
+import {checkSecrets} from '../secrets.js'
 import {firstLine, type ToolCheck, type ToolRunner} from '../tools.js'
 
 /** What the kind and prod profiles share: Helm releases in one namespace of one kube context. */
@@ -172,6 +173,8 @@ export async function helmInstall(ex: Executor, h: HelmInstall): Promise<Release
   if (!h.namespaceMade) await ensureNamespace(ex, h.context, h.namespace)
   const rendered = await ex.change('helm', ['template', h.release, chartFile, '--namespace', h.namespace, '--kube-context', h.context, ...h.values.flatMap((v) => ['-f', v]), ...h.set.flatMap((s) => ['--set', s])], `helm: render ${h.release} with the values`, {onFailure: refused})
   await ex.change('kubectl', ['--context', h.context, '--namespace', h.namespace, 'apply', '--dry-run=server', '--filename', '-'], `kubectl: the API server checks every object of ${h.release} (server-side dry run, stdin: the rendered chart)`, {input: rendered.stdout, onFailure: refused})
+  // the Secrets the pods read and the chart does not make (prod's values name existing ones) must be there
+  if (!ex.dryRun) await checkSecrets(ex, {context: h.context, namespace: h.namespace, release: h.release, rendered: rendered.stdout, valuesFiles: h.values})
   await ex.change('helm', helmInstallArgs(h, chartFile), `helm: ${h.release} (${path.basename(chartFile)}) into ${h.context}/${h.namespace}`, {onFailure: refused})
   return {name: h.release, chart: path.basename(chartFile), namespace: h.namespace, values: h.values}
 }
