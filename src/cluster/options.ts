@@ -15,6 +15,7 @@ export interface UpFlags {
   airflow: string
   s3?: boolean
   bundle?: boolean
+  executor?: string
   port: number
   's3-port': number
   'metrics-port': number
@@ -54,6 +55,9 @@ export function upRequest(flags: UpFlags, loaded: ResolvedConfig | undefined): U
       },
     }
   }
+  if (flags.executor === 'celery' && profile !== 'prod') {
+    throw new UsageError('--executor celery: only for --profile prod', {code: 'USAGE', hint: `Profile ${profile} runs the LocalExecutor (the dev values); drop --executor, or use --profile prod.`})
+  }
   const localOnly = [flags.s3 && '--s3', flags.setup && '--setup', flags['print-config'] && '--print-config', flags.airflow !== '3' && `--airflow ${flags.airflow}`].filter(Boolean)
   if (localOnly.length > 0) {
     throw new UsageError(`${localOnly.join(', ')}: only for --profile local`, {code: 'USAGE', hint: `Profile ${profile} installs Airflow 3 from its chart with S3 (${profile === 'kind' ? 'moto in the cluster' : "Terraform's bucket"}); drop ${localOnly.join(' and ')}.`})
@@ -64,7 +68,7 @@ export function upRequest(flags: UpFlags, loaded: ResolvedConfig | undefined): U
       root, dir: clusterDir(root, name), name, env: flags.env, dryRun: Boolean(flags['dry-run']), yes: Boolean(flags.yes),
       context: flags.context, namespace: flags.namespace, kubernetes: loaded?.config.environments[flags.env]?.kubernetes,
       configuredStore: configuredStore(loaded, flags.env), withDatahub: (flags.with ?? []).includes('datahub'), bundle: Boolean(flags.bundle),
-      values: flags.values ?? [], set: flags.set ?? [], wait: flags.wait ?? true, timeoutSeconds: flags.timeout,
+      celery: flags.executor === 'celery', values: flags.values ?? [], set: flags.set ?? [], wait: flags.wait ?? true, timeoutSeconds: flags.timeout,
       terraformDir: flags['terraform-dir'], image: flags.image,
     },
   }

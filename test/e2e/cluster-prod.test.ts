@@ -215,6 +215,21 @@ describe('cluster up --profile prod against a real API server', () => {
     expect(await releases('airflow-g')).toEqual([])
   })
 
+  it('--executor celery and --bundle add their values files after the prod values, before the user\'s and the overlay', async () => {
+    const {dir, env} = pkg()
+    writeFileSync(path.join(dir, 'mine.yaml'), 'scheduler: {replicas: 3}\n')
+    const r = await runCli(['cluster', 'up', '--profile', 'prod', '--env', 'prod', '--executor', 'celery', '--bundle', '--values', 'mine.yaml', '--dry-run', '--no-wait'], {cwd: dir, env})
+    expect(r.exitCode, show(r)).toBe(0)
+    const charts = path.join(REPO_ROOT, 'charts', 'airflow')
+    const install = r.stdout.split('\n').find((l) => l.includes(' upgrade --install airflow '))!
+    const files = [...install.matchAll(/ -f (\S+)/g)].map((m) => m[1])
+    expect(files).toEqual([path.join(charts, 'values-prod.yaml'), path.join(charts, 'values-prod-celery.yaml'), path.join(charts, 'values-bundle.yaml'), path.join(dir, 'mine.yaml'), path.join(dir, '.dagctl', 'cluster', 'prod', 'values-terraform.yaml')])
+    // celery is prod's: the other profiles refuse it rather than ignore it
+    const kind = await runCli(['cluster', 'up', '--profile', 'kind', '--env', 'prod', '--executor', 'celery', '--dry-run'], {cwd: dir, env})
+    expect(kind.exitCode, show(kind)).toBe(2)
+    expect(kind.stderr).toContain('--executor celery: only for --profile prod')
+  })
+
   it('--dry-run prints the exact commands and runs none of them', async () => {
     const {dir, log, env} = pkg()
     const r = await runCli(['cluster', 'up', '--profile', 'prod', '--env', 'prod', '--namespace', 'airflow-f', '--dry-run', '--no-wait', ...NO_HOOKS], {cwd: dir, env})

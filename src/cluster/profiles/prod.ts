@@ -22,6 +22,8 @@ export interface KubeUpOptions {
   configuredStore?: string
   withDatahub: boolean
   bundle: boolean
+  /** prod: the CeleryExecutor (values-prod-celery.yaml) instead of the KubernetesExecutor */
+  celery?: boolean
   /** the user's own values files, after dagctl's and before the overlay */
   values: string[]
   set: string[]
@@ -53,7 +55,12 @@ export async function prodUp(o: KubeUpOptions, deps: KubeDeps): Promise<KubeUpRe
 
   const tfDir = path.resolve(o.root, o.terraformDir ?? 'terraform')
   if (!existsSync(tfDir)) throw new UsageError(`the Terraform folder ${tfDir} does not exist`, {code: 'TERRAFORM_DIR_MISSING', hint: 'Pass --terraform-dir DIR (the root module that uses dagctl\'s terraform/ module; docs/profiles.md).'})
-  const values = [valuesFile(deps.env, 'airflow', 'prod'), ...o.values.map((v) => path.resolve(o.root, v))]
+  const values = [
+    valuesFile(deps.env, 'airflow', 'prod'),
+    ...(o.celery ? [valuesFile(deps.env, 'airflow', 'prod-celery')] : []),
+    ...(o.bundle ? [valuesFile(deps.env, 'airflow', 'bundle')] : []),
+    ...o.values.map((v) => path.resolve(o.root, v)),
+  ]
   requireFiles(values, 'values file')
   const overlay = path.join(o.dir, 'values-terraform.yaml')
   const planFile = path.join(o.dir, 'terraform.tfplan')

@@ -22,6 +22,7 @@ Every profile checks its tools first (kind, docker, helm, kubectl, terraform: ve
     '<%= config.bin %> cluster up --profile kind --with datahub',
     '<%= config.bin %> cluster up --profile prod --env prod --dry-run',
     '<%= config.bin %> cluster up --profile prod --env prod --yes',
+    '<%= config.bin %> cluster up --profile prod --env prod --executor celery --dry-run',
   ]
   static override flags = {
     profile: Flags.string({summary: 'Where the platform runs: local (this machine), kind (a local Kubernetes), prod (Terraform + the environment\'s cluster).', options: ['local', 'kind', 'prod'], default: 'local'}),
@@ -29,7 +30,8 @@ Every profile checks its tools first (kind, docker, helm, kubectl, terraform: ve
     env: Flags.string({char: 'e', summary: 'The environment of dagctl.yaml the cluster serves.', env: 'DAGCTL_ENV', default: 'dev'}),
     airflow: Flags.string({summary: 'local: Airflow major version, 3 (3.3) or 2 (2.11).', options: ['2', '3'], default: '3'}),
     s3: Flags.boolean({summary: 'local: use an S3 store (moto on loopback) instead of the local file store.'}),
-    bundle: Flags.boolean({summary: 'Airflow 3: read releases through the DagctlBundle instead of dagctl sync (kind: adds values-bundle.yaml).'}),
+    bundle: Flags.boolean({summary: 'Airflow 3: read releases through the DagctlBundle instead of dagctl sync (kind, prod: adds values-bundle.yaml).'}),
+    executor: Flags.string({summary: 'prod: the executor, kubernetes (values-prod.yaml) or celery (adds values-prod-celery.yaml).', options: ['kubernetes', 'celery'], default: 'kubernetes'}),
     port: Flags.integer({summary: 'local: port of Airflow\'s API and UI on 127.0.0.1.', default: 8080, min: 1, max: 65_535}),
     's3-port': Flags.integer({summary: 'local: port of the S3 endpoint (--s3).', default: 5000, min: 1, max: 65_535}),
     'metrics-port': Flags.integer({summary: 'local: port of sync\'s /metrics.', default: 9102, min: 1, max: 65_535}),
