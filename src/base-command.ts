@@ -1,11 +1,18 @@
 import {Command, Errors, Flags, Interfaces} from '@oclif/core'
 
-import {DEFAULT_ENV, loadConfig, type Override, type ResolvedConfig} from './config/load.js'
+import {readCachedConfig} from './config/cache.js'
+import {DEFAULT_ENV, type LoadConfigOptions, type Override, type ResolvedConfig} from './config/resolved.js'
 import {DagctlError, ExitCode, UsageError} from './errors.js'
 import {renderError} from './ui/render-error.js'
 import {progressSteps} from './ui/progress.js'
 import {flushOutput} from './ui/streams.js'
 import type {StepRunner} from './util/steps.js'
+
+/**
+ * The full config load (yaml, zod: config/load.ts), imported by init() only when the cache
+ * (config/cache.ts) has no valid entry, so that a warm start loads neither library.
+ */
+let fullLoad: ((options: LoadConfigOptions) => ResolvedConfig) | undefined
 
 export type CommandFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
 export type CommandArgs<T extends typeof Command> = Interfaces.InferredArgs<T['args']>
@@ -47,6 +54,17 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     this.flags = flags as CommandFlags<T>
     this.args = args as CommandArgs<T>
     this.positionals = positionals as string[]
+    // loadConfig() is synchronous: the full load is imported now, unless the cache answers (an
+    // error it answers with, such as an unknown --env, is the command's to report when it loads)
+    if (!fullLoad && !this.cacheAnswers()) fullLoad = (await import('./config/load.js')).loadConfig
+  }
+
+  private cacheAnswers(): boolean {
+    try {
+      return readCachedConfig(this.configOptions()) !== undefined
+    } catch {
+      return true
+    }
   }
 
   /**
@@ -57,6 +75,15 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
    * DAGCTL_AIRFLOW_URL for the Airflow ones); any other name is exit 2 listing those that exist.
    */
   protected loadConfig(extra: Override[] = []): ResolvedConfig {
+    const options = this.configOptions(extra)
+    const cached = readCachedConfig(options)
+    if (cached) return cached
+    // init() imported it unless the cache answered for the same overrides (extra repeats a flag's)
+    if (!fullLoad) throw new Error('dagctl: the configuration loader was not imported (BaseCommand.init)')
+    return fullLoad(options)
+  }
+
+  private configOptions(extra: Override[] = []): LoadConfigOptions {
     const flags = this.flags as Record<string, unknown>
     const declared = this.ctor.flags ?? {}
     const envName = typeof flags.env === 'string' ? flags.env : undefined
@@ -67,12 +94,13 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       overrides.push({path: ['environments', env, 'airflow', 'url'], value: flags['airflow-url'], source: 'flag --airflow-url'})
     }
     const completeWith = [...('store' in declared ? [['store']] : []), ...('airflow-url' in declared ? [['airflow', 'url']] : [])]
-    return loadConfig({
+    return {
       configPath: flags.config as string | undefined,
       envName,
       flagOverrides: overrides,
       requireEnvironment: 'env' in declared ? {completeWith} : undefined,
-    })
+      cache: true,
+    }
   }
 
   /** A StepRunner for the core's long operations: a progress line per step on stderr, silent under --json. */
