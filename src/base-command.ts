@@ -99,7 +99,8 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       envName,
       flagOverrides: overrides,
       requireEnvironment: 'env' in declared ? {completeWith} : undefined,
-      cache: true,
+      // a command's --no-cache (validate) means no cache at all: neither read nor written
+      cache: flags.cache !== false,
     }
   }
 

@@ -107,10 +107,11 @@ const checked = new Map<string, string>()
 
 /**
  * The configuration an earlier run validated for the same files (byte for byte) and overrides,
- * or undefined: then the full load (config/load.ts) reads the files, and reports any error.
+ * or undefined: then the full load (config/load.ts) reads the files, and reports any error. Only
+ * with `options.cache` (the commands, unless --no-cache).
  */
 export function readCachedConfig(options: LoadConfigOptions): ResolvedConfig | undefined {
-  if (!BUILD) return undefined
+  if (!BUILD || !options.cache) return undefined
   const file = configFileOf(options)
   if (!file) return undefined
   let overrides: OverrideLayers
