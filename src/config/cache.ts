@@ -102,9 +102,6 @@ function deleteIn(target: Plain, keyPath: string[]): void {
   if (isPlainObject(node)) delete node[keyPath.at(-1)!]
 }
 
-// one check of the files per entry and process (the command's init and its run both ask)
-const checked = new Map<string, string>()
-
 /**
  * The configuration an earlier run validated for the same files (byte for byte) and overrides,
  * or undefined: then the full load (config/load.ts) reads the files, and reports any error. Only
@@ -120,20 +117,16 @@ export function readCachedConfig(options: LoadConfigOptions): ResolvedConfig | u
   } catch {
     return undefined // a bad DAGCTL_* value: the full load says so
   }
-  const key = keyOf(file, overrides)
-  let text = checked.get(key)
-  if (text === undefined) {
-    try {
-      text = readFileSync(entryPath(key), 'utf8')
-      const entry = JSON.parse(text) as Entry
-      if (entry.format !== FORMAT || entry.build !== BUILD || entry.core?.file !== file || entry.files?.[0]?.file !== file) return undefined
-      for (const f of entry.files) if (sha256(readFileSync(f.file)) !== f.sha256) return undefined
-    } catch {
-      return undefined // no entry, an unreadable one, or a file of the chain gone
-    }
-    checked.set(key, text)
+  // checked at every call (a command's init and its run both ask): a file changed in between is seen
+  let core: ResolvedCore
+  try {
+    const entry = JSON.parse(readFileSync(entryPath(keyOf(file, overrides)), 'utf8')) as Entry
+    if (entry.format !== FORMAT || entry.build !== BUILD || entry.core?.file !== file || entry.files?.[0]?.file !== file) return undefined
+    for (const f of entry.files) if (sha256(readFileSync(f.file)) !== f.sha256) return undefined
+    core = entry.core
+  } catch {
+    return undefined // no entry, an unreadable one, or a file of the chain gone
   }
-  const {core} = JSON.parse(text) as Entry
   for (const [keyPath, value] of secretLeaves(overrides)) setIn(core.config as unknown as Plain, keyPath, value)
   return finishResolved(core, overrides, options)
 }
