@@ -1,7 +1,7 @@
 import {Command, Errors, Flags, Interfaces} from '@oclif/core'
 
 import {readCachedConfig} from './config/cache.js'
-import {DEFAULT_ENV, type LoadConfigOptions, type Override, type ResolvedConfig} from './config/resolved.js'
+import {DEFAULT_ENV, overrideLayers, type LoadConfigOptions, type Override, type ResolvedConfig} from './config/resolved.js'
 import {DagctlError, ExitCode, UsageError} from './errors.js'
 import {renderError} from './ui/render-error.js'
 import {progressSteps} from './ui/progress.js'
@@ -59,9 +59,15 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     if (!fullLoad && !this.cacheAnswers()) fullLoad = (await import('./config/load.js')).loadConfig
   }
 
+  /** what the cache answered in init(), for the same overrides: kept in case the entry goes before run() asks again */
+  private answered?: {overrides: string; resolved: ResolvedConfig}
+
   private cacheAnswers(): boolean {
+    const options = this.configOptions()
     try {
-      return readCachedConfig(this.configOptions()) !== undefined
+      const resolved = readCachedConfig(options)
+      if (resolved) this.answered = {overrides: JSON.stringify(overrideLayers(options)), resolved}
+      return resolved !== undefined
     } catch {
       return true
     }
@@ -78,9 +84,11 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     const options = this.configOptions(extra)
     const cached = readCachedConfig(options)
     if (cached) return cached
-    // init() imported it unless the cache answered for the same overrides (extra repeats a flag's)
-    if (!fullLoad) throw new Error('dagctl: the configuration loader was not imported (BaseCommand.init)')
-    return fullLoad(options)
+    if (fullLoad) return fullLoad(options)
+    // init() found an entry that is gone now (an edit of dagctl.yaml since, a prune by another run):
+    // its answer stands, as if this run had read the files a moment earlier
+    if (this.answered && this.answered.overrides === JSON.stringify(overrideLayers(options))) return this.answered.resolved
+    throw new Error('dagctl: the configuration loader was not imported (BaseCommand.init saw other overrides)')
   }
 
   private configOptions(extra: Override[] = []): LoadConfigOptions {
