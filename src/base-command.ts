@@ -68,8 +68,9 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       const resolved = readCachedConfig(options)
       if (resolved) this.answered = {overrides: JSON.stringify(overrideLayers(options)), resolved}
       return resolved !== undefined
-    } catch {
-      return true
+    } catch (error) {
+      // a ConfigError from the cached answer (an unknown --env) is the answer; anything else is not
+      return error instanceof DagctlError
     }
   }
 

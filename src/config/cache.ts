@@ -137,9 +137,9 @@ export function writeConfigCache(core: ResolvedCore, files: Entry['files'], over
   const stored = structuredClone(core)
   for (const [keyPath] of secretLeaves(overrides)) deleteIn(stored.config as unknown as Plain, keyPath)
   if (holdsSecret(stored.config)) return
-  const target = entryPath(keyOf(core.file, overrides))
   const entry: Entry = {format: FORMAT, build: BUILD, files, core: stored}
   try {
+    const target = entryPath(keyOf(core.file, overrides)) // (no home folder at all: os.homedir() throws)
     writeFileAtomic(target, `${JSON.stringify(entry)}\n`)
     prune(path.dirname(target))
   } catch {
