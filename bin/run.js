@@ -15,5 +15,5 @@ globalThis.oclif = {...globalThis.oclif, enableAutoTranspile: false}
 if (process.argv.includes('--verbose')) process.setSourceMapsEnabled(true)
 
 // oclif and the commands from the bundle (scripts/bundle.mjs): a few files instead of hundreds
-const {execute} = await import('../dist/bundle/oclif.js')
-await execute({dir: import.meta.url})
+const {run} = await import('../dist/bundle/oclif.js')
+await run(import.meta.url)

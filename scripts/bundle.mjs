@@ -8,7 +8,8 @@
 // dist/bundle/, two levels under the package root like the tsc output in dist/<area>/, so
 // import.meta.dirname + '../..' still finds python/ and templates/. Then the manifest
 // (scripts/manifest.mjs).
-import {rmSync} from 'node:fs'
+import {createHash} from 'node:crypto'
+import {readFileSync, readdirSync, rmSync} from 'node:fs'
 import path from 'node:path'
 
 import * as esbuild from 'esbuild'
@@ -32,6 +33,14 @@ const zodEnglishOnly = {
   },
 }
 
+// The build's id, for the config cache (src/config/cache.ts): a hash of the sources and the locked
+// dependencies, so that a new build never serves what an older build's schema validated.
+const buildHash = createHash('sha256')
+for (const file of ['package.json', 'package-lock.json', ...readdirSync('src', {recursive: true}).map((f) => path.join('src', f)).filter((f) => f.endsWith('.ts')).sort()]) {
+  buildHash.update(`${file}\0`).update(readFileSync(file)).update('\0')
+}
+const buildId = buildHash.digest('hex').slice(0, 16)
+
 await esbuild
   .build({
     entryPoints: ['src/bundle/oclif.ts', 'src/bundle/commands.ts', 'src/bundle/command-not-found.ts'],
@@ -51,7 +60,7 @@ await esbuild
     // oclif's import-time check of Node against its own engines range reads its package.json by
     // __dirname, which a bundle has not (the check always failed, silently); skipping it spares
     // loading semver on every start (3 ms of CPU). package.json's engines says what dagctl needs.
-    define: {'process.env.OCLIF_DISABLE_ENGINE_WARNING': '"1"'},
+    define: {'process.env.OCLIF_DISABLE_ENGINE_WARNING': '"1"', 'process.env.DAGCTL_BUILD_ID': JSON.stringify(buildId)},
     // CommonJS packages inside an ESM bundle (js-yaml...) call require() for Node's own modules
     banner: {js: "import {createRequire as __dagctlCreateRequire} from 'node:module'; const require = __dagctlCreateRequire(import.meta.url);"},
     logLevel: 'warning',

@@ -1,11 +1,18 @@
 import {Command, Errors, Flags, Interfaces} from '@oclif/core'
 
-import {DEFAULT_ENV, loadConfig, type Override, type ResolvedConfig} from './config/load.js'
+import {readCachedConfig} from './config/cache.js'
+import {DEFAULT_ENV, overrideLayers, type LoadConfigOptions, type Override, type ResolvedConfig} from './config/resolved.js'
 import {DagctlError, ExitCode, UsageError} from './errors.js'
 import {renderError} from './ui/render-error.js'
 import {progressSteps} from './ui/progress.js'
 import {flushOutput} from './ui/streams.js'
 import type {StepRunner} from './util/steps.js'
+
+/**
+ * The full config load (yaml, zod: config/load.ts), imported by init() only when the cache
+ * (config/cache.ts) has no valid entry, so that a warm start loads neither library.
+ */
+let fullLoad: ((options: LoadConfigOptions) => ResolvedConfig) | undefined
 
 export type CommandFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
 export type CommandArgs<T extends typeof Command> = Interfaces.InferredArgs<T['args']>
@@ -47,6 +54,24 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     this.flags = flags as CommandFlags<T>
     this.args = args as CommandArgs<T>
     this.positionals = positionals as string[]
+    // loadConfig() is synchronous: the full load is imported now, unless the cache answers (an
+    // error it answers with, such as an unknown --env, is the command's to report when it loads)
+    if (!fullLoad && !this.cacheAnswers()) fullLoad = (await import('./config/load.js')).loadConfig
+  }
+
+  /** what the cache answered in init(), for the same overrides: kept in case the entry goes before run() asks again */
+  private answered?: {overrides: string; resolved: ResolvedConfig}
+
+  private cacheAnswers(): boolean {
+    const options = this.configOptions()
+    try {
+      const resolved = readCachedConfig(options)
+      if (resolved) this.answered = {overrides: JSON.stringify(overrideLayers(options)), resolved}
+      return resolved !== undefined
+    } catch (error) {
+      // a ConfigError from the cached answer (an unknown --env) is the answer; anything else is not
+      return error instanceof DagctlError
+    }
   }
 
   /**
@@ -57,6 +82,17 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
    * DAGCTL_AIRFLOW_URL for the Airflow ones); any other name is exit 2 listing those that exist.
    */
   protected loadConfig(extra: Override[] = []): ResolvedConfig {
+    const options = this.configOptions(extra)
+    const cached = readCachedConfig(options)
+    if (cached) return cached
+    if (fullLoad) return fullLoad(options)
+    // init() found an entry that is gone now (an edit of dagctl.yaml since, a prune by another run):
+    // its answer stands, as if this run had read the files a moment earlier
+    if (this.answered && this.answered.overrides === JSON.stringify(overrideLayers(options))) return this.answered.resolved
+    throw new Error('dagctl: the configuration loader was not imported (BaseCommand.init saw other overrides)')
+  }
+
+  private configOptions(extra: Override[] = []): LoadConfigOptions {
     const flags = this.flags as Record<string, unknown>
     const declared = this.ctor.flags ?? {}
     const envName = typeof flags.env === 'string' ? flags.env : undefined
@@ -67,12 +103,14 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       overrides.push({path: ['environments', env, 'airflow', 'url'], value: flags['airflow-url'], source: 'flag --airflow-url'})
     }
     const completeWith = [...('store' in declared ? [['store']] : []), ...('airflow-url' in declared ? [['airflow', 'url']] : [])]
-    return loadConfig({
+    return {
       configPath: flags.config as string | undefined,
       envName,
       flagOverrides: overrides,
       requireEnvironment: 'env' in declared ? {completeWith} : undefined,
-    })
+      // a command's --no-cache (validate) means no cache at all: neither read nor written
+      cache: flags.cache !== false,
+    }
   }
 
   /** A StepRunner for the core's long operations: a progress line per step on stderr, silent under --json. */

@@ -1,7 +1,7 @@
 import path from 'node:path'
 
 import type {ResolvedConfig} from '../config/load.js'
-import {durationSeconds} from '../config/schema.js'
+import {durationSeconds} from '../config/duration.js'
 import {ConfigError} from '../errors.js'
 import type {AirflowClientOptions} from './client.js'
 

@@ -1,6 +1,6 @@
 import {readFile} from 'node:fs/promises'
 
-import {durationFlagMs} from '../config/schema.js'
+import {durationFlagMs} from '../config/duration.js'
 import {UsageError} from '../errors.js'
 
 /** `--timeout` of `trigger --wait`: `30s`, `10m`, `2h`, or plain seconds; default 30 minutes. */

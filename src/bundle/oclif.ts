@@ -1,3 +1,29 @@
 // oclif itself as an entry of the bundle (scripts/bundle.mjs): bin/run.js starts it from here, so
 // oclif, its dependencies and the commands share one copy read from a few files.
+import {readFileSync} from 'node:fs'
+import path from 'node:path'
+import {fileURLToPath} from 'node:url'
+
+import {execute, type Interfaces} from '@oclif/core'
+
+import {COMMAND_LOADERS} from './commands.js'
+
 export {execute} from '@oclif/core'
+
+/** What a command line starting with one of these runs is dagctl's own: the first words of its command ids, and --version. */
+const OWN = new Set([...Object.keys(COMMAND_LOADERS).map((id) => id.split(':')[0]), '--version'])
+
+/**
+ * Runs the CLI whose bin/run.js is `binUrl`. oclif is given the package's folder and package.json
+ * (read once here) instead of finding them from the bin's path. The plugins package.json names
+ * (help, autocomplete) only add the `help` and `autocomplete` commands: a command line that runs one
+ * of dagctl's own commands (or --version) loads none of them, which spares oclif resolving, reading
+ * and matching their package.json and manifests at every start. Any other command line (no
+ * command, `help`, `autocomplete`, a typo the command_not_found hook answers) loads them as before.
+ */
+export async function run(binUrl: string, argv = process.argv.slice(2)): Promise<unknown> {
+  const root = path.resolve(path.dirname(fileURLToPath(binUrl)), '..')
+  const pjson = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as Interfaces.PJSON
+  if (argv[0] !== undefined && OWN.has(argv[0])) pjson.oclif = {...pjson.oclif, plugins: []}
+  return execute({args: argv, loadOptions: {root, pjson}})
+}

@@ -2,6 +2,9 @@ import {Document, LineCounter, isMap, isPair, isScalar, isSeq, parseDocument, vi
 import type {z} from 'zod'
 
 import {ConfigError} from '../errors.js'
+import {formatKeyPath, type KeyPath} from './key-path.js'
+
+export {formatKeyPath, type KeyPath} from './key-path.js'
 
 /**
  * A parsed YAML file that remembers where every value came from, so that an error about
@@ -13,18 +16,6 @@ export interface YamlSource {
   doc: Document.Parsed
   lineCounter: LineCounter
   data: unknown
-}
-
-export type KeyPath = ReadonlyArray<PropertyKey>
-
-/** `['tasks', 'extract', 'depends_on', 0]` → `tasks.extract.depends_on[0]` */
-export function formatKeyPath(path: KeyPath): string {
-  let out = ''
-  for (const seg of path) {
-    if (typeof seg === 'number') out += `[${seg}]`
-    else out += out === '' ? String(seg) : `.${String(seg)}`
-  }
-  return out
 }
 
 /**

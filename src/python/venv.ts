@@ -1,13 +1,12 @@
 import {execFileSync, type StdioOptions} from 'node:child_process'
 import {createHash} from 'node:crypto'
 import {existsSync, mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
-import os from 'node:os'
 import path from 'node:path'
 
-/** Where dagctl keeps heavy, rebuildable things: $DAGCTL_CACHE_DIR, else $XDG_CACHE_HOME/dagctl, else ~/.cache/dagctl. */
-export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
-  return env.DAGCTL_CACHE_DIR ?? path.join(env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'dagctl')
-}
+import {cacheDir} from '../util/cache-dir.js'
+
+// in util/ (no child_process) for the config cache, which every start-up reads
+export {cacheDir} from '../util/cache-dir.js'
 
 /** The shipped python/ folder (helpers and requirement files), found from dist/ or src/. */
 export const PYTHON_DIR = path.resolve(import.meta.dirname, '..', '..', 'python')

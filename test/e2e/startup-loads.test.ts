@@ -1,4 +1,4 @@
-import {readFileSync} from 'node:fs'
+import {readFileSync, rmSync} from 'node:fs'
 import path from 'node:path'
 import {describe, expect, it} from 'vitest'
 
@@ -11,15 +11,18 @@ import {tempDir} from '../helpers/tmp.js'
 // so an import that drags `sync`'s or `cluster`'s dependencies into every command fails here.
 const REGISTER = path.join(REPO_ROOT, 'test', 'fixtures', 'load-log', 'register.mjs')
 
-async function loaded(args: string[], expectExit: number): Promise<{urls: string[]; text: string}> {
-  const dir = tempDir({'dagctl.yaml': 'package: team_a\n'})
+async function loaded(args: string[], expectExit: number, dir = tempDir({'dagctl.yaml': 'package: team_a\n'})): Promise<{urls: string[]; text: string}> {
   const log = path.join(dir, 'loads.txt')
-  const res = await runCli(args, {cwd: dir, env: {NODE_OPTIONS: `--import ${REGISTER}`, DAGCTL_TEST_LOAD_LOG: log}})
+  rmSync(log, {force: true})
+  const res = await runCli(args, {cwd: dir, env: {NODE_OPTIONS: `--import ${REGISTER}`, DAGCTL_TEST_LOAD_LOG: log, DAGCTL_CACHE_DIR: path.join(dir, '.cache')}})
   expect(res.exitCode, res.stderr).toBe(expectExit)
   const urls = [...new Set(readFileSync(log, 'utf8').split('\n').filter(Boolean))].filter((u) => u.startsWith('file:'))
   const text = urls.map((u) => readFileSync(new URL(u), 'utf8')).join('\n')
   return {urls, text}
 }
+
+// what marks yaml, zod and the config schemas in the bundle's text (as esbuild writes them)
+const CONFIG_LIBRARIES = ['var LineCounter = class', '$constructor("$ZodType"', 'var DagctlConfigSchema =']
 
 describe('what a start-up loads (the shipped bundle)', () => {
   it('a trigger the allowlist refuses loads the bundle only: no Airflow client, no AWS SDK, no other command', async () => {
@@ -36,5 +39,17 @@ describe('what a start-up loads (the shipped bundle)', () => {
     expect(text).toContain('var AirflowClient = class')
     expect(urls.filter((u) => u.includes('/node_modules/'))).toEqual([])
     expect(text).not.toContain('llhttp') // undici's HTTP parser: not bundled either
+  })
+
+  it('a warm start (the config cache of the run before, src/config/cache.ts) loads neither yaml nor zod nor the config schemas', async () => {
+    const dir = tempDir({'dagctl.yaml': 'package: team_a\n'})
+    const args = ['trigger', 'other_pkg_job', '--airflow-url', 'http://127.0.0.1:9']
+    const cold = await loaded(args, 5, dir)
+    for (const marker of CONFIG_LIBRARIES) expect(cold.text, marker).toContain(marker) // the markers are the right ones
+    const warm = await loaded(args, 5, dir)
+    expect(warm.text).toContain('is not on this package')
+    for (const marker of CONFIG_LIBRARIES) expect(warm.text, marker).not.toContain(marker)
+    const version = await loaded(['--version'], 0, dir)
+    for (const marker of CONFIG_LIBRARIES) expect(version.text, marker).not.toContain(marker)
   })
 })
