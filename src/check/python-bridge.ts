@@ -1,4 +1,4 @@
-import {spawn} from 'node:child_process'
+import {spawn, type ChildProcess} from 'node:child_process'
 import path from 'node:path'
 
 import {DagctlError, ExitCode, UsageError} from '../errors.js'
@@ -46,8 +46,19 @@ interface Spawned {
   result: ReturnType<PythonRunner>
 }
 
+/** Helpers still running: killed if dagctl exits first (a second Ctrl-C), as execa's `cleanup` did. */
+const running = new Set<ChildProcess>()
+let exitHook = false
+
 function spawnHelper(file: string, args: string[], options: {timeout?: number; maxBuffer: number; env?: Record<string, string>}): Spawned {
   const child = spawn(file, args, {stdio: ['pipe', 'pipe', 'pipe'], ...(options.env ? {env: {...process.env, ...options.env}} : {})})
+  running.add(child)
+  if (!exitHook) {
+    exitHook = true
+    process.once('exit', () => {
+      for (const c of running) c.kill('SIGKILL')
+    })
+  }
   const out: Buffer[] = []
   const err: Buffer[] = []
   let size = 0
@@ -78,6 +89,7 @@ function spawnHelper(file: string, args: string[], options: {timeout?: number; m
     let spawnError: NodeJS.ErrnoException | undefined
     child.on('error', (e: NodeJS.ErrnoException) => (spawnError = e))
     child.on('close', (code) => {
+      running.delete(child)
       if (timer) clearTimeout(timer)
       if (!lineDone) resolveLine(undefined)
       const stdout = Buffer.concat(out).toString('utf8')

@@ -5,6 +5,7 @@
  * for the unchanged files; anything that differs falls back to validating everything, and the
  * report says which was done and why. docs/validate.md#what-publish-validates.
  */
+import {createHash} from 'node:crypto'
 import path from 'node:path'
 
 import type {FileRecord, HelperFingerprint, PendingValidation} from './index.js'
@@ -28,6 +29,11 @@ export interface ValidationRecord {
   ignores?: Record<string, Record<string, string[]>>
   /** files with warnings or infos (errors are 0: the release was published): [warnings, infos] */
   counts?: Record<string, [number, number]>
+  /**
+   * hash of the (path, content hash) pairs the record describes: a record copied beside other
+   * files (a rollback of one DAG keeps the current release's other files) is not trusted
+   */
+  files: string
 }
 
 /** HEAD's release, as far as reuse is concerned. */
@@ -102,6 +108,7 @@ export function planReuse(
   if (fingerprint.engine !== 'ast') return all('the airflow engine imports the files: its results depend on more than their content, and are not reused')
   const record = head?.record
   if (!record) return all("HEAD's release holds no validation record (published with --no-validate, by an older dagctl, or with the airflow engine)")
+  if (record.files !== filesDigest(Object.keys(record.dags), head.files)) return all("HEAD's validation record describes other contents than HEAD's files (a rollback of one DAG)")
   const differ = Object.keys({...fingerprint, ...record.fingerprint}).filter((k) => fingerprint[k] !== record.fingerprint[k]).sort()
   if (differ.length > 0) return all(`the validation fingerprint differs from HEAD's (${differ.join(', ')})`)
   const before = new Set(record.ownModules === '' ? [] : record.ownModules.split(','))
@@ -188,7 +195,7 @@ export async function validateForPublish(
 
   if (!fingerprint || fingerprint.engine !== 'ast' || (!fresh && plan.validate.length > 0)) return {report, dags, reuse}
   const counts = countsByFile(report.findings)
-  const record: ValidationRecord = {fingerprint, ownModules: ownModules.join(','), dags: {}}
+  const record: ValidationRecord = {fingerprint, ownModules: ownModules.join(','), dags: {}, files: filesDigest(files.map((f) => f.path), Object.fromEntries(files.map((f) => [f.path, f])))}
   const ignores: Record<string, Record<string, string[]>> = {}
   const fileCounts: Record<string, [number, number]> = {}
   for (const f of [...files].sort((a, b) => (a.path < b.path ? -1 : 1))) {
@@ -205,6 +212,17 @@ export async function validateForPublish(
   if (Object.keys(ignores).length > 0) record.ignores = ignores
   if (Object.keys(fileCounts).length > 0) record.counts = fileCounts
   return {report, dags, record, reuse}
+}
+
+/** sha256 of `path NUL content-hash LF` for each path, sorted; a path without content never matches. */
+function filesDigest(paths: string[], contents: Record<string, {sha256: string} | undefined>): string {
+  const h = createHash('sha256')
+  for (const p of [...paths].sort()) {
+    const c = contents[p]
+    if (!c) return ''
+    h.update(`${p}\0${c.sha256}\n`)
+  }
+  return h.digest('hex')
 }
 
 /** Per file, its [warnings, infos], leaving out the cross-file rule (found again by every run). */

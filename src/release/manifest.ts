@@ -32,6 +32,8 @@ const ValidationRecordShape = {
       ignores: z.record(SafePath, z.record(z.string(), z.array(z.string()))).optional(),
       /** files with warnings or infos: [warnings, infos] */
       counts: z.record(SafePath, z.tuple([z.number().int().nonnegative(), z.number().int().nonnegative()])).optional(),
+      /** sha256 over the (path, sha256) pairs the record describes (src/check/reuse.ts) */
+      files: z.string(),
     })
     .optional(),
   /** this publish's own run: files parsed, and files whose result came from the parent release */

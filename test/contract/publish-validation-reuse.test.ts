@@ -9,6 +9,7 @@ import {afterAll, describe, expect, it} from 'vitest'
 
 import {PackageRepository} from '../../src/release/repository.js'
 import {publish, type PublishOptions} from '../../src/release/publish.js'
+import {rollback} from '../../src/release/rollback.js'
 import type {Store} from '../../src/store/index.js'
 import {runCli} from '../helpers/cli.js'
 import {freshStore, MINIO_VARIANT, STORE_VARIANTS, stopSharedMoto} from '../helpers/stores.js'
@@ -120,6 +121,22 @@ describe('publish falls back to validating everything (local store)', () => {
     await publish(options(store, root, {validate: false}))
     const next = await publish(options(store, root))
     expect(next.validation).toMatchObject({validated: 5, reused: 0, reason: expect.stringContaining('no validation record')})
+  })
+
+  it("after a rollback of one DAG (the target's record beside newer files), nothing is reused and a collision is still found", async () => {
+    const {store} = await freshStore(LOCAL)
+    const root = pkgDir({'team_a_a.py': dag('team_a_a'), 'team_a_b.py': dag('team_a_b')})
+    await publish(options(store, root))
+    writeFiles(root, {'dags/team_a_a.py': dag('team_a_a', '# v2'), 'dags/team_a_b.py': dag('team_a_b2')})
+    await publish(options(store, root))
+    // release 3: a.py from release 1, b.py (defining team_a_b2) from release 2, validation copied from release 1
+    expect(await rollback({store, env: 'dev', pkg: 'team_a', dag: 'team_a_a', to: 1, metadata: META})).toMatchObject({release: 3})
+    writeFiles(root, {'dags/team_a_a.py': dag('team_a_a'), 'dags/team_a_c.py': dag('team_a_b2')})
+    const err = await publish(options(store, root)).catch((e: unknown) => e)
+    expect(err).toMatchObject({exitCode: 1, code: 'VALIDATION_FAILED'})
+    expect((err as Error).message).toMatch(/duplicate-dag-id: DAG id 'team_a_b2'/)
+    rmSync(path.join(root, 'dags', 'team_a_c.py'))
+    expect((await publish({...options(store, root), dryRun: true})).validation).toMatchObject({validated: 2, reused: 0, reason: expect.stringContaining('rollback of one DAG')})
   })
 
   it('a new module of the package re-validates the unchanged files that mention it (own-module-import)', async () => {
