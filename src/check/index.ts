@@ -105,6 +105,11 @@ export function startValidation(options: Omit<ValidateOptions, 'files'>, deps: {
       // The ast engine needs only the standard library: -S skips site-packages and its .pth hooks,
       // which on some machines cost more start-up time than parsing a hundred files.
       interpreterArgs: options.engine === 'ast' ? ['-S'] : [],
+      // The helper's own modules compiled once into dagctl's cache, even where python/ is not
+      // writable (a global install) or PYTHONDONTWRITEBYTECODE is set (many images): else every
+      // run compiles them again. Only for the ast engine, which imports nothing of the user's, and
+      // not under --no-cache, which leaves no trace in the cache.
+      ...(options.engine === 'ast' && options.cache !== false ? {env: {PYTHONPYCACHEPREFIX: path.join(options.cacheDir ?? cacheDir(), 'pycache'), PYTHONDONTWRITEBYTECODE: ''}} : {}),
       ...(deps.fingerprint ? {prelude: request} : {}),
     })
   // validate.python: the files are parsed by the Python version that will run them
