@@ -13,8 +13,10 @@
  *
  * DAGCTL_BENCH_BEFORE=/path/to/an/older/bin/run.js adds that build as a column ("before"), measured
  * in the same run under the same load. DAGCTL_BENCH_REPS (default 3), DAGCTL_BENCH_SERVERS
- * (default "moto,minio"). Validation is skipped (--no-validate) to time publishing only. Nothing
- * here asserts a time.
+ * (default "moto,minio"). Validation is skipped (--no-validate) to time publishing only, unless
+ * DAGCTL_BENCH_VALIDATE=1: then every publish validates as a user's does by default, with the ast
+ * engine (set in dagctl.yaml: `auto` would pick a managed Airflow venv where one is built), which
+ * is where reusing HEAD's validation shows. Nothing here asserts a time.
  */
 import {execa} from 'execa'
 import {mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync} from 'node:fs'
@@ -33,6 +35,8 @@ const FILES = 1000
 const CHANGED = 10
 const REPS = Number(process.env.DAGCTL_BENCH_REPS ?? 3)
 const SERVERS = (process.env.DAGCTL_BENCH_SERVERS ?? 'moto,minio').split(',').map((s) => s.trim())
+const VALIDATE = process.env.DAGCTL_BENCH_VALIDATE === '1'
+const PUBLISH = VALIDATE ? ['publish'] : ['publish', '--no-validate']
 const CASES = ['(a) first upload', '(b) fresh checkout, same content', `(c) ${CHANGED} files changed`, `rollback (${CHANGED} files differ)`] as const
 
 function dagFile(i: number, version: number): string {
@@ -55,7 +59,7 @@ ${'# padding to a realistic size\n'.repeat(20)}`
 function checkout(dir: string, changedVersion: number, store: string): void {
   rmSync(dir, {recursive: true, force: true})
   mkdirSync(path.join(dir, 'dags'), {recursive: true})
-  writeFileSync(path.join(dir, 'dagctl.yaml'), `package: bench\nenvironments:\n  dev:\n    store: ${store}\n`)
+  writeFileSync(path.join(dir, 'dagctl.yaml'), `package: bench\n${VALIDATE ? 'validate:\n  engine: ast\n' : ''}environments:\n  dev:\n    store: ${store}\n`)
   for (let i = 0; i < FILES; i++) writeFileSync(path.join(dir, 'dags', `bench_dag_${String(i).padStart(4, '0')}.py`), dagFile(i, i < CHANGED ? changedVersion : 1))
   // S3's LastModified of the previous upload is "now": a fresh checkout is newer.
   const future = new Date(Date.now() + 60_000)
@@ -107,16 +111,19 @@ export default async function bench(): Promise<void> {
     const store = `s3://${bucket}/dagctl`
     if (tool.bin) {
       const dagctl = async (args: string[]): Promise<Run> => {
-        const r = await timed(measure('node', [tool.bin!, ...args, '--json'], pkg, env))
-        const out = JSON.parse(r.stdout) as {release: number | null; uploaded?: number; live?: {written: number; deleted: number}}
-        return {...r, detail: `release ${out.release ?? '-'}, ${out.uploaded ?? 0} blobs, live ${out.live?.written ?? 0} written/${out.live?.deleted ?? 0} removed`}
+        // a fresh CI job: no local result cache of earlier runs (DAGCTL_CACHE_DIR empty each time)
+        const runEnv = VALIDATE ? {...env, DAGCTL_CACHE_DIR: mkdtempSync(path.join(work, 'cache-'))} : env
+        const r = await timed(measure('node', [tool.bin!, ...args, '--json'], pkg, runEnv))
+        const out = JSON.parse(r.stdout) as {release: number | null; uploaded?: number; live?: {written: number; deleted: number}; validation?: {validated?: number; reused?: number}}
+        const checked = out.validation?.validated === undefined ? '' : `, validated ${out.validation.validated}/reused ${out.validation.reused ?? 0}`
+        return {...r, detail: `release ${out.release ?? '-'}, ${out.uploaded ?? 0} blobs, live ${out.live?.written ?? 0} written/${out.live?.deleted ?? 0} removed${checked}`}
       }
       checkout(pkg, 1, store)
-      const a = await dagctl(['publish', '--no-validate'])
+      const a = await dagctl(PUBLISH)
       checkout(pkg, 1, store)
-      const b = await dagctl(['publish', '--no-validate'])
+      const b = await dagctl(PUBLISH)
       checkout(pkg, 2, store)
-      const c = await dagctl(['publish', '--no-validate'])
+      const c = await dagctl(PUBLISH)
       const r = await dagctl(['rollback', '--steps', '1', '--yes'])
       return [a, b, c, r]
     }
@@ -134,7 +141,7 @@ export default async function bench(): Promise<void> {
 
   let lastMoto: S3TestServer | undefined
   try {
-    console.log(`${FILES} DAG files of ~1.5 KB; times are medians of ${REPS} runs straight against each server on loopback; requests counted in one more run through a counting proxy`)
+    console.log(`${FILES} DAG files of ~1.5 KB, ${VALIDATE ? 'validated (ast engine)' : 'publish --no-validate'}; times are medians of ${REPS} runs straight against each server on loopback; requests counted in one more run through a counting proxy`)
     console.log(`load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} on ${os.cpus().length} cores at the start\n`)
     for (const kind of SERVERS) {
       const server = kind === 'minio' ? await startMinio(await ensureMinio({onProgress: (m) => console.error(m)})) : await startMoto(python)
@@ -201,7 +208,7 @@ export default async function bench(): Promise<void> {
       const pkg = path.join(work, 'pkg')
       const previous = path.join(work, 'previous')
       const store = 's3://slow/dagctl'
-      const slowEnv = {...process.env, ...MOTO_ENV, AWS_ENDPOINT_URL_S3: slow.endpoint, NO_COLOR: '1'}
+      const slowEnv: NodeJS.ProcessEnv = {...process.env, ...MOTO_ENV, AWS_ENDPOINT_URL_S3: slow.endpoint, NO_COLOR: '1'}
       const slowRun = async (cmd: string, args: string[], cwd: string): Promise<{seconds: number; requests: number}> => {
         slow.resetCounts()
         const t0 = performance.now()
@@ -210,17 +217,20 @@ export default async function bench(): Promise<void> {
         return {seconds: (performance.now() - t0) / 1000, requests: slow.counts.total}
       }
       const slowSync = (cwd: string) => slowRun(python, ['-m', 'awscli', 's3', 'sync', '--no-progress', '--only-show-errors', '--delete', 'dags/', 's3://slow/sync/', '--endpoint-url', slow.endpoint], cwd)
-      const slowDagctl = (args: string[]) => slowRun('node', [BIN, ...args, '--json'], pkg)
+      const slowDagctl = (args: string[]) => {
+        if (VALIDATE) slowEnv.DAGCTL_CACHE_DIR = mkdtempSync(path.join(work, 'cache-'))
+        return slowRun('node', [BIN, ...args, '--json'], pkg)
+      }
       // seed both sides without latency
       checkout(pkg, 1, store)
       const seedEnv = {...slowEnv, AWS_ENDPOINT_URL_S3: moto.endpoint}
-      await execa('node', [BIN, 'publish', '--no-validate'], {cwd: pkg, env: seedEnv})
+      await execa('node', [BIN, ...PUBLISH], {cwd: pkg, env: seedEnv})
       await execa(python, ['-m', 'awscli', 's3', 'sync', '--only-show-errors', 'dags/', 's3://slow/sync/', '--endpoint-url', moto.endpoint], {cwd: pkg, env: seedEnv})
       const slowRows: Array<[string, {seconds: number; requests: number}, {seconds: number; requests: number}]> = []
       checkout(pkg, 2, store)
-      slowRows.push([`(c) ${CHANGED} files changed`, await slowDagctl(['publish', '--no-validate']), await slowSync(pkg)])
+      slowRows.push([`(c) ${CHANGED} files changed`, await slowDagctl(PUBLISH), await slowSync(pkg)])
       checkout(pkg, 2, store)
-      slowRows.push(['(b) fresh checkout, same content', await slowDagctl(['publish', '--no-validate']), await slowSync(pkg)])
+      slowRows.push(['(b) fresh checkout, same content', await slowDagctl(PUBLISH), await slowSync(pkg)])
       checkout(previous, 1, store)
       slowRows.push([`rollback (${CHANGED} files differ)`, await slowDagctl(['rollback', '--steps', '1', '--yes']), await slowSync(previous)])
       console.log(`the same on moto with ${LATENCY_MS} ms added to every S3 request (a CI runner's distance to S3), one run each:`)

@@ -18,6 +18,11 @@ Protocol (one process for all files; JSON in, JSON out):
            "python": {"version", "executable"}}                  # the interpreter that parsed
       or  {"error": {"code", "message", "hint"}}   # the caller exits 2 and shows the hint
 
+  With "records": true the answer also holds "records": {file: {"dags": [[dag_id, line, column]],
+  "ignores"?: {line: [rules]}}}, what a later run needs to reuse the result; a request's "known"
+  (the same shape) names files validated before, not sent again, that duplicate-dag-id still sees.
+  `--hello` splits the request in two (see hello()): dagctl starts the process early.
+
   `python3 python/dagctl_validate --rules` prints the rule catalogue {name: severity};
   `python3 python/dagctl_validate --airflow-only` runs the Airflow engine without the ast pass.
 
@@ -91,6 +96,41 @@ def run_engines(engine, request, result):
     return run_airflow_engine(request, result)
 
 
+def fingerprint(prelude):
+    """What, besides dagctl's own settings, decides the ast engine's findings for a file: the
+    interpreter that parses, the engine's code, the engine `auto` resolves to, and the package's own
+    module names (own-module-import). publish reuses a result only under an equal fingerprint."""
+    from .ast_engine import engine_digest, own_modules
+
+    engine = prelude.get("engine", "ast")
+    if engine == "auto":
+        import importlib.util
+
+        engine = "airflow" if importlib.util.find_spec("airflow") is not None else "ast"
+    return {
+        "python": f"{platform.python_implementation()} {platform.python_version()}",
+        "engine": engine,
+        "engine_code": engine_digest(),
+        "own_modules": ",".join(sorted(own_modules(prelude.get("dags_folder"), prelude.get("package", "")))),
+    }
+
+
+def hello():
+    """`--hello`: started before dagctl knows which files to send. The first stdin line is the
+    request without its files (the prelude); the answer's first line is {"hello": fingerprint};
+    then the rest of stdin holds {"files", "known"?, "records"?}, merged over the prelude, or
+    nothing at all (publish reuses every result: no file is parsed, nothing more is written)."""
+    prelude = json.loads(sys.stdin.readline() or "{}")
+    sys.stdout.write(json.dumps({"hello": fingerprint(prelude)}) + "\n")
+    sys.stdout.flush()
+    rest = sys.stdin.read()
+    if not rest.strip():
+        return None
+    request = dict(prelude)
+    request.update(json.loads(rest))
+    return request
+
+
 def main(argv):
     if "--rules" in argv:
         json.dump(RULES, sys.stdout)
@@ -98,7 +138,12 @@ def main(argv):
     # The walk allocates many short-lived, acyclic nodes; the cycle collector only costs time here.
     gc.disable()
     try:
-        request = json.load(sys.stdin)
+        if "--hello" in argv:
+            request = hello()
+            if request is None:
+                return 0
+        else:
+            request = json.load(sys.stdin)
     except ValueError as e:
         json.dump(error("BAD_REQUEST", f"request is not JSON: {e}", "This is a dagctl bug; report it."), sys.stdout)
         return 0

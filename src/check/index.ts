@@ -8,7 +8,7 @@ import {cacheDir} from '../python/venv.js'
 
 export type {DagInfo, EngineChoice, EngineName, Finding, InlineIgnore, ParsingPython, RuleOverride, RuleSetting, Severity, Suppressions, ValidateOptions, ValidationReport, ValidationSummary} from './types.js'
 export {collectPythonFiles, repositoryPrefix, type CollectOptions} from './files.js'
-export {PythonBridge, DEFAULT_PYTHON, PYTHON_DIR} from './python-bridge.js'
+export {PythonBridge, DEFAULT_PYTHON, PYTHON_DIR, type StartedCall} from './python-bridge.js'
 export {RULES, RULES_DOC_URL, ruleHelpUri, ruleInfo, type RuleInfo} from './rules.js'
 
 /** The helper's answer (python/dagctl_validate/protocol.py), snake_case on the wire. */
@@ -20,6 +20,8 @@ interface EngineResponse {
   /** each `# dagctl: ignore[...]` comment, with the findings it silenced */
   ignores?: InlineIgnore[]
   python?: {version: string; executable: string}
+  /** with `records: true` in the request */
+  records?: Record<string, FileRecord>
 }
 
 const SEVERITY_ORDER: Record<Severity, number> = {error: 0, warning: 1, info: 2}
@@ -32,15 +34,61 @@ const SEVERITY_ORDER: Record<Severity, number> = {error: 0, warning: 1, info: 2}
  * interpreter is missing or the airflow engine is unavailable.
  */
 export async function validateDags(options: ValidateOptions, deps: {bridge?: PythonBridge} = {}): Promise<ValidationReport> {
+  // the interpreter starts (and imports the engine) while the files are collected
+  const pending = startValidation(options, deps)
   const root = path.resolve(options.root)
-  const files = collectPythonFiles(options.files, root, {ignoreSyntax: options.airflowVersion >= 3 ? 'glob' : 'regexp'})
-  // validate.python: the files are parsed by the Python version that will run them
-  const python = deps.bridge ? undefined : await chooseParsingPython({python: options.python ?? DEFAULT_PYTHON, source: options.pythonSource, from: options.pythonFrom, target: options.pythonTarget})
-  const bridge = deps.bridge ?? new PythonBridge(python)
-  const response = await bridge.call<EngineResponse>('dagctl_validate', {
+  let files: string[]
+  try {
+    files = collectPythonFiles(options.files, root, {ignoreSyntax: options.airflowVersion >= 3 ? 'glob' : 'regexp'})
+  } catch (error) {
+    await pending.cancel()
+    throw error
+  }
+  return (await pending.run(files)).report
+}
+
+/** What a run of the ast engine knows of one file that a later run may reuse (see src/check/reuse.ts). */
+export interface FileRecord {
+  /** [dag id, line, column] of each DAG the file defines */
+  dags: Array<[string, number, number]>
+  /** its `# dagctl: ignore[...]` comments: line -> rules */
+  ignores?: Record<string, string[]>
+}
+
+/** The helper's part of the validation fingerprint (python/dagctl_validate/protocol.py fingerprint()). */
+export interface HelperFingerprint {
+  python: string
+  /** the engine `auto` resolves to */
+  engine: EngineName
+  /** hash of the ast engine's code */
+  engine_code: string
+  /** the package's own module names, comma-separated (own-module-import) */
+  own_modules: string
+}
+
+export interface PendingValidation {
+  /** with `fingerprint: true`: the helper's fingerprint, before any file is sent (undefined when it gave none) */
+  fingerprint(): Promise<HelperFingerprint | undefined>
+  /**
+   * Validates `files` (absolute, already collected). `known`: files validated before and not sent
+   * again, by path relative to root, which the cross-file rule (duplicate-dag-id) still sees.
+   * `records`: also return each validated file's FileRecord.
+   */
+  run(files: string[], extra?: {known?: Record<string, FileRecord>; records?: boolean}): Promise<{report: ValidationReport; records?: Record<string, FileRecord>}>
+  /** nothing to validate after all: the helper ends without parsing anything */
+  cancel(): Promise<void>
+}
+
+/**
+ * Starts the validation helper before the files are known, so that Python's start and imports
+ * overlap with the caller's own work (collecting files, reading the store). The interpreter is
+ * spawned at once unless validate.python needs a version probe first.
+ */
+export function startValidation(options: Omit<ValidateOptions, 'files'>, deps: {bridge?: PythonBridge; fingerprint?: boolean} = {}): PendingValidation {
+  const root = path.resolve(options.root)
+  const request = {
     engine: options.engine,
     root,
-    files,
     package: options.packageName,
     ...(options.dagsFolder ? {dags_folder: path.resolve(options.dagsFolder)} : {}),
     airflow_version: options.airflowVersion,
@@ -51,12 +99,45 @@ export async function validateDags(options: ValidateOptions, deps: {bridge?: Pyt
       ast_cache_dir: path.join(options.cacheDir ?? cacheDir(), 'validate-ast'),
       cache_dir: path.join(options.cacheDir ?? cacheDir(), 'airflow-engine'),
     },
-  }, {
-    // The ast engine needs only the standard library: -S skips site-packages and its .pth hooks,
-    // which on some machines cost more start-up time than parsing a hundred files.
-    interpreterArgs: options.engine === 'ast' ? ['-S'] : [],
-  })
-  return toReport(response, files.length, options)
+  }
+  const open = (bridge: PythonBridge) =>
+    bridge.start<EngineResponse>('dagctl_validate', {
+      // The ast engine needs only the standard library: -S skips site-packages and its .pth hooks,
+      // which on some machines cost more start-up time than parsing a hundred files.
+      interpreterArgs: options.engine === 'ast' ? ['-S'] : [],
+      // The helper's own modules compiled once into dagctl's cache, even where python/ is not
+      // writable (a global install) or PYTHONDONTWRITEBYTECODE is set (many images): else every
+      // run compiles them again. Only for the ast engine, which imports nothing of the user's, and
+      // not under --no-cache, which leaves no trace in the cache.
+      ...(options.engine === 'ast' && options.cache !== false ? {env: {PYTHONPYCACHEPREFIX: path.join(options.cacheDir ?? cacheDir(), 'pycache'), PYTHONDONTWRITEBYTECODE: ''}} : {}),
+      ...(deps.fingerprint ? {prelude: request} : {}),
+    })
+  // validate.python: the files are parsed by the Python version that will run them
+  const started = deps.bridge
+    ? Promise.resolve(open(deps.bridge))
+    : options.pythonTarget
+      ? chooseParsingPython({python: options.python ?? DEFAULT_PYTHON, source: options.pythonSource, from: options.pythonFrom, target: options.pythonTarget}).then((python) => open(new PythonBridge(python)))
+      : Promise.resolve(open(new PythonBridge(options.python ?? DEFAULT_PYTHON)))
+  started.catch(() => {})
+  return {
+    fingerprint: async () => (deps.fingerprint ? ((await (await started).hello()) as HelperFingerprint | undefined) : undefined),
+    run: async (files, extra = {}) => {
+      const call = await started
+      const response = await call.send(
+        deps.fingerprint
+          ? {files, ...(extra.known ? {known: extra.known} : {}), ...(extra.records ? {records: true} : {})}
+          : {...request, files, ...(extra.known ? {known: extra.known} : {}), ...(extra.records ? {records: true} : {})},
+      )
+      return {report: toReport(response, files.length, options), ...(response.records ? {records: response.records} : {})}
+    },
+    cancel: async () => {
+      try {
+        await (await started).close()
+      } catch {
+        // a helper that never started has nothing to end
+      }
+    },
+  }
 }
 
 /**

@@ -1,3 +1,4 @@
+import {spawn, type ChildProcess} from 'node:child_process'
 import path from 'node:path'
 
 import {DagctlError, ExitCode, UsageError} from '../errors.js'
@@ -25,8 +26,102 @@ export interface PythonRunner {
   }>
 }
 
-/** execa, loaded when the first Python helper runs (not when a command module is imported). */
-const runWithExeca: PythonRunner = async (file, args, options) => (await import('execa')).execa(file, args, options) as unknown as ReturnType<PythonRunner>
+/**
+ * The default runner: node:child_process (loading execa's ESM graph cost ~60 ms of a validate's
+ * start, more than anything else between the config and the helper's first byte).
+ */
+const runWithSpawn: PythonRunner = (file, args, options) => {
+  const started = spawnHelper(file, args, options)
+  started.write(options.input)
+  started.end()
+  return started.result
+}
+
+interface Spawned {
+  write(text: string): void
+  end(): void
+  kill(): void
+  /** resolves with the first line of stdout (undefined when the process ended first) */
+  firstLine: Promise<string | undefined>
+  result: ReturnType<PythonRunner>
+}
+
+/** Helpers still running: killed if dagctl exits first (a second Ctrl-C), as execa's `cleanup` did. */
+const running = new Set<ChildProcess>()
+let exitHook = false
+
+function spawnHelper(file: string, args: string[], options: {timeout?: number; maxBuffer: number; env?: Record<string, string>}): Spawned {
+  const child = spawn(file, args, {stdio: ['pipe', 'pipe', 'pipe'], ...(options.env ? {env: {...process.env, ...options.env}} : {})})
+  running.add(child)
+  if (!exitHook) {
+    exitHook = true
+    process.once('exit', () => {
+      for (const c of running) c.kill('SIGKILL')
+    })
+  }
+  const out: Buffer[] = []
+  const err: Buffer[] = []
+  let size = 0
+  let overflow = false
+  let timedOut = false
+  let lineDone = false
+  let resolveLine: (line: string | undefined) => void = () => {}
+  const firstLine = new Promise<string | undefined>((resolve) => (resolveLine = resolve))
+  child.stdout.on('data', (chunk: Buffer) => {
+    size += chunk.length
+    if (size > options.maxBuffer) {
+      overflow = true
+      child.kill('SIGKILL')
+      return
+    }
+    out.push(chunk)
+    if (!lineDone && chunk.includes(10)) {
+      const all = Buffer.concat(out)
+      lineDone = true
+      resolveLine(all.subarray(0, all.indexOf(10)).toString('utf8'))
+    }
+  })
+  child.stderr.on('data', (chunk: Buffer) => err.push(chunk))
+  // a helper that exits before reading its input (a missing interpreter, a crash) is reported below
+  child.stdin.on('error', () => {})
+  const timer = options.timeout ? setTimeout(() => ((timedOut = true), child.kill('SIGKILL')), options.timeout) : undefined
+  const result = new Promise<Awaited<ReturnType<PythonRunner>>>((resolve) => {
+    let spawnError: NodeJS.ErrnoException | undefined
+    child.on('error', (e: NodeJS.ErrnoException) => (spawnError = e))
+    child.on('close', (code) => {
+      running.delete(child)
+      if (timer) clearTimeout(timer)
+      if (!lineDone) resolveLine(undefined)
+      const stdout = Buffer.concat(out).toString('utf8')
+      const stderr = Buffer.concat(err).toString('utf8') + (overflow ? `\nstdout exceeded ${options.maxBuffer} bytes` : '')
+      resolve({
+        exitCode: spawnError ? undefined : (code ?? undefined),
+        stdout,
+        stderr,
+        failed: spawnError !== undefined || code !== 0 || timedOut || overflow,
+        ...(spawnError?.code ? {code: spawnError.code} : {}),
+        timedOut,
+      })
+    })
+  })
+  return {
+    write: (text) => void child.stdin.write(text),
+    end: () => child.stdin.end(),
+    kill: () => child.kill('SIGKILL'),
+    firstLine,
+    result,
+  }
+}
+
+/** A helper started before its request is known (see PythonBridge.start). */
+export interface StartedCall<T> {
+  /** with `hello`: the helper's first answer line, parsed (undefined when it gave none) */
+  hello(): Promise<unknown>
+  /** sends the (rest of the) request and waits for the answer */
+  send(request: unknown): Promise<T>
+  /** no request after all: ends the helper (it parses nothing) */
+  close(): Promise<void>
+}
 
 /**
  * Runs one of dagctl's Python helpers with a JSON request on stdin and reads one JSON answer from
@@ -37,22 +132,66 @@ export class PythonBridge {
   constructor(
     readonly python: string = DEFAULT_PYTHON,
     private readonly scriptDir: string = PYTHON_DIR,
-    private readonly runner: PythonRunner = runWithExeca,
+    private readonly runner?: PythonRunner,
   ) {}
 
-  async call<T>(
-    script: string,
-    request: unknown,
-    options: {timeoutMs?: number; args?: string[]; env?: Record<string, string>; interpreterArgs?: string[]} = {},
-  ): Promise<T> {
+  async call<T>(script: string, request: unknown, options: CallOptions = {}): Promise<T> {
+    return this.start<T>(script, options).send(request)
+  }
+
+  /**
+   * Starts the helper now, so that the interpreter's start and its imports overlap with what the
+   * caller still has to do (collect the files, read the store); the request follows with send().
+   * With `prelude`, that JSON line is written at once and the helper is run with --hello: its first
+   * answer line (hello()) comes before the rest of the request is needed. An injected runner starts
+   * nothing until send() (and has no hello).
+   */
+  start<T>(script: string, options: CallOptions & {prelude?: unknown} = {}): StartedCall<T> {
     const scriptPath = path.join(this.scriptDir, script)
-    const result = await this.runner(this.python, [...(options.interpreterArgs ?? []), scriptPath, ...(options.args ?? [])], {
-      input: JSON.stringify(request),
-      timeout: options.timeoutMs,
-      reject: false,
-      maxBuffer: 512 * 1024 * 1024,
-      ...(options.env ? {env: options.env} : {}),
-    })
+    const args = [...(options.interpreterArgs ?? []), scriptPath, ...(options.args ?? []), ...(options.prelude === undefined ? [] : ['--hello'])]
+    const runOptions = {timeout: options.timeoutMs, reject: false as const, maxBuffer: 512 * 1024 * 1024, ...(options.env ? {env: options.env} : {})}
+    if (this.runner) {
+      const runner = this.runner
+      return {
+        hello: async () => undefined,
+        send: async (request) => this.read<T>(script, options, await runner(this.python, args.filter((a) => a !== '--hello'), {...runOptions, input: JSON.stringify(options.prelude === undefined ? request : {...(options.prelude as object), ...(request as object)})})),
+        close: async () => {},
+      }
+    }
+    const child = spawnHelper(this.python, args, runOptions)
+    if (options.prelude !== undefined) child.write(`${JSON.stringify(options.prelude)}\n`)
+    let sent = false
+    return {
+      hello: async () => {
+        const line = await child.firstLine
+        try {
+          return line === undefined ? undefined : (JSON.parse(line) as {hello?: unknown}).hello
+        } catch {
+          return undefined
+        }
+      },
+      send: async (request) => {
+        sent = true
+        child.write(JSON.stringify(request))
+        child.end()
+        const result = await child.result
+        if (options.prelude !== undefined && !result.failed) {
+          // the first line was the hello
+          const nl = result.stdout.indexOf('\n')
+          return this.read<T>(script, options, {...result, stdout: nl < 0 ? result.stdout : result.stdout.slice(nl + 1)})
+        }
+        return this.read<T>(script, options, result)
+      },
+      close: async () => {
+        if (sent) return
+        sent = true
+        child.end()
+        await child.result
+      },
+    }
+  }
+
+  private read<T>(script: string, options: CallOptions, result: Awaited<ReturnType<PythonRunner>>): T {
     if (result.code === 'ENOENT' || result.code === 'EACCES' || (result.failed && result.exitCode === undefined && !result.timedOut)) {
       throw new UsageError(`cannot run the Python interpreter '${this.python}'${result.code ? ` (${result.code})` : ''}`, {
         code: 'PYTHON_MISSING',
@@ -85,6 +224,13 @@ export class PythonBridge {
     }
     return answer as T
   }
+}
+
+interface CallOptions {
+  timeoutMs?: number
+  args?: string[]
+  env?: Record<string, string>
+  interpreterArgs?: string[]
 }
 
 function isHelperError(value: unknown): value is HelperError {

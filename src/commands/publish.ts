@@ -61,6 +61,8 @@ Exit codes: 0 published (or nothing to do), 1 validation failed, 2 bad usage or 
         // the diff is progress: it comes before the writes; the result is the last line, on stdout
         this.note(`${pkg} in ${ctx.env} (${ctx.store.url}), against ${plan.headRead.head ? `release ${plan.headRead.head.release}` : 'no release yet'}:`)
         this.note(renderDiff({...plan.diff, unchanged: plan.diff.unchanged.length}, undefined, process.stderr))
+        const v = plan.validation?.reuse
+        if (v && plan.headRead.head) this.note(`Validation: ${v.validated} file(s) checked, ${v.reused} unchanged file(s) reused from release ${plan.headRead.head.release}${v.reason ? ` (nothing reused: ${v.reason})` : ''}.`)
       },
     }), stopMessages)
     const live = result.live && result.live.written + result.live.deleted > 0 ? ` (live tree healed: ${result.live.written} written, ${result.live.deleted} removed)` : ''

@@ -12,6 +12,34 @@ export const ManifestFileSchema = z.object({
   since: z.number().int().positive(),
 })
 
+/**
+ * What the next publish needs to reuse this release's validation (src/check/reuse.ts): the
+ * fingerprint it ran under and, per published .py file, its content hash and what the cross-file
+ * rule needs. Optional: a release without them (older dagctl, --no-validate, the airflow engine)
+ * only makes the next publish validate everything.
+ */
+const DAG_AT = /^\d+:\d+:./
+
+const ValidationRecordShape = {
+  record: z
+    .object({
+      fingerprint: z.record(z.string(), z.string()),
+      /** the package's own module names, comma-separated */
+      ownModules: z.string(),
+      /** per published .py file (its content: this manifest's `files`): `line:column:dag id` of each DAG it defines (one: a string) */
+      dags: z.record(SafePath, z.union([z.string().regex(DAG_AT), z.array(z.string().regex(DAG_AT))])),
+      /** files with `# dagctl: ignore[...]` comments: line -> rules */
+      ignores: z.record(SafePath, z.record(z.string(), z.array(z.string()))).optional(),
+      /** files with warnings or infos: [warnings, infos] */
+      counts: z.record(SafePath, z.tuple([z.number().int().nonnegative(), z.number().int().nonnegative()])).optional(),
+      /** sha256 over the (path, sha256) pairs the record describes (src/check/reuse.ts) */
+      files: z.string(),
+    })
+    .optional(),
+  /** this publish's own run: files parsed, and files whose result came from the parent release */
+  reuse: z.object({validated: z.number().int().nonnegative(), reused: z.number().int().nonnegative()}).optional(),
+}
+
 export const ManifestSchema = z.object({
   format: z.literal(1),
   package: z.string(),
@@ -29,6 +57,7 @@ export const ManifestSchema = z.object({
     skipped: z.boolean(),
     engine: z.string().optional(),
     summary: z.object({files: z.number(), dags: z.number(), errors: z.number(), warnings: z.number(), infos: z.number()}).optional(),
+    ...ValidationRecordShape,
   }),
   files: z.record(z.string(), ManifestFileSchema),
   dags: z.array(z.object({dagId: z.string(), file: SafePath})).default([]),
@@ -39,6 +68,11 @@ export const ManifestSchema = z.object({
 })
 
 export type Manifest = z.infer<typeof ManifestSchema>
+
+/** A release's validation for people (`releases`): without the per-file records kept for the next publish. */
+export function validationSummary(v: Manifest['validation']): Pick<Manifest['validation'], 'skipped' | 'engine' | 'summary' | 'reuse'> {
+  return {skipped: v.skipped, ...(v.engine ? {engine: v.engine} : {}), ...(v.summary ? {summary: v.summary} : {}), ...(v.reuse ? {reuse: v.reuse} : {})}
+}
 export type ManifestFile = z.infer<typeof ManifestFileSchema>
 export type FileMap = Record<string, {sha256: string; size: number; since?: number}>
 

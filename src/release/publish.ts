@@ -1,13 +1,14 @@
 import path from 'node:path'
 
-import {validateDags} from '../check/index.js'
+import {startValidation} from '../check/index.js'
+import {validateForPublish, type PublishValidation, type ReuseSummary} from '../check/reuse.js'
 import type {ValidateOptions, ValidationReport} from '../check/types.js'
 import {CheckFailedError, InterruptedError, PolicyError, UsageError, type StopSignal} from '../errors.js'
 import {stopSignalOf} from '../util/interrupt.js'
 import {PreconditionFailed, type Store} from '../store/index.js'
 import {collectFiles, type LocalFile} from './local-files.js'
 import {diffFiles, isEmptyDiff, type FileDiff, type FileMap, type Manifest} from './manifest.js'
-import {collectMetadata, type ReleaseMetadata} from './metadata.js'
+import {collectMetadata, dagctlVersion, type ReleaseMetadata} from './metadata.js'
 import {PackageRepository, PARALLEL, type HeadRead, type LiveRead, type RepairScope} from './repository.js'
 import {mapLimit, nonce} from './util.js'
 import {runSteps, type StepRunner} from '../util/steps.js'
@@ -37,6 +38,8 @@ export interface PublishPlan {
   files: LocalFile[]
   skipped: string[]
   report?: ValidationReport
+  /** what validation parsed and what it reused from HEAD, and the record for the new manifest */
+  validation?: PublishValidation
   dags: Array<{dagId: string; file: string}>
   headRead: HeadRead
   headManifest?: Manifest
@@ -79,13 +82,27 @@ export async function planPublish(options: PublishOptions): Promise<PublishPlan>
   const liveRead = repo.readLiveState()
   headP.catch(() => {})
   liveRead.catch(() => {})
-  const {files, skipped} = await collectFiles(options.dagsDir, options.root, options.extensions)
+  // The validator starts now: Python's start and imports overlap with collecting and hashing the
+  // files and with reading HEAD, whose validation record says which files need parsing at all.
+  const pending = options.validate ? startValidation({...options.validateOptions, root: options.root, packageName: options.pkg}, {fingerprint: true}) : undefined
+  let collected
+  try {
+    collected = await collectFiles(options.dagsDir, options.root, options.extensions)
+  } catch (error) {
+    await pending?.cancel()
+    throw error
+  }
+  const {files, skipped} = collected
   if (files.length === 0) {
     // Nothing here: with nothing published either, there is nothing to do (exit 2); with published
     // files, this removes them all, which is the mass-removal guardrail's call (below, exit 5).
-    const {headManifest: published0} = await headP
+    const {headManifest: published0} = await headP.catch(async (error: unknown) => {
+      await pending?.cancel()
+      throw error
+    })
     const published = published0 ? Object.keys(published0.files).length : 0
     if (published === 0) {
+      await pending?.cancel()
       throw new UsageError(`no DAG files to publish under ${options.dagsDir}`, {
         code: 'NOTHING_TO_PUBLISH',
         key: 'dags',
@@ -94,14 +111,22 @@ export async function planPublish(options: PublishOptions): Promise<PublishPlan>
     }
   }
   let report: ValidationReport | undefined
+  let validation: PublishValidation | undefined
   let dags: PublishPlan['dags'] = []
-  if (options.validate) {
-    report = await validateDags({
-      ...options.validateOptions,
-      files: files.filter((f) => f.path.endsWith('.py')).map((f) => f.abs),
+  if (pending) {
+    validation = await validateForPublish(pending, files.filter((f) => f.path.endsWith('.py')), {
       root: options.root,
-      packageName: options.pkg,
+      dagsDir: options.dagsDir,
+      pkg: options.pkg,
+      dagctlVersion: dagctlVersion(),
+      settings: options.validateOptions,
+      // a store that fails here fails again below; a validation error still comes first
+      head: headP.then(
+        (h) => (h.headManifest ? {record: h.headManifest.validation.record, files: h.headManifest.files} : undefined),
+        () => undefined,
+      ),
     })
+    report = validation.report
     if (report.summary.errors > 0) {
       const first = report.findings.filter((f) => f.severity === 'error').slice(0, 10)
       throw new CheckFailedError(
@@ -109,12 +134,13 @@ export async function planPublish(options: PublishOptions): Promise<PublishPlan>
         {code: 'VALIDATION_FAILED', file: first[0] ? path.resolve(options.root, first[0].file) : undefined, line: first[0]?.line, hint: 'Run `dagctl validate` for the full report, fix the errors, and publish again.'},
       )
     }
-    dags = report.dags.map((d) => ({dagId: d.dagId, file: path.relative(options.dagsDir, path.resolve(options.root, d.file)).split(path.sep).join('/')}))
-    const foreign = report.dags.filter((d) => !d.dagId.startsWith(`${options.pkg}_`))
+    dags = validation.dags.map((d) => ({dagId: d.dagId, file: d.file}))
+    const foreign = validation.dags.filter((d) => !d.dagId.startsWith(`${options.pkg}_`))
     if (foreign.length > 0) {
-      throw new PolicyError(`DAG id${foreign.length > 1 ? 's' : ''} without the package prefix ${options.pkg}_: ${foreign.map((d) => `${d.dagId} (${d.file}:${d.line})`).join(', ')}`, {
+      const shown = (d: {file: string}) => path.relative(options.root, path.resolve(options.dagsDir, d.file)).split(path.sep).join('/')
+      throw new PolicyError(`DAG id${foreign.length > 1 ? 's' : ''} without the package prefix ${options.pkg}_: ${foreign.map((d) => `${d.dagId} (${shown(d)}:${d.line})`).join(', ')}`, {
         code: 'DAG_OUTSIDE_PACKAGE',
-        file: path.resolve(options.root, foreign[0].file),
+        file: path.resolve(options.dagsDir, foreign[0].file),
         line: foreign[0].line,
         hint: `Package ${options.pkg} owns only DAG ids starting with ${options.pkg}_: rename the DAG.`,
       })
@@ -147,7 +173,7 @@ export async function planPublish(options: PublishOptions): Promise<PublishPlan>
     metadata = options.metadata ? Promise.resolve(options.metadata) : collectMetadata(options.root)
     releaseIds.catch(() => {})
   }
-  return {options, repo, files, skipped, report, dags, headRead, headManifest, diff, newBlobs, storedBlobs, contents, releaseIds, metadata, liveRead}
+  return {options, repo, files, skipped, report, validation, dags, headRead, headManifest, diff, newBlobs, storedBlobs, contents, releaseIds, metadata, liveRead}
 }
 
 /**
@@ -236,7 +262,9 @@ export async function writeRelease(plan: PublishPlan): Promise<Manifest> {
     message: plan.options.message,
     image: plan.options.image,
     dags: plan.dags,
-    validation: plan.report ? {skipped: false, engine: plan.report.engine, summary: plan.report.summary} : {skipped: true},
+    validation: plan.report
+      ? {skipped: false, engine: plan.report.engine, summary: plan.report.summary, ...(plan.validation?.record ? {record: plan.validation.record} : {}), ...(plan.validation ? {reuse: {validated: plan.validation.reuse.validated, reused: plan.validation.reuse.reused}} : {})}
+      : {skipped: true},
   })
   await plan.repo.writeManifest(manifest)
   return manifest
@@ -255,7 +283,8 @@ export interface PublishResult {
   /** new contents found in the store already (left by an interrupted publish), not sent again */
   reused: number
   live?: {written: number; deleted: number}
-  validation: {skipped: boolean; errors?: number; warnings?: number}
+  /** validated: files parsed; reused: files whose result came from HEAD's release; reason: why none was reused */
+  validation: {skipped: boolean; errors?: number; warnings?: number} & Partial<ReuseSummary>
   /** a signal arrived during the last, short step, which was finished: everything is done */
   interrupted?: StopSignal
 }
@@ -273,7 +302,7 @@ export function publishResult(plan: PublishPlan, extra: {release: number | null;
     uploaded: extra.uploaded,
     reused: plan.reused ?? 0,
     ...(extra.live ? {live: extra.live} : {}),
-    validation: plan.report ? {skipped: false, errors: plan.report.summary.errors, warnings: plan.report.summary.warnings} : {skipped: true},
+    validation: plan.report ? {skipped: false, errors: plan.report.summary.errors, warnings: plan.report.summary.warnings, ...plan.validation?.reuse} : {skipped: true},
   }
 }
 

@@ -1,7 +1,7 @@
 import type {Store} from '../store/index.js'
 import {collectFiles} from './local-files.js'
 import {envMetaPrefix} from './layout.js'
-import {diffFiles, type Manifest} from './manifest.js'
+import {diffFiles, validationSummary, type Manifest} from './manifest.js'
 import {fileMapOf, summariseDiff, type DiffSummary} from './publish.js'
 import {PackageRepository} from './repository.js'
 import {mapLimit} from './util.js'
@@ -64,7 +64,7 @@ export interface ReleaseRow {
   message?: string
   changes: {added: number; changed: number; removed: number}
   rollback?: Manifest['rollback']
-  validation: Manifest['validation']
+  validation: ReturnType<typeof validationSummary>
 }
 
 export async function listReleases(store: Store, env: string, pkg: string, limit: number): Promise<ReleaseRow[]> {
@@ -82,7 +82,7 @@ export async function listReleases(store: Store, env: string, pkg: string, limit
     ...(m.message ? {message: m.message} : {}),
     changes: {added: m.changes.added.length, changed: m.changes.changed.length, removed: m.changes.removed.length},
     ...(m.rollback ? {rollback: m.rollback} : {}),
-    validation: m.validation,
+    validation: validationSummary(m.validation),
   }))
 }
 
