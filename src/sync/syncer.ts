@@ -311,7 +311,7 @@ export class Syncer {
     for (const [sha, firstPath] of bySha) {
       const failed = got.failures.get(sha)
       if (!failed) continue
-      const what = entry.get(sha)!.pack ? `the content of ${firstPath} (${sha})` : `the blob of ${firstPath} (${sha})`
+      const what = entry.get(sha)!.pack ? `the content of ${firstPath}` : `the blob of ${firstPath} (${sha})`
       if (failed.kind === 'mismatch') throw new Refusal('sha256-mismatch', `release ${m.id} of ${pkg}: ${what} does not hash to ${sha}: ${failed.message}`, firstPath)
       throw new Refusal('blob-missing', `release ${m.id} of ${pkg}: ${what} is missing from the store: ${failed.message}`, firstPath)
     }
