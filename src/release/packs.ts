@@ -25,8 +25,8 @@ export interface PackRef {
 export const PACK_ABOVE = 32
 /** A pack holds at most this many bytes; more contents make more packs (uploaded in parallel). */
 export const PACK_MAX_BYTES = 64 * 1024 * 1024
-/** Two ranges of one pack closer than this are read as one (a few KB of waste against a round trip). */
-const MERGE_GAP = 256 * 1024
+/** Two ranges of one pack closer than this are read as one: up to 1 MiB more bytes against a round trip (about what S3 sends in the time of one request from a CI runner). */
+const MERGE_GAP = 1024 * 1024
 
 export function shouldPack(newContents: number): boolean {
   return newContents > PACK_ABOVE

@@ -59,7 +59,7 @@ describe('packs', () => {
     expect(calls).toEqual([`range 0+${pack.body.length}`])
 
     calls.length = 0
-    const few = await fetchContents(reader, layout, [refs[0], refs[10], refs[30]], 8)
+    const few = await fetchContents(reader, layout, [refs[0], refs[15], refs[30]], 8)
     expect(few.bodies.size).toBe(3)
     expect(calls).toHaveLength(3)
 

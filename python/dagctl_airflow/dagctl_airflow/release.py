@@ -36,7 +36,7 @@ REASONS = ("manifest-invalid", "path-outside-package", "sha256-mismatch", "blob-
 #: manifest formats read here: 1 (every content its own blob), 2 (entries may name a pack: docs/store.md)
 FORMATS = (1, 2)
 #: two ranges of one pack closer than this are read with one request
-MERGE_GAP = 256 * 1024
+MERGE_GAP = 1024 * 1024
 SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 _DRIVE_RE = re.compile(r"^[A-Za-z]:")
 
