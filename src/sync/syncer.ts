@@ -311,9 +311,13 @@ export class Syncer {
     for (const [sha, firstPath] of bySha) {
       const failed = got.failures.get(sha)
       if (!failed) continue
-      const what = entry.get(sha)!.pack ? `the content of ${firstPath}` : `the blob of ${firstPath} (${sha})`
-      if (failed.kind === 'mismatch') throw new Refusal('sha256-mismatch', `release ${m.id} of ${pkg}: ${what} does not hash to ${sha}: ${failed.message}`, firstPath)
-      throw new Refusal('blob-missing', `release ${m.id} of ${pkg}: ${what} is missing from the store: ${failed.message}`, firstPath)
+      const at = `release ${m.id} of ${pkg}`
+      if (entry.get(sha)!.pack) {
+        const reason = failed.kind === 'mismatch' ? 'sha256-mismatch' : 'blob-missing'
+        throw new Refusal(reason, `${at}: the content of ${firstPath} ${failed.kind === 'mismatch' ? `does not hash to ${sha}` : 'cannot be read'}: ${failed.message}`, firstPath)
+      }
+      if (failed.kind === 'mismatch') throw new Refusal('sha256-mismatch', `${at}: the blob of ${firstPath} does not hash to ${sha}`, firstPath)
+      throw new Refusal('blob-missing', `${at}: the blob of ${firstPath} (${sha}) is missing from the store`, firstPath)
     }
     const files = new Map<string, Buffer>()
     for (const [p, f] of Object.entries(m.files)) files.set(p, bodies.get(f.sha256)!)
