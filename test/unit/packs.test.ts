@@ -2,6 +2,7 @@ import {createHash} from 'node:crypto'
 import {describe, expect, it} from 'vitest'
 
 import {PackageLayout} from '../../src/release/layout.js'
+import {parseManifest} from '../../src/release/manifest.js'
 import {buildPacks, fetchContents, shouldPack, type ContentReader, type ContentRef} from '../../src/release/packs.js'
 import {openStore} from '../../src/store/index.js'
 import {tempDir} from '../helpers/tmp.js'
@@ -71,5 +72,17 @@ describe('packs', () => {
     expect(bad.failures.get(refs[35].sha256)?.kind).toBe('short')
     expect(bad.failures.get('a'.repeat(64))?.kind).toBe('missing')
     expect(bad.bodies.size).toBe(34)
+  })
+
+  it('a manifest names packs only in format 2; a later format is refused as written by a newer dagctl', () => {
+    const base = {
+      package: 'p', env: 'dev', id: 1, parent: null, createdAt: 'x', author: 'a', git: {}, dagctlVersion: '0', validation: {skipped: true}, dags: [], changes: {added: [], changed: [], removed: []}, nonce: 'n',
+      files: {'a.py': {sha256: 'a'.repeat(64), size: 3, since: 1, pack: {id: 'b'.repeat(64), offset: 7}}},
+    }
+    const parse = (m: object) => parseManifest('m.json', Buffer.from(JSON.stringify(m)), {package: 'p'})
+    expect(parse({...base, format: 2}).files['a.py'].pack).toEqual({id: 'b'.repeat(64), offset: 7})
+    expect(() => parse({...base, format: 1})).toThrow(/files\.a\.py\.pack: format 1 has no packs/)
+    expect(() => parse({...base, format: 3})).toThrow(/manifest format 3 was written by a newer dagctl .*upgrade dagctl/)
+    expect(() => parse({...base, format: 2, files: {'a.py': {...base.files['a.py'], pack: {id: '../x', offset: 0}}}})).toThrow(/files\.a\.py\.pack\.id/)
   })
 })
