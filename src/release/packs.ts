@@ -163,3 +163,18 @@ export async function fetchContents(
   await mapLimit(jobs, parallel, (job) => job())
   return {bodies, failures}
 }
+
+/** How many packs `buildPacks` makes of these contents (for messages), without building them. */
+export function packCount(shas: readonly string[], contents: Map<string, Buffer>, maxBytes = PACK_MAX_BYTES): number {
+  let packs = 0
+  let size = 0
+  for (const sha of [...shas].sort()) {
+    const n = contents.get(sha)?.length ?? 0
+    if (packs === 0 || (size > 0 && size + n > maxBytes)) {
+      packs++
+      size = 0
+    }
+    size += n
+  }
+  return packs
+}

@@ -9,7 +9,7 @@ import {collectFiles, type LocalFile} from './local-files.js'
 import {diffFiles, isEmptyDiff, type FileDiff, type FileMap, type Manifest} from './manifest.js'
 import {collectMetadata, type ReleaseMetadata} from './metadata.js'
 import {PackageRepository, PARALLEL, type HeadRead, type LiveRead, type RepairScope} from './repository.js'
-import {buildPacks, shouldPack, type PackRef} from './packs.js'
+import {buildPacks, packCount, shouldPack, type PackRef} from './packs.js'
 import {mapLimit, nonce} from './util.js'
 import {runSteps, type StepRunner} from '../util/steps.js'
 
@@ -360,7 +360,7 @@ export async function publish(options: PublishRunOptions, hooks: PublishHooks = 
     return withInterruption(publishResult(plan, {release: null, dryRun: false, uploaded: 0, live}), signal)
   }
   const uploaded = await guarded('while uploading', plan, () =>
-    steps(`Upload ${plan.newBlobs.length} new content(s)`, (report) => uploadBlobs(plan, (done, total) => report(`${done}/${total}`), signal)),
+    steps(`Upload ${plan.newBlobs.length} new content(s)${shouldPack(plan.newBlobs.length) ? ` as ${packCount(plan.newBlobs, plan.contents)} pack(s)` : ''}`, (report) => uploadBlobs(plan, (done, total) => report(`${done}/${total}`), signal)),
   )
   const leftover = ` (${uploaded + (plan.reused ?? 0)} of ${plan.newBlobs.length} new contents are in the store: unreferenced blobs, harmless, which \`dagctl fsck\` lists as info)`
   if (stopSignalOf(signal)) throw stopBefore('while uploading', plan, leftover)

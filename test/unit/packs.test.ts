@@ -3,7 +3,7 @@ import {describe, expect, it} from 'vitest'
 
 import {PackageLayout} from '../../src/release/layout.js'
 import {parseManifest} from '../../src/release/manifest.js'
-import {buildPacks, fetchContents, shouldPack, type ContentReader, type ContentRef} from '../../src/release/packs.js'
+import {buildPacks, fetchContents, packCount, shouldPack, type ContentReader, type ContentRef} from '../../src/release/packs.js'
 import {openStore} from '../../src/store/index.js'
 import {tempDir} from '../helpers/tmp.js'
 
@@ -37,6 +37,8 @@ describe('packs', () => {
     for (const [s, offset] of one[0].offsets) expect(sha(one[0].body.subarray(offset, offset + 100))).toBe(s)
     const cut = buildPacks(shas, c, 1000)
     expect(cut).toHaveLength(5)
+    expect(packCount(shas, c, 1000)).toBe(5)
+    expect(packCount(shas, c)).toBe(1)
     expect(cut.every((p) => p.body.length <= 1000)).toBe(true)
     expect(cut.flatMap((p) => [...p.offsets.keys()]).sort()).toEqual([...shas].sort())
   })
