@@ -1,8 +1,9 @@
 import {DagctlError} from '../errors.js'
 import type {Store} from '../store/index.js'
-import {envMetaPrefix, PackageLayout, SHA256_RE} from './layout.js'
+import {envMetaPrefix, PACK_PREFIX, PackageLayout, SHA256_RE} from './layout.js'
 import type {Manifest} from './manifest.js'
 import {PackageRepository, PARALLEL, repairCommand, type RepairScope} from './repository.js'
+import type {PackRef} from './packs.js'
 import {mapLimit, sha256} from './util.js'
 
 /**
@@ -26,6 +27,8 @@ export interface FsckPackageReport {
   releases: number
   history: number
   blobs: number
+  /** sound packs (docs/store.md, "Packs") */
+  packs?: number
   liveFiles: number
   /** the live tree lags HEAD (a writer was interrupted): how many live files differ from release `release` */
   lag?: {release: number; files: number; repair: string}
@@ -71,6 +74,14 @@ const RESTORE = 'docs/runbook.md#fsck-found-damage'
 /** Why --repair leaves a finding as it is: it only ever writes live files and live.json. */
 function whyNotRepaired(f: FsckFinding, repo: PackageRepository, scope: RepairScope): Omit<NotRepaired, 'code' | 'message' | 'key'> {
   switch (f.code) {
+    case 'PACK_MISSING':
+    case 'PACK_SHORT':
+    case 'PACK_CORRUPT':
+    case 'PACK_CONTENT_CORRUPT':
+      return {
+        why: 'a pack is the only copy of its contents in the store, and --repair never writes blobs or packs (it cannot know the bytes)',
+        hint: `Restore the pack's previous version from bucket versioning (${f.key ?? 'the key named'}), then run fsck again; see ${RESTORE}.`,
+      }
     case 'BLOB_MISSING':
     case 'BLOB_CORRUPT':
       return {
@@ -95,8 +106,8 @@ function whyNotRepaired(f: FsckFinding, repo: PackageRepository, scope: RepairSc
     default:
       if (f.code.startsWith('LIVE_')) {
         return {
-          why: "HEAD's content for the file is not in the store (its blob is missing or corrupt), so it cannot be written",
-          hint: `Restore the blob from bucket versioning, then run \`${repairCommand(repo, scope)}\` again; see ${RESTORE}.`,
+          why: "HEAD's content for the file is not in the store (its blob or pack is missing, short or corrupt), so it cannot be written",
+          hint: `Restore the blob or pack from bucket versioning, then run \`${repairCommand(repo, scope)}\` again; see ${RESTORE}.`,
         }
       }
       return {why: '--repair only rewrites live files and live.json', hint: `See ${RESTORE}.`}
@@ -149,6 +160,52 @@ export async function fsck(options: FsckOptions): Promise<FsckResult> {
   return {store: options.store.url, env: options.env, ok: !damaged && !lagging, damaged, lagging, packages, findings}
 }
 
+interface PackedEntry {
+  release: number
+  path: string
+  sha256: string
+  size: number
+  pack: PackRef
+}
+
+/**
+ * Every pack is read (a few at a time: they can be large) and checked: its bytes hash to its name
+ * (else PACK_CORRUPT), and each history entry in it finds its bytes there, hashing to its sha256.
+ * A pack that is missing (PACK_MISSING), ends before an entry does (PACK_SHORT: a truncated upload
+ * or a damaged object) or holds other bytes at an entry's place (PACK_CONTENT_CORRUPT) is damage,
+ * one finding per release and pack, naming the files. Returns how many packs are sound.
+ */
+async function checkPacks(store: Store, layout: PackageLayout, packIds: Set<string>, packed: PackedEntry[], add: (severity: FsckSeverity, code: string, message: string, key?: string) => void): Promise<number> {
+  const byPack = new Map<string, PackedEntry[]>()
+  for (const e of packed) byPack.set(e.pack.id, [...(byPack.get(e.pack.id) ?? []), e])
+  let sound = 0
+  const grouped = (code: string, entries: PackedEntry[], what: (n: number, files: string) => string, key: string): void => {
+    const byRelease = new Map<number, string[]>()
+    for (const e of entries) byRelease.set(e.release, [...(byRelease.get(e.release) ?? []), e.path])
+    for (const [release, paths] of byRelease) {
+      const names = paths.sort().slice(0, 5).join(', ') + (paths.length > 5 ? `, … (${paths.length - 5} more)` : '')
+      add('damage', code, `release ${release}: ${what(paths.length, names)}`, key)
+    }
+  }
+  await mapLimit([...new Set([...packIds, ...byPack.keys()])], 4, async (id) => {
+    const key = layout.pack(id)
+    const entries = byPack.get(id) ?? []
+    const obj = packIds.has(id) ? await store.get(key) : undefined
+    if (!obj) {
+      if (entries.length > 0) grouped('PACK_MISSING', entries, (n, files) => `${n} file(s) (${files}) need pack ${id}, which is missing`, key)
+      return
+    }
+    const actual = sha256(obj.body)
+    if (actual === id) sound++
+    else add('damage', 'PACK_CORRUPT', `pack ${id} does not hold the bytes its name says (${obj.body.length} bytes, sha256 ${actual})`, key)
+    const short = entries.filter((e) => e.pack.offset + e.size > obj.body.length)
+    if (short.length > 0) grouped('PACK_SHORT', short, (n, files) => `${n} file(s) (${files}) need bytes of pack ${id} beyond its end (it is ${obj.body.length} bytes long: truncated)`, key)
+    const wrong = entries.filter((e) => e.pack.offset + e.size <= obj.body.length && sha256(obj.body.subarray(e.pack.offset, e.pack.offset + e.size)) !== e.sha256)
+    if (wrong.length > 0) grouped('PACK_CONTENT_CORRUPT', wrong, (n, files) => `${n} file(s) (${files}) find other bytes at their place in pack ${id}`, key)
+  })
+  return sound
+}
+
 async function checkPackage(repo: PackageRepository, findings: FsckFinding[]): Promise<FsckPackageReport> {
   const pkg = repo.pkg
   const {layout, store} = repo
@@ -167,10 +224,16 @@ async function checkPackage(repo: PackageRepository, findings: FsckFinding[]): P
   report.releases = ids.size
   report.liveFiles = liveKeys.length
 
-  // Blobs: the key is the SHA-256 of the content; verified by reading every one.
+  // Blobs: the key is the SHA-256 of the content; verified by reading every one. Packs are read
+  // once the releases say what they must hold (below).
   const blobs = new Set<string>()
+  const packIds = new Set<string>()
   await mapLimit(blobKeys, PARALLEL, async (k) => {
     const sha = k.slice(layout.blobsPrefix.length)
+    if (sha.startsWith(PACK_PREFIX) && SHA256_RE.test(sha.slice(PACK_PREFIX.length))) {
+      packIds.add(sha.slice(PACK_PREFIX.length))
+      return
+    }
     if (!SHA256_RE.test(sha)) {
       add('info', 'UNEXPECTED_KEY', `unexpected object among the blobs: ${k}`, k)
       return
@@ -197,6 +260,8 @@ async function checkPackage(repo: PackageRepository, findings: FsckFinding[]): P
   }
   report.head = headId
   const chain: Manifest[] = []
+  /** the history's packed entries, checked against their packs below */
+  const packed: PackedEntry[] = []
   const seen = new Set<number>()
   let id: number | null = headId
   let child: Manifest | undefined
@@ -219,7 +284,8 @@ async function checkPackage(repo: PackageRepository, findings: FsckFinding[]): P
     }
     if (child && m.id >= child.id) add('damage', 'HISTORY_ORDER', `release ${child.id} has parent ${m.id}, which is not older`, layout.release(child.id))
     for (const [p, f] of Object.entries(m.files)) {
-      if (!blobs.has(f.sha256)) add('damage', 'BLOB_MISSING', `release ${m.id}: ${p} needs blob ${f.sha256}, which is missing or corrupt`, layout.blob(f.sha256))
+      if (f.pack) packed.push({release: m.id, path: p, sha256: f.sha256, size: f.size, pack: f.pack})
+      else if (!blobs.has(f.sha256)) add('damage', 'BLOB_MISSING', `release ${m.id}: ${p} needs blob ${f.sha256}, which is missing or corrupt`, layout.blob(f.sha256))
     }
     chain.push(m)
     child = m
@@ -237,8 +303,13 @@ async function checkPackage(repo: PackageRepository, findings: FsckFinding[]): P
       add('damage', 'MANIFEST_REFUSED', error instanceof DagctlError ? error.message : String(error), layout.release(o))
     }
   }
+  const referencedPacks = new Set(packed.map((e) => e.pack.id))
+  for (const o of orphans) for (const f of Object.values(repo.cachedManifest(o)?.files ?? {})) if (f.pack) referencedPacks.add(f.pack.id)
   const unreferenced = [...blobs].filter((b) => !referenced.has(b))
   if (unreferenced.length > 0) add('info', 'UNREFERENCED_BLOBS', `${unreferenced.length} blob(s) no release names (uploads of publishes that did not finish)`)
+  const unreferencedPacks = [...packIds].filter((id) => !referencedPacks.has(id))
+  if (unreferencedPacks.length > 0) add('info', 'UNREFERENCED_PACKS', `${unreferencedPacks.length} pack(s) no release names (uploads of publishes that did not finish)`)
+  report.packs = await checkPacks(store, layout, packIds, packed, add)
   if (chain.length === 0 || chain[0].id !== headId) return report
   const head = chain[0]
 

@@ -5,6 +5,7 @@ import path from 'node:path'
  *
  *   <env>/<package>/dags/<path>                  live tree = files of HEAD's release
  *   _dagctl/<env>/<package>/blobs/<sha256>       immutable contents, written once
+ *   _dagctl/<env>/<package>/blobs/pack-<sha256>  immutable packs of contents (src/release/packs.ts)
  *   _dagctl/<env>/<package>/releases/<id>.json   immutable manifests
  *   _dagctl/<env>/<package>/HEAD.json            {release} — replaced only by compare-and-swap
  *   _dagctl/<env>/<package>/live.json            {release, pending} — which release the live tree equals
@@ -39,6 +40,10 @@ export class PackageLayout {
   blob(sha256: string): string {
     return `${this.blobsPrefix}${sha256}`
   }
+  /** a pack, named by the sha256 of its bytes (under blobs/, so the IAM rules of blobs cover it) */
+  pack(id: string): string {
+    return `${this.blobsPrefix}${PACK_PREFIX}${id}`
+  }
   live(file: string): string {
     return `${this.livePrefix}${file}`
   }
@@ -66,3 +71,6 @@ export function isSafeRelativePath(p: string): boolean {
 }
 
 export const SHA256_RE = /^[0-9a-f]{64}$/
+
+/** The name of a pack under blobs/ is `pack-<sha256>`. */
+export const PACK_PREFIX = 'pack-'

@@ -10,6 +10,8 @@ export const ManifestFileSchema = z.object({
   size: z.number().int().nonnegative(),
   /** the release that last changed this path: the one that brought its current content (a rollback counts) */
   since: z.number().int().positive(),
+  /** format 2: the content is in a pack (`blobs/pack-<id>`) at `offset`, `size` bytes long; else its own blob */
+  pack: z.object({id: z.string().regex(SHA256_RE), offset: z.number().int().nonnegative()}).strict().optional(),
 })
 
 /**
@@ -40,8 +42,11 @@ const ValidationRecordShape = {
   reuse: z.object({validated: z.number().int().nonnegative(), reused: z.number().int().nonnegative()}).optional(),
 }
 
+/** The manifest formats this dagctl reads: 1 (every content its own blob), 2 (entries may name a pack). */
+export const MANIFEST_FORMATS = [1, 2] as const
+
 export const ManifestSchema = z.object({
-  format: z.literal(1),
+  format: z.union([z.literal(1), z.literal(2)]),
   package: z.string(),
   env: z.string(),
   id: z.number().int().positive(),
@@ -65,6 +70,12 @@ export const ManifestSchema = z.object({
   rollback: z.object({from: z.number().int().positive(), to: z.number().int().positive(), dag: z.string().optional()}).optional(),
   /** makes every manifest unique, so reading one back tells whether it is ours */
   nonce: z.string(),
+}).superRefine((m, ctx) => {
+  // An entry naming a pack needs format 2, which a dagctl older than packs refuses outright.
+  if (m.format !== 1) return
+  for (const [p, f] of Object.entries(m.files)) {
+    if (f.pack) ctx.addIssue({code: 'custom', path: ['files', p, 'pack'], message: 'format 1 has no packs'})
+  }
 })
 
 export type Manifest = z.infer<typeof ManifestSchema>
@@ -74,7 +85,7 @@ export function validationSummary(v: Manifest['validation']): Pick<Manifest['val
   return {skipped: v.skipped, ...(v.engine ? {engine: v.engine} : {}), ...(v.summary ? {summary: v.summary} : {}), ...(v.reuse ? {reuse: v.reuse} : {})}
 }
 export type ManifestFile = z.infer<typeof ManifestFileSchema>
-export type FileMap = Record<string, {sha256: string; size: number; since?: number}>
+export type FileMap = Record<string, {sha256: string; size: number; since?: number; pack?: {id: string; offset: number}}>
 
 export const HeadSchema = z.object({release: z.number().int().positive(), nonce: z.string(), updatedAt: z.string()})
 export type Head = z.infer<typeof HeadSchema>
@@ -117,6 +128,11 @@ export function parseManifest(storeKey: string, body: Buffer, expect: {id?: numb
     for (const p of Object.keys(raw.files)) {
       if (!isSafeRelativePath(p)) throw new UnsafeManifestError(storeKey, `path ${JSON.stringify(p)} is not inside the package`, p)
     }
+  }
+  // A format this dagctl does not know was written by a newer one: say that, not "damaged".
+  const format = raw && typeof raw === 'object' && 'format' in raw ? raw.format : undefined
+  if (typeof format === 'number' && Number.isInteger(format) && format > Math.max(...MANIFEST_FORMATS)) {
+    throw new UnsafeManifestError(storeKey, `manifest format ${format} was written by a newer dagctl (this one reads formats ${MANIFEST_FORMATS.join(' and ')}): upgrade dagctl`)
   }
   const result = ManifestSchema.safeParse(raw)
   if (!result.success) {

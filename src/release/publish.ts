@@ -10,6 +10,7 @@ import {collectFiles, type LocalFile} from './local-files.js'
 import {diffFiles, isEmptyDiff, type FileDiff, type FileMap, type Manifest} from './manifest.js'
 import {collectMetadata, dagctlVersion, type ReleaseMetadata} from './metadata.js'
 import {PackageRepository, PARALLEL, type HeadRead, type LiveRead, type RepairScope} from './repository.js'
+import {buildPacks, packCount, shouldPack, type PackRef} from './packs.js'
 import {mapLimit, nonce} from './util.js'
 import {runSteps, type StepRunner} from '../util/steps.js'
 
@@ -46,10 +47,10 @@ export interface PublishPlan {
   diff: FileDiff
   /** content hashes to upload: not already in HEAD's manifest (whose blobs exist by invariant) */
   newBlobs: string[]
-  /** blobs already in the store (left by a publish that died during its uploads), when listing them is cheaper than re-sending */
-  storedBlobs?: Promise<Set<string>>
-  /** set by uploadBlobs: new contents found in the store already, not sent again */
+  /** set by uploadBlobs: new contents found in the store already (a pack or blob an interrupted publish left), not sent again */
   reused?: number
+  /** set by uploadBlobs when it packed the new contents: where each is */
+  packed?: Map<string, PackRef>
   contents: Map<string, Buffer>
   /** started during the plan when there is something to publish: the release list (for the next id), git/CI metadata */
   releaseIds?: Promise<number[]>
@@ -162,8 +163,6 @@ export async function planPublish(options: PublishOptions): Promise<PublishPlan>
   const known = new Set(Object.values(headManifest?.files ?? {}).map((f) => f.sha256))
   const contents = new Map(files.map((f) => [f.sha256, f.body]))
   const newBlobs = [...new Set(files.map((f) => f.sha256))].filter((s) => !known.has(s)).sort()
-  const storedBlobs = listingBlobsPays(newBlobs.length, known.size) ? storedBlobsOf(repo) : undefined
-  storedBlobs?.catch(() => {})
   // What a new release needs later (the release list for its id, git and CI metadata), started now
   // so that it overlaps with the upload; not when there is nothing to publish.
   let releaseIds: Promise<number[]> | undefined
@@ -173,21 +172,7 @@ export async function planPublish(options: PublishOptions): Promise<PublishPlan>
     metadata = options.metadata ? Promise.resolve(options.metadata) : collectMetadata(options.root)
     releaseIds.catch(() => {})
   }
-  return {options, repo, files, skipped, report, validation, dags, headRead, headManifest, diff, newBlobs, storedBlobs, contents, releaseIds, metadata, liveRead}
-}
-
-/**
- * A publish killed during its uploads leaves blobs behind. When more than one round of uploads is
- * due, one listing of the blobs prefix (1,000 keys a page; the store holds at least HEAD's blobs)
- * costs fewer round trips than the uploads it may save, so the next publish asks it first.
- */
-export function listingBlobsPays(newBlobs: number, headBlobs: number): boolean {
-  return newBlobs > PARALLEL && Math.ceil((headBlobs + newBlobs) / 1000) < newBlobs / PARALLEL
-}
-
-async function storedBlobsOf(repo: PackageRepository): Promise<Set<string>> {
-  const prefix = repo.layout.blobsPrefix
-  return new Set((await repo.store.list(prefix)).map((k) => k.slice(prefix.length)))
+  return {options, repo, files, skipped, report, validation, dags, headRead, headManifest, diff, newBlobs, contents, releaseIds, metadata, liveRead}
 }
 
 export function planIsNoop(plan: PublishPlan): boolean {
@@ -195,28 +180,75 @@ export function planIsNoop(plan: PublishPlan): boolean {
 }
 
 /**
- * Blobs first, in parallel; one that exists already (412) is fine: it holds the same bytes. With
- * `signal` aborted, no new upload starts; the count of those done is returned.
+ * The new contents, create-only, before anything names them. More than PACK_ABOVE of them go as
+ * packs (one object per PACK_MAX_BYTES; src/release/packs.ts), fewer as one blob each, in
+ * parallel. A key that exists already (412) holds the same bytes: blobs and packs are named by
+ * their content, and a pack's bytes depend only on the contents it holds, so a publish re-run
+ * after a kill during its upload finds the pack it left (whole or absent: one PUT) and counts its
+ * contents as `reused`. With `signal` aborted, no new upload starts; the count of contents stored
+ * is returned.
  */
 export async function uploadBlobs(plan: PublishPlan, onProgress?: (done: number, total: number) => void, signal?: AbortSignal): Promise<number> {
   let done = 0
-  const stored = (await plan.storedBlobs) ?? new Set<string>()
-  const toSend = plan.newBlobs.filter((sha) => !stored.has(sha))
-  plan.reused = plan.newBlobs.length - toSend.length
-  await mapLimit(
-    toSend,
-    PARALLEL,
-    async (sha) => {
-      try {
-        await plan.repo.store.put(plan.repo.layout.blob(sha), plan.contents.get(sha)!, {ifNoneMatch: '*'})
-      } catch (error) {
-        if (!(error instanceof PreconditionFailed)) throw error
-      }
-      onProgress?.(++done, toSend.length)
-    },
-    () => signal?.aborted === true,
-  )
+  let reused = 0
+  const {store, layout} = plan.repo
+  const total = plan.newBlobs.length
+  /** true when the object was created, false when it was there already */
+  const create = async (key: string, body: Buffer): Promise<boolean> => {
+    try {
+      await store.put(key, body, {ifNoneMatch: '*'})
+      return true
+    } catch (error) {
+      if (!(error instanceof PreconditionFailed)) throw error
+      return false
+    }
+  }
+  const stop = () => signal?.aborted === true
+  if (shouldPack(total)) {
+    const packed = new Map<string, PackRef>()
+    await mapLimit(
+      buildPacks(plan.newBlobs, plan.contents),
+      PARALLEL,
+      async (pack) => {
+        const created = await create(layout.pack(pack.id), pack.body)
+        for (const [sha, offset] of pack.offsets) packed.set(sha, {id: pack.id, offset})
+        if (created) done += pack.offsets.size
+        else reused += pack.offsets.size
+        onProgress?.(done + reused, total)
+      },
+      stop,
+    )
+    plan.packed = packed
+  } else {
+    await mapLimit(
+      plan.newBlobs,
+      PARALLEL,
+      async (sha) => {
+        if (await create(layout.blob(sha), plan.contents.get(sha)!)) done++
+        else reused++
+        onProgress?.(done + reused, total)
+      },
+      stop,
+    )
+  }
+  plan.reused = reused
   return done
+}
+
+/**
+ * The new release's file entries: each content where it is stored. A content this publish packed
+ * is at its place in the pack; one HEAD already names is where HEAD's entry says (a pack or its
+ * own blob): such contents are known, never uploaded again.
+ */
+export function placedFiles(files: FileMap, base: Manifest | undefined, packed?: Map<string, PackRef>): FileMap {
+  const known = new Map<string, PackRef | undefined>()
+  for (const f of Object.values(base?.files ?? {})) if (!known.has(f.sha256) || f.pack) known.set(f.sha256, f.pack)
+  return Object.fromEntries(
+    Object.entries(files).map(([p, f]) => {
+      const pack = packed?.get(f.sha256) ?? (known.has(f.sha256) ? known.get(f.sha256) : f.pack)
+      return [p, pack ? {...f, pack} : {sha256: f.sha256, size: f.size, ...(f.since === undefined ? {} : {since: f.since})}]
+    }),
+  )
 }
 
 export async function buildManifest(
@@ -229,7 +261,8 @@ export async function buildManifest(
   const parentFiles = base.headManifest?.files ?? {}
   const diff = diffFiles(parentFiles, files)
   return {
-    format: 1,
+    // entries that name a pack need format 2, which older dagctl versions refuse instead of missing blobs
+    format: Object.values(files).some((f) => f.pack) ? 2 : 1,
     package: repo.pkg,
     env: repo.env,
     id,
@@ -245,7 +278,7 @@ export async function buildManifest(
     files: Object.fromEntries(
       Object.entries(files)
         .sort(([a], [b]) => (a < b ? -1 : 1))
-        .map(([p, f]) => [p, {sha256: f.sha256, size: f.size, since: parentFiles[p]?.sha256 === f.sha256 ? (parentFiles[p].since ?? id) : id}]),
+        .map(([p, f]) => [p, {sha256: f.sha256, size: f.size, since: parentFiles[p]?.sha256 === f.sha256 ? (parentFiles[p].since ?? id) : id, ...(f.pack ? {pack: {id: f.pack.id, offset: f.pack.offset}} : {})}]),
     ),
     dags: extra.dags,
     changes: {added: diff.added, changed: diff.changed, removed: diff.removed},
@@ -257,7 +290,7 @@ export async function buildManifest(
 /** Claims the next id for the manifest (If-None-Match) — after the blobs, before HEAD. */
 export async function writeRelease(plan: PublishPlan): Promise<Manifest> {
   const metadata = await (plan.metadata ?? plan.options.metadata ?? collectMetadata(plan.options.root))
-  const manifest = await buildManifest(plan.repo, plan, fileMapOf(plan.files), {
+  const manifest = await buildManifest(plan.repo, plan, placedFiles(fileMapOf(plan.files), plan.headManifest, plan.packed), {
     metadata,
     message: plan.options.message,
     image: plan.options.image,
@@ -356,7 +389,7 @@ export async function publish(options: PublishRunOptions, hooks: PublishHooks = 
     return withInterruption(publishResult(plan, {release: null, dryRun: false, uploaded: 0, live}), signal)
   }
   const uploaded = await guarded('while uploading', plan, () =>
-    steps(`Upload ${plan.newBlobs.length} new content(s)`, (report) => uploadBlobs(plan, (done, total) => report(`${done}/${total}`), signal)),
+    steps(`Upload ${plan.newBlobs.length} new content(s)${shouldPack(plan.newBlobs.length) ? ` as ${packCount(plan.newBlobs, plan.contents)} pack(s)` : ''}`, (report) => uploadBlobs(plan, (done, total) => report(`${done}/${total}`), signal)),
   )
   const leftover = ` (${uploaded + (plan.reused ?? 0)} of ${plan.newBlobs.length} new contents are in the store: unreferenced blobs, harmless, which \`dagctl fsck\` lists as info)`
   if (stopSignalOf(signal)) throw stopBefore('while uploading', plan, leftover)

@@ -30,7 +30,7 @@ export function renderFsck(result: FsckResult, verbose: boolean): string[] {
   const lines: string[] = []
   const FEW = 5
   for (const p of result.packages) {
-    lines.push(`${p.package}: HEAD ${p.head ?? '(none)'}, ${p.history} release(s) in history of ${p.releases}, ${p.blobs} blob(s), ${p.liveFiles} live file(s)`)
+    lines.push(`${p.package}: HEAD ${p.head ?? '(none)'}, ${p.history} release(s) in history of ${p.releases}, ${p.blobs} blob(s), ${p.packs ? `${p.packs} pack(s), ` : ''}${p.liveFiles} live file(s)`)
     if (p.repaired) {
       const n = p.repaired.written + p.repaired.deleted
       const shown = verbose || n <= FEW ? p.repaired.files : [...p.repaired.files.slice(0, FEW), `… ${n - FEW} more (--verbose lists all)`]

@@ -14,6 +14,7 @@ import {
   type LiveState,
   type Manifest,
 } from './manifest.js'
+import {fetchContents, storeReader, type ContentFailure, type PackRef} from './packs.js'
 import {mapLimit, nonce} from './util.js'
 
 export const PARALLEL = 32
@@ -65,6 +66,11 @@ export class PackageRepository {
     const m = parseManifest(key, obj.body, {id, package: this.pkg})
     this.manifests.set(id, m)
     return m
+  }
+
+  /** a manifest this object has already read, without a request */
+  cachedManifest(id: number): Manifest | undefined {
+    return this.manifests.get(id)
   }
 
   async tryManifest(id: number): Promise<Manifest | undefined> {
@@ -214,8 +220,11 @@ export class PackageRepository {
       addDiff(baseFiles, target.files)
       for (const id of marked.pending) if (id !== target.id) addDiff(baseFiles, (await readable(id)) ?? {})
       dirtied.add(target.id)
+      // Packed contents cannot be copied server-side: their bytes are read first (ranged reads of
+      // the packs, checked against their sha256), then written like publish's.
+      const {bodies, failures} = await this.packedBodies([...paths], target.files, contents)
       // Only in the first round: a later one means another writer is active, so the union is rewritten.
-      const inLine = round === 0 && listing ? await this.alreadyInLine(listing, target.files, contents, new Set(force)) : () => false
+      const inLine = round === 0 && listing ? await this.alreadyInLine(listing, target.files, bodies, new Set(force)) : () => false
       const list = [...paths].sort().filter((p) => !inLine(p))
       let touched = 0
       let missing = 0
@@ -225,9 +234,15 @@ export class PackageRepository {
         async (p) => {
           const f = target.files[p]
           if (f) {
-            const body = contents?.get(f.sha256)
+            const body = bodies.get(f.sha256)
+            const failed = failures.get(f.sha256)
             if (body) await this.store.put(this.layout.live(p), body)
-            else if (!(await this.store.copy(this.layout.blob(f.sha256), this.layout.live(p)))) {
+            else if (failed) {
+              if (!repair) throw this.contentMissing(f.sha256, failed)
+              unrepaired.push({path: p, sha256: f.sha256})
+              missing++
+              return
+            } else if (!(await this.store.copy(this.layout.blob(f.sha256), this.layout.live(p)))) {
               if (!repair) throw this.blobMissing(f.sha256)
               unrepaired.push({path: p, sha256: f.sha256})
               missing++
@@ -330,7 +345,8 @@ export class PackageRepository {
    */
   private async alreadyInLine(listing: ListedObject[], files: FileMap, contents: Map<string, Buffer> | undefined, force: Set<string>): Promise<(p: string) => boolean> {
     const live = new Map(listing.map((o) => [o.key.slice(this.layout.livePrefix.length), o]))
-    const needBlobEtags = Object.entries(files).some(([p, f]) => !contents?.has(f.sha256) && live.get(p)?.size === f.size)
+    // (a packed content has no blob of its own: its bytes are in `contents` when it is to be written)
+    const needBlobEtags = Object.entries(files).some(([p, f]) => !f.pack && !contents?.has(f.sha256) && live.get(p)?.size === f.size)
     const blobEtags = needBlobEtags ? new Map((await this.store.listObjects(this.layout.blobsPrefix)).map((o) => [o.key.slice(this.layout.blobsPrefix.length), o.etag])) : new Map<string, string>()
     return (p) => {
       if (force.has(p)) return false
@@ -341,6 +357,24 @@ export class PackageRepository {
       const body = contents?.get(f.sha256)
       return sameEtag(o.etag, body ? this.store.etagFor(body) : blobEtags.get(f.sha256))
     }
+  }
+
+  /** The bytes of the packed contents among `paths` that `contents` lacks, and what could not be read. */
+  private async packedBodies(paths: string[], files: FileMap, contents?: Map<string, Buffer>): Promise<{bodies: Map<string, Buffer>; failures: Map<string, ContentFailure>}> {
+    const bodies = new Map(contents ?? [])
+    const wants = paths.map((p) => files[p]).filter((f): f is FileMap[string] & {pack: PackRef} => f?.pack !== undefined && !bodies.has(f.sha256))
+    if (wants.length === 0) return {bodies, failures: new Map()}
+    const got = await fetchContents(storeReader(this.store), this.layout, wants, PARALLEL)
+    for (const [sha, body] of got.bodies) bodies.set(sha, body)
+    return {bodies, failures: got.failures}
+  }
+
+  private contentMissing(sha: string, failure: ContentFailure): CheckFailedError {
+    return new CheckFailedError(`content ${sha} of ${this.pkg} cannot be read from the store: ${failure.message}`, {
+      code: 'BLOB_MISSING',
+      key: failure.key,
+      hint: 'The store is damaged: run `dagctl fsck` for details.',
+    })
   }
 
   private blobMissing(sha: string): CheckFailedError {

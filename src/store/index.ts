@@ -76,6 +76,9 @@ class DeferredStore implements Store {
   async getIfNoneMatch(key: string, etag: string | undefined) {
     return (await this.ready).getIfNoneMatch(key, etag)
   }
+  async getRange(key: string, offset: number, length: number) {
+    return (await this.ready).getRange(key, offset, length)
+  }
   async put(key: string, body: Buffer | string, condition?: PutCondition) {
     return (await this.ready).put(key, body, condition)
   }

@@ -47,6 +47,32 @@ export class LocalStore implements Store {
     }
   }
 
+  async getRange(key: string, offset: number, length: number): Promise<Buffer | undefined> {
+    this.requestCount++
+    let handle
+    try {
+      handle = await open(this.file(key), 'r')
+    } catch (error) {
+      if (isCode(error, 'ENOENT') || isCode(error, 'EISDIR') || isCode(error, 'ENOTDIR')) return undefined
+      throw error
+    }
+    try {
+      const buf = Buffer.alloc(Math.max(0, length))
+      let got = 0
+      while (got < buf.length) {
+        const {bytesRead} = await handle.read(buf, got, buf.length - got, offset + got)
+        if (bytesRead === 0) break
+        got += bytesRead
+      }
+      return buf.subarray(0, got)
+    } catch (error) {
+      if (isCode(error, 'EISDIR')) return undefined
+      throw error
+    } finally {
+      await handle.close()
+    }
+  }
+
   /**
    * A stat instead of a read when the file is unchanged since this store last read it at `etag`.
    * Every write replaces the file by rename (new inode), so an unchanged signature means unchanged

@@ -154,6 +154,24 @@ export class S3Store implements Store {
     }
   }
 
+  async getRange(key: string, offset: number, length: number): Promise<Buffer | undefined> {
+    if (length <= 0) return Buffer.alloc(0)
+    try {
+      return await this.send(async () => {
+        const out = await this.client.send(new GetObjectCommand({Bucket: this.options.bucket, Key: this.key(key), Range: `bytes=${offset}-${offset + length - 1}`}))
+        const body = Buffer.from(await out.Body!.transformToByteArray())
+        // A server that ignores Range answers 200 with the whole object: cut out the range.
+        return out.ContentRange || out.$metadata.httpStatusCode === 206 ? body : body.subarray(offset, offset + length)
+      })
+    } catch (error) {
+      const e = error as S3ServiceException
+      if (e.name === 'NoSuchKey' || e.$metadata?.httpStatusCode === 404) return undefined
+      // 416: the object ends before the range starts (a truncated pack): no bytes of it.
+      if (e.name === 'InvalidRange' || e.$metadata?.httpStatusCode === 416) return Buffer.alloc(0)
+      throw this.remote(`GET ${key} (range)`, error)
+    }
+  }
+
   async put(key: string, body: Buffer | string, condition?: PutCondition): Promise<{etag: string}> {
     const input: PutObjectCommandInput = {
       Bucket: this.options.bucket,

@@ -37,6 +37,11 @@ export interface Store {
    * If-None-Match, answered 304; local: a stat). Without an etag it is a plain get.
    */
   getIfNoneMatch(key: string, etag: string | undefined): Promise<ConditionalRead>
+  /**
+   * `length` bytes from `offset` (S3: GetObject with Range; local: a read at offset): fewer when
+   * the object is shorter (a truncated pack), undefined when it is missing.
+   */
+  getRange(key: string, offset: number, length: number): Promise<Buffer | undefined>
   put(key: string, body: Buffer | string, condition?: PutCondition): Promise<{etag: string}>
   /** copies an object inside the store (server-side on S3: one request, no bytes through dagctl); false when `from` is missing */
   copy(from: string, to: string): Promise<boolean>

@@ -1,7 +1,8 @@
 import {DagctlError} from '../errors.js'
 import {envMetaPrefix, isSafeRelativePath, PackageLayout} from '../release/layout.js'
 import {HeadSchema, parseJsonObject, parseManifest, UnsafeManifestError, type Manifest} from '../release/manifest.js'
-import {mapLimit, sha256} from '../release/util.js'
+import {fetchContents, type ContentReader} from '../release/packs.js'
+import {mapLimit} from '../release/util.js'
 import type {Store} from '../store/index.js'
 import {isSafePackageName, SyncTree} from './tree.js'
 
@@ -277,31 +278,50 @@ export class Syncer {
     return m
   }
 
-  /** Every file's content, checked against the manifest's sha256: from the cache, else from the store. */
+  /**
+   * Every file's content, checked against the manifest's sha256: from the cache, else from the
+   * store (a loose blob with one GET; packed contents with one ranged GET per run of neighbours in
+   * a pack: a fresh fill of a packed release is one GET per pack).
+   */
   private async contents(pkg: string, layout: PackageLayout, m: Manifest): Promise<{files: Map<string, Buffer>; downloaded: number; fromCache: number}> {
     const bySha = new Map<string, string>()
     for (const [p, f] of Object.entries(m.files).sort(([a], [b]) => a.localeCompare(b))) if (!bySha.has(f.sha256)) bySha.set(f.sha256, p)
     const bodies = new Map<string, Buffer>()
-    let downloaded = 0
     let fromCache = 0
-    await mapLimit([...bySha], BLOBS_IN_FLIGHT, async ([sha, firstPath]) => {
+    const wanted: Manifest['files'][string][] = []
+    const entry = new Map(Object.values(m.files).map((f) => [f.sha256, f]))
+    await mapLimit([...bySha.keys()], BLOBS_IN_FLIGHT, async (sha) => {
       const cached = await this.tree.cachedBlob(sha)
       if (cached) {
         fromCache++
         bodies.set(sha, cached)
-        return
-      }
-      const key = layout.blob(sha)
-      const obj = await this.call('blob', () => this.options.store.get(key), (v) => (v ? 'ok' : 'missing'))
-      if (!obj) throw new Refusal('blob-missing', `release ${m.id} of ${pkg}: the blob of ${firstPath} (${sha}) is missing from the store`, firstPath)
-      if (sha256(obj.body) !== sha) throw new Refusal('sha256-mismatch', `release ${m.id} of ${pkg}: the blob of ${firstPath} does not hash to ${sha}`, firstPath)
-      await this.tree.cacheBlob(sha, obj.body)
-      downloaded++
-      bodies.set(sha, obj.body)
+      } else wanted.push(entry.get(sha)!)
     })
+    const reader: ContentReader = {
+      get: (key) => this.call('blob', async () => (await this.options.store.get(key))?.body, (v) => (v ? 'ok' : 'missing')),
+      getRange: (key, offset, length) => this.call('blob', () => this.options.store.getRange(key, offset, length), (v) => (v ? 'ok' : 'missing')),
+    }
+    const got = await fetchContents(reader, layout, wanted, BLOBS_IN_FLIGHT)
+    // What did arrive is cached (checked), even when another content is refused: the next try needs less.
+    await mapLimit([...got.bodies], BLOBS_IN_FLIGHT, async ([sha, body]) => {
+      await this.tree.cacheBlob(sha, body)
+      bodies.set(sha, body)
+    })
+    // The first path (in sorted order) whose content failed is the one named.
+    for (const [sha, firstPath] of bySha) {
+      const failed = got.failures.get(sha)
+      if (!failed) continue
+      const at = `release ${m.id} of ${pkg}`
+      if (entry.get(sha)!.pack) {
+        const reason = failed.kind === 'mismatch' ? 'sha256-mismatch' : 'blob-missing'
+        throw new Refusal(reason, `${at}: the content of ${firstPath} ${failed.kind === 'mismatch' ? `does not hash to ${sha}` : 'cannot be read'}: ${failed.message}`, firstPath)
+      }
+      if (failed.kind === 'mismatch') throw new Refusal('sha256-mismatch', `${at}: the blob of ${firstPath} does not hash to ${sha}`, firstPath)
+      throw new Refusal('blob-missing', `${at}: the blob of ${firstPath} (${sha}) is missing from the store`, firstPath)
+    }
     const files = new Map<string, Buffer>()
     for (const [p, f] of Object.entries(m.files)) files.set(p, bodies.get(f.sha256)!)
-    return {files, downloaded, fromCache}
+    return {files, downloaded: got.bodies.size, fromCache}
   }
 }
 

@@ -85,7 +85,7 @@ function cases(): Case[] {
       push(`changes.added ${JSON.stringify(p)}`, {...clone(), changes: {...base.changes, added: [p]}})
       const both = clone()
       both.files[p] = both.files[first]
-      both.format = 2
+      both.format = 3
       push(`files key ${JSON.stringify(p)} and a bad format`, both)
     }
     {
@@ -93,6 +93,31 @@ function cases(): Case[] {
       two.files['z/../late.py'] = two.files[first]
       two.files['../early.py'] = two.files[first]
       push('two paths outside, the later one sorting first', two)
+    }
+    // format 2: entries may name a pack; format 1 may not; a later format is refused
+    {
+      const packId = 'c'.repeat(64)
+      const packed = (pack: unknown, format: unknown = 2) => {
+        const m = clone()
+        m.format = format
+        m.files[first] = {...m.files[first], pack}
+        return m
+      }
+      push('format 2 with a pack entry', packed({id: packId, offset: 0}))
+      push('format 2 with a pack entry at offset 4096', packed({id: packId, offset: 4096}))
+      push('format 2 without packs', {...clone(), format: 2})
+      push('format 1 with a pack entry', packed({id: packId, offset: 0}, 1))
+      push('format 3 with a pack entry', packed({id: packId, offset: 0}, 3))
+      push('format 3', {...clone(), format: 3})
+      push('pack with an extra key', packed({id: packId, offset: 0, length: 3}))
+      push('pack without offset', packed({id: packId}))
+      push('pack without id', packed({offset: 0}))
+      for (const v of WRONG_VALUES) {
+        push(`pack = ${JSON.stringify(v)}`, packed(v))
+        push(`pack.id = ${JSON.stringify(v)}`, packed({id: v, offset: 0}))
+        push(`pack.offset = ${JSON.stringify(v)}`, packed({id: packId, offset: v}))
+      }
+      for (const v of ['A'.repeat(64), 'g'.repeat(64), 'a'.repeat(63), `../${'a'.repeat(61)}`]) push(`pack.id = ${JSON.stringify(v)}`, packed({id: v, offset: 0}))
     }
     push('dags entry without dagId', {...clone(), dags: [{file: first}]})
     push('dags entry with a good file', {...clone(), dags: [{dagId: 'alpha_one', file: first}]})

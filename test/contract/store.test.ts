@@ -63,6 +63,18 @@ describe.each([...STORE_VARIANTS, MINIO_VARIANT])('Store contract: $name', (vari
     expect((await store.listObjects('_dagctl/dev/a/blobs/')).map((o) => o.key)).toEqual(['_dagctl/dev/a/blobs/h'])
   })
 
+  it('reads a byte range: the bytes asked for, fewer past the end, none from beyond it, undefined when missing', async () => {
+    const {store} = await freshStore(variant)
+    const body = Buffer.from('0123456789abcdef')
+    await store.put('_dagctl/dev/a/blobs/pack-x', body, {ifNoneMatch: '*'})
+    expect((await store.getRange('_dagctl/dev/a/blobs/pack-x', 4, 6))?.toString()).toBe('456789')
+    expect((await store.getRange('_dagctl/dev/a/blobs/pack-x', 0, 16))?.toString()).toBe('0123456789abcdef')
+    expect((await store.getRange('_dagctl/dev/a/blobs/pack-x', 12, 10))?.toString()).toBe('cdef')
+    expect((await store.getRange('_dagctl/dev/a/blobs/pack-x', 16, 4))?.length).toBe(0)
+    expect((await store.getRange('_dagctl/dev/a/blobs/pack-x', 40, 4))?.length).toBe(0)
+    expect(await store.getRange('_dagctl/dev/a/blobs/missing', 0, 4)).toBeUndefined()
+  })
+
   it('create-only fails on an existing key and leaves it untouched', async () => {
     const {store} = await freshStore(variant)
     await store.put('k/one', 'first', {ifNoneMatch: '*'})

@@ -256,6 +256,17 @@ describe('the terraform module\'s IAM documents on moto with IAM enforced', () =
       const repair = await dagctl(['fsck', '--package', 'sales', '--repair', '--env', 'prod', '--json'], dir, ci, proxy.endpoint)
       expect(JSON.stringify(JSON.parse(repair.stdout)), repair.stderr).toMatch(/sales_b\.py/)
       await run(['fsck', '--package', 'sales'])
+      // 40 new files: one pack (create-only PUT under blobs/), and a live file lost again: --repair
+      // reads its content from the pack (a ranged GET) and writes it
+      const packed = Object.fromEntries(Array.from({length: 40}, (_, i) => [`sales_p${i}.py`, dag('sales', `p${i}`, 'v1')]))
+      setDags(dir, {'sales_a.py': dag('sales', 'a', 'v1'), 'sales_b.py': dag('sales', 'b', 'v1'), ...packed})
+      await run(['publish', '--no-validate'])
+      const admin4 = new S3Client({region: 'us-east-1', endpoint: moto.endpoint, forcePathStyle: true, credentials: {accessKeyId: admin.AccessKeyId, secretAccessKey: admin.SecretAccessKey, sessionToken: admin.SessionToken}})
+      await admin4.send(new DeleteObjectCommand({Bucket: BUCKET, Key: new PackageLayout('prod', 'sales').live('sales_p0.py')}))
+      admin4.destroy()
+      const repairPacked = await dagctl(['fsck', '--package', 'sales', '--repair', '--env', 'prod', '--json'], dir, ci, proxy.endpoint)
+      expect(JSON.stringify(JSON.parse(repairPacked.stdout)), repairPacked.stderr).toMatch(/sales_p0\.py/)
+      await run(['fsck', '--package', 'sales'])
       const ciRequests = seen.splice(0)
 
       const to = tempDir()
@@ -287,6 +298,8 @@ describe('the terraform module\'s IAM documents on moto with IAM enforced', () =
       const puts = ciAuth.filter((a) => a.action === 's3:PutObject')
       const key = (a: Authorization): string => a.resource.slice(`arn:aws:s3:::${BUCKET}/`.length)
       expect(puts.some((a) => key(a).startsWith(layout.blobsPrefix) && 's3:if-none-match' in a.context)).toBe(true)
+      expect(puts.some((a) => key(a).startsWith(`${layout.blobsPrefix}pack-`) && 's3:if-none-match' in a.context)).toBe(true)
+      expect(ciRequests.some((q) => q.method === 'GET' && q.url.includes('/blobs/pack-') && q.headers.range !== undefined)).toBe(true)
       expect(puts.some((a) => key(a).startsWith(layout.releasesPrefix) && 's3:if-none-match' in a.context)).toBe(true)
       expect(puts.some((a) => key(a) === layout.head && 's3:if-match' in a.context)).toBe(true)
       expect(puts.some((a) => key(a) === layout.liveState && 's3:if-match' in a.context)).toBe(true)
@@ -295,7 +308,9 @@ describe('the terraform module\'s IAM documents on moto with IAM enforced', () =
       expect(ciRequests.some((q) => q.headers['x-amz-copy-source'] !== undefined)).toBe(true)
       const afAuth = airflowRequests.flatMap(authorizationsOf)
       expect(afAuth.some((a) => a.action === 's3:ListBucket' && a.context['s3:prefix'] === '_dagctl/prod/')).toBe(true)
-      for (const suffix of ['/HEAD.json', '/releases/', '/blobs/']) expect(afAuth.some((a) => a.action === 's3:GetObject' && a.resource.includes(suffix)), suffix).toBe(true)
+      for (const suffix of ['/HEAD.json', '/releases/', '/blobs/', '/blobs/pack-']) expect(afAuth.some((a) => a.action === 's3:GetObject' && a.resource.includes(suffix)), suffix).toBe(true)
+      // both readers fetched the pack by range
+      expect(airflowRequests.filter((q) => q.method === 'GET' && q.url.includes('/blobs/pack-') && q.headers.range !== undefined).length).toBeGreaterThanOrEqual(2)
     } finally {
       await proxy.stop()
     }

@@ -2,10 +2,11 @@ import {execa, type ResultPromise} from 'execa'
 import {spawn} from 'node:child_process'
 import {closeSync, openSync, readFileSync} from 'node:fs'
 import path from 'node:path'
-import {afterAll, describe, expect, it} from 'vitest'
+import {afterAll, describe, expect, it, onTestFinished} from 'vitest'
 
 import {openStore, type Store} from '../../src/store/index.js'
 import {BIN, runCli} from '../helpers/cli.js'
+import {startFaultProxy} from '../helpers/fault-proxy.js'
 import {MOTO_ENV} from '../helpers/moto.js'
 import {freshStore, STORE_VARIANTS, stopSharedMoto, type StoreVariant} from '../helpers/stores.js'
 import {dagctlOnTerminal} from '../helpers/pty.js'
@@ -117,14 +118,17 @@ describe.each([
   })
 })
 
-describe('SIGTERM and SIGINT before HEAD moves (local store)', () => {
+describe('SIGTERM and SIGINT before HEAD moves (local store, and moto for the upload)', () => {
   it('SIGTERM during the upload: exit 143, nothing became current, HEAD still release 1, live tree untouched', {timeout: 600_000}, async () => {
-    const {dir, env, store} = await setup(LOCAL, 3000)
+    // S3 (moto) behind a proxy that holds the pack's PUT for 3 s: the upload is one request, so
+    // this is how a signal lands while it is in flight
+    const {dir, env, store} = await setup(S3, 600)
     expect((await runCli(['publish', '--no-validate'], {cwd: dir, env, timeout: 600_000})).exitCode).toBe(0)
-    const blobsBefore = (await store.list(`${META}blobs/`)).length
-    writeFiles(dir, corpus(3000, 'v2'))
-    const child = execa('node', [BIN, 'publish', '--no-validate'], {cwd: dir, env: {NO_COLOR: '1', ...env}, reject: false})
-    await waitFor(async () => (await store.list(`${META}blobs/`)).length > blobsBefore, child, 'the upload started')
+    writeFiles(dir, corpus(600, 'v2'))
+    const proxy = await startFaultProxy({target: env.AWS_ENDPOINT_URL_S3, choose: (req) => (req.method === 'PUT' && (req.url ?? '').includes('/blobs/pack-') ? 'slow' : 'pass'), slowMs: 3000})
+    onTestFinished(() => proxy.stop())
+    const child = execa('node', [BIN, 'publish', '--no-validate'], {cwd: dir, env: {NO_COLOR: '1', ...env, AWS_ENDPOINT_URL_S3: proxy.endpoint}, reject: false})
+    await waitFor(async () => proxy.requests.some((r) => r.method === 'PUT' && r.path.includes('/blobs/pack-')), child, 'the upload started')
     child.kill('SIGTERM')
     const done = await child
     const out = `${done.stdout}\n${done.stderr}`

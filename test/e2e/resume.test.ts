@@ -13,8 +13,9 @@ import {tempDir, writeFiles} from '../helpers/tmp.js'
 afterAll(stopSharedMoto)
 
 /**
- * Work a killed publish left behind is reused, counted in requests through a counting proxy: the
- * uploads of a publish killed with SIGKILL are not sent again, and after a kill during the live-tree
+ * Work a killed publish left behind is reused, counted in requests through a counting proxy: a
+ * publish killed with SIGKILL during its pack upload left the whole pack or nothing, and the next
+ * one sends the pack once (answered 412 when it is there), and after a kill during the live-tree
  * update only the live files that still differ are rewritten. On moto and on MinIO.
  */
 const FILES = 300
@@ -65,30 +66,54 @@ async function noDamageNorLag(store: Store): Promise<void> {
 }
 
 describe.each([STORE_VARIANTS[1], MINIO_VARIANT])('a killed publish leaves work the next one reuses ($name)', (variant) => {
-  it('killed during its uploads: the next publish sends only the blobs not yet in the store', {timeout: budget(600_000)}, async () => {
+  it('killed during its pack upload, which never landed: nothing is current, and the next publish sends the one pack', {timeout: budget(600_000)}, async () => {
     const {dir, store, env, endpoint} = await setUp(variant)
-    const blobCount = async () => (await store.list(`${base}/blobs/`)).length
-    let present = 0
-    for (let attempt = 1; ; attempt++) {
-      writeFiles(dir, corpus(`v${attempt}`))
-      const before = await blobCount()
-      if (await killWhen(dir, env, 'some blobs to be uploaded', async () => (await blobCount()) >= before + 30)) {
-        present = (await settled(blobCount)) - before
-        if (present < FILES && (await store.get(`${base}/HEAD.json`)) === undefined) break
-      }
-      expect(attempt, 'the kill never landed during the uploads').toBeLessThan(4)
+    // the pack's PUT never reaches the server (the SDK retries it) while the publish is killed
+    const holding = await startFaultProxy({target: endpoint, choose: (req) => (req.method === 'PUT' && (req.url ?? '').includes('/blobs/pack-') ? 'reset' : 'pass')})
+    try {
+      const seen = () => holding.requests.some((r) => r.method === 'PUT' && r.path.includes('/blobs/pack-'))
+      expect(await killWhen(dir, {...env, AWS_ENDPOINT_URL_S3: holding.endpoint}, 'the pack upload to start', async () => seen())).toBe(true)
+    } finally {
+      await holding.stop()
     }
+    expect(await store.list(`${base}/`)).toEqual([])
     const proxy = await startFaultProxy({target: endpoint})
     try {
       const res = await runCli(['publish', '--no-validate', '--json'], {cwd: dir, env: {...env, AWS_ENDPOINT_URL_S3: proxy.endpoint}})
       expect(res.exitCode, res.stderr).toBe(0)
-      const blobPuts = proxy.requests.filter((r) => r.method === 'PUT' && r.path.includes('/blobs/')).length
-      expect({blobPuts, uploaded: res.json().uploaded, reused: res.json().reused}).toEqual({blobPuts: FILES - present, uploaded: FILES - present, reused: present})
-      // one listing of the blobs prefix answered it
-      expect(proxy.requests.filter((r) => r.method === 'GET' && r.query.includes('list-type') && r.query.includes('/blobs/'))).toHaveLength(1)
+      const blobPuts = proxy.requests.filter((r) => r.method === 'PUT' && r.path.includes('/blobs/'))
+      expect(blobPuts).toHaveLength(1)
+      expect(blobPuts[0].path).toMatch(/\/blobs\/pack-[0-9a-f]{64}$/)
+      expect({uploaded: res.json().uploaded, reused: res.json().reused}).toEqual({uploaded: FILES, reused: 0})
     } finally {
       await proxy.stop()
     }
+    await noDamageNorLag(store)
+  })
+
+  it('killed after its pack landed, before the manifest: the next publish finds the pack (one PUT, 412) and re-sends nothing', {timeout: budget(600_000)}, async () => {
+    const {dir, store, env, endpoint} = await setUp(variant)
+    // the manifest's PUT never reaches the server: the publish is killed once the pack is stored
+    const holding = await startFaultProxy({target: endpoint, choose: (req) => (req.method === 'PUT' && (req.url ?? '').includes('/releases/') ? 'reset' : 'pass')})
+    const packs = async () => (await store.list(`${base}/blobs/`)).filter((k) => k.includes('/pack-')).length
+    try {
+      expect(await killWhen(dir, {...env, AWS_ENDPOINT_URL_S3: holding.endpoint}, 'the pack to be stored', async () => (await packs()) === 1)).toBe(true)
+    } finally {
+      await holding.stop()
+    }
+    expect(await store.get(`${base}/HEAD.json`)).toBeUndefined()
+    const proxy = await startFaultProxy({target: endpoint})
+    try {
+      const res = await runCli(['publish', '--no-validate', '--json'], {cwd: dir, env: {...env, AWS_ENDPOINT_URL_S3: proxy.endpoint}})
+      expect(res.exitCode, res.stderr).toBe(0)
+      expect(proxy.requests.filter((r) => r.method === 'PUT' && r.path.includes('/blobs/'))).toHaveLength(1)
+      expect({uploaded: res.json().uploaded, reused: res.json().reused}).toEqual({uploaded: 0, reused: FILES})
+      // no listing of the blobs prefix: the pack's own create-only PUT answered it
+      expect(proxy.requests.filter((r) => r.method === 'GET' && r.query.includes('list-type') && r.query.includes('/blobs/'))).toHaveLength(0)
+    } finally {
+      await proxy.stop()
+    }
+    expect(await packs()).toBe(1)
     await noDamageNorLag(store)
   })
 

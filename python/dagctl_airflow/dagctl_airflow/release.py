@@ -10,6 +10,10 @@ the reason strings every dagctl reader uses:
     path-outside-package   a path is absolute, has `..`, or is not normalised
     sha256-mismatch        a blob's content does not hash to the manifest's sha256
     blob-missing           a blob the manifest names is not in the store
+
+A format-2 entry may name a pack (`pack: {id, offset}`): its content is `size` bytes at `offset`
+of `blobs/pack-<id>`, read with a ranged GET (a read at offset on a local store), neighbours in
+one request, and checked against the sha256 like a blob; a missing or short pack is blob-missing.
 """
 
 from __future__ import annotations
@@ -29,6 +33,10 @@ from typing import Any, Dict, Optional, Sequence, Tuple
 from dagctl_airflow.store import NOT_MODIFIED, PackageLayout
 
 REASONS = ("manifest-invalid", "path-outside-package", "sha256-mismatch", "blob-missing")
+#: manifest formats read here: 1 (every content its own blob), 2 (entries may name a pack: docs/store.md)
+FORMATS = (1, 2)
+#: two ranges of one pack closer than this are read with one request
+MERGE_GAP = 1024 * 1024
 SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 _DRIVE_RE = re.compile(r"^[A-Za-z]:")
 
@@ -79,8 +87,11 @@ def _check_schema(raw: Any) -> Optional[Tuple[str, Optional[str]]]:
     def s(key: str, optional: bool = False) -> bool:
         return (optional and key not in raw) or isinstance(raw.get(key), str)
 
-    if raw.get("format") != 1 or isinstance(raw.get("format"), bool):
-        return ("format: expected 1", None)
+    fmt = raw.get("format")
+    if isinstance(fmt, bool) or fmt not in FORMATS:
+        if _int(fmt, True) and fmt > max(FORMATS):
+            return (f"manifest format {int(fmt)} was written by a newer dagctl (this reader reads formats 1 and 2): upgrade dagctl_airflow", None)
+        return ("format: expected 1 or 2", None)
     for key in ("package", "env", "createdAt", "author", "dagctlVersion", "nonce"):
         if not s(key):
             return (f"{key}: expected a string", None)
@@ -124,6 +135,18 @@ def _check_schema(raw: Any) -> Optional[Tuple[str, Optional[str]]]:
             return (f"files.{path}.size: expected a non-negative integer", None)
         if not _int(f.get("since"), True):
             return (f"files.{path}.since: expected a positive integer", None)
+        if "pack" in f:
+            pack = f["pack"]
+            if (
+                not isinstance(pack, dict)
+                or set(pack) != {"id", "offset"}
+                or not isinstance(pack.get("id"), str)
+                or not SHA256_RE.match(pack["id"])
+                or not _int(pack.get("offset"), False)
+            ):
+                return (f"files.{path}.pack: expected {{id: 64 lower-case hex digits, offset: a non-negative integer}}", None)
+            if fmt == 1:
+                return (f"files.{path}.pack: format 1 has no packs", None)
     dags = raw.get("dags", [])
     if not isinstance(dags, list):
         return ("dags: expected an array", None)
@@ -239,6 +262,55 @@ def _fetch_verified(reader, layout: PackageLayout, release_id: int, path: str, s
     return got.body
 
 
+def _fetch_packed(reader, layout: PackageLayout, release_id: int, wants) -> Dict[str, bytes]:
+    """`[(path, entry)]` of packed entries -> {sha256: bytes}: one ranged read per run of neighbours in a pack, each content checked."""
+    runs = []  # (key, start, end, [(path, entry)])
+    by_pack: Dict[str, list] = {}
+    for path, f in wants:
+        by_pack.setdefault(f["pack"]["id"], []).append((path, f))
+    for pack_id, items in by_pack.items():
+        items.sort(key=lambda pf: (int(pf[1]["pack"]["offset"]), pf[0]))
+        key = layout.pack(pack_id)
+        for path, f in items:
+            start = int(f["pack"]["offset"])
+            end = start + int(f["size"])
+            if runs and runs[-1][0] == key and start - runs[-1][2] <= MERGE_GAP:
+                runs[-1][2] = max(runs[-1][2], end)
+                runs[-1][3].append((path, f))
+            else:
+                runs.append([key, start, end, [(path, f)]])
+
+    def fetch(run):
+        key, start, end, items = run
+        body = reader.get_range(key, start, end - start) if end > start else b""
+        out = {}
+        for path, f in sorted(items, key=lambda pf: pf[0]):
+            sha, size, offset = f["sha256"], int(f["size"]), int(f["pack"]["offset"])
+            if body is None:
+                return ("blob-missing", path, f"pack {f['pack']['id']} is not in the store")
+            part = body[offset - start : offset - start + size]
+            if len(part) < size:
+                return ("blob-missing", path, f"pack {f['pack']['id']} is short: it ends at byte {start + len(body)}, the content needs bytes {offset}-{offset + size}")
+            actual = hashlib.sha256(part).hexdigest()
+            if actual != sha:
+                return ("sha256-mismatch", path, f"the bytes at offset {offset} of pack {f['pack']['id']} hash to {actual}, not {sha}")
+            out[sha] = part
+        return out
+
+    bodies: Dict[str, bytes] = {}
+    failures = []
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        for got in pool.map(fetch, runs):
+            if isinstance(got, tuple):
+                failures.append(got)
+            else:
+                bodies.update(got)
+    if failures:
+        reason, path, detail = min(failures, key=lambda r: r[1])
+        raise ReleaseRefused(reason, layout.package, release_id, path, detail)
+    return bodies
+
+
 def materialise(
     reader,
     layout: PackageLayout,
@@ -267,8 +339,24 @@ def materialise(
     tmp = Path(tempfile.mkdtemp(prefix=f".incoming-{target.name}-", dir=target.parent))
     try:
         # Fetch and verify everything before writing anything: a refusal costs no disk.
+        # Packed contents not on this machine yet: ranged reads of their packs, neighbours together.
+        local = {}
+        if reuse_from:
+            for p in paths:
+                if "pack" in files[p]:
+                    body = _local_copy(reuse_from, p, files[p]["sha256"], files[p]["size"])
+                    if body is not None:
+                        local[p] = body
+        packed = _fetch_packed(reader, layout, release_id, [(p, files[p]) for p in paths if "pack" in files[p] and p not in local])
+
+        def one(p: str) -> bytes:
+            f = files[p]
+            if "pack" in f:
+                return local[p] if p in local else packed[f["sha256"]]
+            return _fetch_verified(reader, layout, release_id, p, f["sha256"], f["size"], reuse_from)
+
         with ThreadPoolExecutor(max_workers=16) as pool:
-            bodies = list(pool.map(lambda p: _fetch_verified(reader, layout, release_id, p, files[p]["sha256"], files[p]["size"], reuse_from), paths))
+            bodies = list(pool.map(one, paths))
         files_dir = tmp / subdir if subdir else tmp
         files_dir.mkdir(exist_ok=True)
         root = files_dir.resolve()

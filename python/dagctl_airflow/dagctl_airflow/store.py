@@ -3,6 +3,7 @@
 The layout is the one src/release/layout.ts writes:
 
     <root>/_dagctl/<env>/<package>/blobs/<sha256>       immutable contents
+    <root>/_dagctl/<env>/<package>/blobs/pack-<sha256>  immutable packs of contents (manifest format 2)
     <root>/_dagctl/<env>/<package>/releases/<id>.json   immutable manifests (id zero-padded to 10)
     <root>/_dagctl/<env>/<package>/HEAD.json            {release, nonce, updatedAt}
 
@@ -59,6 +60,9 @@ class PackageLayout:
     def blob(self, sha256: str) -> str:
         return f"{self.meta}/blobs/{sha256}"
 
+    def pack(self, pack_id: str) -> str:
+        return f"{self.meta}/blobs/pack-{pack_id}"
+
 
 class LocalReader:
     """`file://DIR`: the local store of src/store/local.ts (writes land by rename or link: a read sees whole files)."""
@@ -83,6 +87,15 @@ class LocalReader:
         if if_none_match is not None and if_none_match == etag:
             return NOT_MODIFIED
         return Stored(body, etag)
+
+    def get_range(self, key: str, offset: int, length: int) -> Optional[bytes]:
+        """`length` bytes from `offset` (fewer when the file is shorter), or None when missing: a read at offset."""
+        try:
+            with open(self._file(key), "rb") as f:
+                f.seek(offset)
+                return f.read(length)
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            return None
 
     def folders(self, prefix: str) -> List[str]:
         """The immediate sub-folders under `prefix` (a key prefix ending in `/`), sorted."""
@@ -149,6 +162,27 @@ class S3Reader:
             raise
         body = res["Body"].read()
         return Stored(body, str(res.get("ETag", "")))
+
+    def get_range(self, key: str, offset: int, length: int) -> Optional[bytes]:
+        """`length` bytes from `offset` (a ranged GET; fewer when the object is shorter), or None when missing."""
+        from botocore.exceptions import ClientError
+
+        if length <= 0:
+            return b""
+        try:
+            res = self.client.get_object(Bucket=self.bucket, Key=self._key(key), Range=f"bytes={offset}-{offset + length - 1}")
+        except ClientError as error:
+            code = str(error.response.get("Error", {}).get("Code", ""))
+            status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+            if code in ("NoSuchKey", "404", "NotFound") or status == 404:
+                return None
+            if code == "InvalidRange" or status == 416:
+                return b""  # the object ends before the range starts
+            raise
+        body = res["Body"].read()
+        if "ContentRange" not in res and res.get("ResponseMetadata", {}).get("HTTPStatusCode") != 206:
+            body = body[offset : offset + length]  # a server that ignored Range sent the whole object
+        return body
 
     def folders(self, prefix: str) -> List[str]:
         out: List[str] = []

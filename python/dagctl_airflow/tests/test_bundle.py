@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -15,8 +16,8 @@ import unittest
 from pathlib import Path
 
 from dagctl_airflow.bundle import DagctlBundle
-from dagctl_airflow.release import ReleaseRefused, file_hashes
-from dagctl_airflow.store import LocalReader
+from dagctl_airflow.release import ReleaseRefused, file_hashes, materialise
+from dagctl_airflow.store import LocalReader, PackageLayout
 
 REPO = Path(__file__).resolve().parents[3]
 FIXTURE = REPO / "test" / "fixtures" / "store-conformance"
@@ -31,6 +32,10 @@ class CountingReader(LocalReader):
     def get(self, key, if_none_match=None):
         self.keys.append((key, if_none_match is not None))
         return super().get(key, if_none_match)
+
+    def get_range(self, key, offset, length):
+        self.keys.append((key, "range"))
+        return super().get_range(key, offset, length)
 
 
 _seq = [0]
@@ -243,6 +248,68 @@ class Refresh(unittest.TestCase):
             b.initialize()
         self.assertEqual((caught.exception.reason, caught.exception.file), ("manifest-invalid", "beta_job.py/inner.py"))
         self.assertEqual(leftovers(b), [])
+
+
+def pack_release(store: Path, package: str, source: int, new_id: int) -> dict:
+    """Release `new_id` = release `source` with every content in one pack (as a dagctl publish of many files writes it)."""
+    meta = store / "_dagctl" / "dev" / package
+    m = json.loads((meta / "releases" / f"{source:010d}.json").read_text())
+    shas = sorted({f["sha256"] for f in m["files"].values()})
+    bodies = {sha: (meta / "blobs" / sha).read_bytes() for sha in shas}
+    offsets, at = {}, 0
+    for sha in shas:
+        offsets[sha] = at
+        at += len(bodies[sha])
+    pack = b"".join(bodies[sha] for sha in shas)
+    pack_id = hashlib.sha256(pack).hexdigest()
+    (meta / "blobs" / f"pack-{pack_id}").write_bytes(pack)
+    files = {p: dict(f, pack={"id": pack_id, "offset": offsets[f["sha256"]]}) for p, f in m["files"].items()}
+    m2 = dict(m, id=new_id, parent=source, format=2, files=files)
+    (meta / "releases" / f"{new_id:010d}.json").write_text(json.dumps(m2))
+    return {"id": pack_id, "key": f"_dagctl/dev/{package}/blobs/pack-{pack_id}", "path": meta / "blobs" / f"pack-{pack_id}", "manifest": m2}
+
+
+class Packs(unittest.TestCase):
+    """A release whose contents are in a pack (manifest format 2, docs/store.md#packs)."""
+
+    def setUp(self) -> None:
+        self.tmp = Path(tempfile.mkdtemp(prefix="dagctl-bundle-test-"))
+        self.store = self.tmp / "store"
+        shutil.copytree(FIXTURE / "store", self.store)
+
+    def tearDown(self) -> None:
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def test_a_packed_release_is_one_read_at_offset_and_checked(self) -> None:
+        pack = pack_release(self.store, "alpha", 3, 4)
+        set_head(self.store, "alpha", 4)
+        b = bundle(self.store, "alpha")
+        counting = CountingReader(b.store_url, self.store)
+        b._reader = counting
+        b.initialize()
+        self.assertEqual(b.get_current_version().version, "4")
+        self.assertEqual(file_hashes(files_of(b)), EXPECTED["packages"]["alpha"]["files"])
+        self.assertEqual([k for k in counting.keys if "/blobs/" in k[0]], [(pack["key"], "range")], "one read of the pack, no blob")
+
+    def test_a_truncated_pack_is_refused_as_blob_missing_and_nothing_is_materialised(self) -> None:
+        pack = pack_release(self.store, "alpha", 3, 4)
+        body = pack["path"].read_bytes()
+        pack["path"].write_bytes(body[: len(body) // 2])
+        lost = sorted(p for p, f in pack["manifest"]["files"].items() if f["pack"]["offset"] + f["size"] > len(body) // 2)
+        set_head(self.store, "alpha", 4)
+        b = bundle(self.store, "alpha")
+        with self.assertRaises(ReleaseRefused) as caught:
+            b.initialize()
+        self.assertEqual((caught.exception.reason, caught.exception.file), ("blob-missing", lost[0]))
+        self.assertIn("is short", caught.exception.detail)
+        self.assertEqual(leftovers(b), [])
+        # other bytes at an entry's place: sha256-mismatch
+        pack["path"].write_bytes(bytes(len(body)))
+        target = self.tmp / "zeros"
+        with self.assertRaises(ReleaseRefused) as caught:
+            materialise(LocalReader(f"file://{self.store}", self.store), PackageLayout("dev", "alpha"), 4, target)
+        self.assertEqual((caught.exception.reason, caught.exception.file), ("sha256-mismatch", sorted(pack["manifest"]["files"])[0]))
+        self.assertFalse(target.exists())
 
 
 class Options(unittest.TestCase):
