@@ -17,14 +17,14 @@
  *
  * BENCH_DAGS=500 (comma list, e.g. 500,5000), BENCH_RUNS=3, BENCH_AIRFLOW=3,2, BENCH_OUT (work folder,
  * default bench/out/dag-processor; give each of two parallel runs its own),
- * BENCH_LAYOUTS=dag,package,batch:50 (the dag layout is skipped above 1,000 DAGs unless
+ * BENCH_LAYOUTS=dag,package,batch:50,loader:50 (the dag layout is skipped above 1,000 DAGs unless
  * BENCH_DAG_LAYOUT_ALWAYS=1: 5,000 files take many minutes per pass; so is package on Airflow 3
  * unless BENCH_PACKAGE_ALWAYS=1: Airflow 3 stores the whole file once per DAG, n² for n DAGs).
  * dag-factory is installed once with pip into ~/.cache/dagctl/dag-factory/<version>/ (pure Python,
  * no dependencies beyond what Airflow already has) and put on PYTHONPATH of each Airflow venv.
  */
 import {execFileSync, spawnSync} from 'node:child_process'
-import {copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 
@@ -36,7 +36,7 @@ const OUT = process.env.BENCH_OUT ?? path.join(import.meta.dirname, 'out', 'dag-
 const SIZES = (process.env.BENCH_DAGS ?? '500').split(',').map(Number)
 const RUNS = Number(process.env.BENCH_RUNS ?? 3)
 const MAJORS = (process.env.BENCH_AIRFLOW ?? '3,2').split(',').map((m) => Number(m) as 2 | 3)
-const LAYOUTS = (process.env.BENCH_LAYOUTS ?? 'dag,package,batch:50').split(',')
+const LAYOUTS = (process.env.BENCH_LAYOUTS ?? 'dag,package,batch:50,loader:50').split(',')
 const DAG_FACTORY_REQUIREMENTS = path.join(import.meta.dirname, 'requirements-dagfactory.txt')
 
 /** Deterministic pseudo-random numbers: every run benches the same corpus. */
@@ -276,8 +276,10 @@ export default async function bench(): Promise<void> {
         const t0 = performance.now()
         execFileSync(process.execPath, [BIN, 'generate', '--json'], {cwd: pkg, stdio: ['ignore', 'ignore', 2]})
         generateTimes.push(`${layout} ${((performance.now() - t0) / 1000).toFixed(1)} s`)
-        const count = spawnSync('sh', ['-c', `ls ${path.join(pkg, 'dags/generated')} | wc -l`], {encoding: 'utf8'}).stdout.trim()
-        folders.push([`dagctl, layout ${layout} (${count} file${count === '1' ? '' : 's'})`, path.join(pkg, 'dags/generated')])
+        // the files Airflow parses (a loader layout's modules, under _dagctl/, are not among them)
+        const count = String(readdirSync(path.join(pkg, 'dags/generated')).filter((f) => f.endsWith('.py')).length)
+        const modules = layout.startsWith('loader:') ? ` + ${count} module${count === '1' ? '' : 's'}` : ''
+        folders.push([`dagctl, layout ${layout} (${count} file${count === '1' ? '' : 's'}${modules})`, path.join(pkg, 'dags/generated')])
       }
       console.log(`\nAirflow ${major === 3 ? '3.3' : '2.11'}, ${n} DAGs (${dags.reduce((s, d) => s + d.tasks.length, 0)} tasks); dagctl generate: ${generateTimes.join(', ')}`)
 

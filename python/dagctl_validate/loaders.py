@@ -1,0 +1,39 @@
+"""dagctl's `loader:N` layout: a loader file Airflow parses (it imports what the DAGs use) and a
+module of the DAGs' code, `_dagctl/<loader's name>`, that imports nothing and never holds the word
+"airflow" (so Airflow's safe mode does not parse it as a DAG file). The module's names mean what the
+loader's imports bind; this gives them to the module's analysis, so its DAGs are found and checked
+like any other file's."""
+
+import ast
+import os
+
+MODULE_MARKER = b"# dagctl:generated module "
+
+
+def module_names(path, source):
+    """For a loader's module: {name: qualified name} of what its loader imports and hands over
+    (also `_dagctl_X = Name` renames); None for any other file, {} when the loader cannot be read."""
+    if not source.startswith(MODULE_MARKER):
+        return None
+    loader = os.path.join(os.path.dirname(os.path.dirname(path)), os.path.basename(path))
+    try:
+        with open(loader, "rb") as fh:
+            tree = ast.parse(fh.read(), loader)
+    except (OSError, SyntaxError, ValueError):
+        return {}
+    names = {}
+    for node in tree.body:
+        if type(node) is ast.Import:
+            for a in node.names:
+                if a.asname:
+                    names[a.asname] = a.name
+                else:
+                    top = a.name.split(".", 1)[0]
+                    names[top] = top
+        elif type(node) is ast.ImportFrom and node.level == 0 and node.module:
+            for a in node.names:
+                if a.name != "*":
+                    names[a.asname or a.name] = f"{node.module}.{a.name}"
+        elif type(node) is ast.Assign and len(node.targets) == 1 and type(node.targets[0]) is ast.Name and type(node.value) is ast.Name and node.value.id in names:
+            names[node.targets[0].id] = names[node.value.id]
+    return names
