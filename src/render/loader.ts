@@ -169,10 +169,10 @@ export function renderLoaderFiles(layoutName: string, name: string, dags: Loader
     const {imports, body} = splitImports(d.content)
     const binds = imports.flatMap(bindings)
     const clash = binds.some(([nameBound, meaning]) => bound.has(nameBound) && bound.get(nameBound) !== meaning)
-    if (clash) return {d, body: [...imports, '', body].join('\n')}
+    if (clash) return {d, body: [...imports, '', body].join('\n'), needs: [] as number[]}
     for (const [nameBound, meaning] of binds) bound.set(nameBound, meaning)
     for (const line of imports) if (!hoisted.includes(line)) hoisted.push(line)
-    return {d, body}
+    return {d, body, needs: imports.map((line) => hoisted.indexOf(line) + 1)}
   })
   const rename = new Map<string, string>()
   for (const nameBound of bound.keys()) if (/airflow/i.test(nameBound) && !nameBound.includes('.')) rename.set(nameBound, aliasOf(nameBound))
@@ -204,8 +204,10 @@ export function renderLoaderFiles(layoutName: string, name: string, dags: Loader
     'import traceback as _dagctl_traceback',
     'from importlib import util as _dagctl_util',
     '',
-    ...hoisted,
-    ...[...rename].map(([from, to]) => `${to} = ${from}`),
+    '# each import on its own: one that fails (a provider missing from the image) fails only the DAGs that need it',
+    '_dagctl_import_errors = {}',
+    ...hoisted.flatMap((line, i) => ['try:', `    ${line}`, 'except ImportError as error:', `    _dagctl_import_errors[${i + 1}] = error`]),
+    ...[...rename].map(([from, to]) => `${to} = globals().get(${pyLiteral(from)})`),
     '',
     '',
     'class DagctlSpecError(ImportError):',
@@ -222,17 +224,20 @@ export function renderLoaderFiles(layoutName: string, name: string, dags: Loader
     '    spec.loader.exec_module(module)',
     '    module.__dict__.update((k, v) for k, v in globals().items() if not k.startswith("__"))',
     '    wanted = _dagctl_os.environ.get("_AIRFLOW_PARSING_CONTEXT_DAG_ID")',
-    '    if wanted is not None and all(dag_id != wanted for dag_id, _ in dags):',
+    '    if wanted is not None and all(dag_id != wanted for dag_id, _, _ in dags):',
     '        wanted = None',
     '    failed = []',
-    '    for i, (dag_id, source) in enumerate(dags, 1):',
+    '    for i, (dag_id, source, needs) in enumerate(dags, 1):',
     '        if wanted is not None and dag_id != wanted:',
     '            continue',
     '        try:',
+    '            missing = [_dagctl_import_errors[n] for n in needs if n in _dagctl_import_errors]',
+    '            if missing:',
+    '                raise missing[0]',
     '            globals()[dag_id] = getattr(module, "_dagctl_dag_%d" % i)()',
     '        except Exception as error:',
-    '            frames = [f for f in _dagctl_traceback.extract_tb(error.__traceback__) if f.filename == path]',
-    '            at = " (line %d of %s)" % (frames[-1].lineno, module_file) if frames else ""',
+    '            frames = [f for f in _dagctl_traceback.extract_tb(error.__traceback__) if f.filename in (path, __file__)]',
+    '            at = " (line %d of %s)" % (frames[-1].lineno, module_file if frames[-1].filename == path else "this file") if frames else ""',
     '            if not failed:',
     '                first = error',
     '            failed.append("  %s (DAG %s): %s: %s%s" % (source, dag_id, type(error).__name__, error, at))',
@@ -242,7 +247,7 @@ export function renderLoaderFiles(layoutName: string, name: string, dags: Loader
     '',
     '',
     `_dagctl_load(${pyLiteral(`${MODULE_DIR}/${name}`)}, [`,
-    ...dags.map((d) => `    (${pyLiteral(d.dagId)}, ${pyLiteral(d.source)}),`),
+    ...parts.map(({d, needs}) => `    (${pyLiteral(d.dagId)}, ${pyLiteral(d.source)}, (${needs.join(', ')}${needs.length === 1 ? ',' : ''})),`),
     '])',
     '',
   ]
