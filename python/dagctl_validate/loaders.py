@@ -12,7 +12,7 @@ MODULE_MARKER = b"# dagctl:generated module "
 
 def module_names(path, source):
     """For a loader's module: {name: qualified name} of what its loader imports and hands over
-    (also its `_dagctl_X = globals().get("Name")` renames); None for any other file, {} when the loader cannot be read."""
+    (also its `_dagctl_X = Name` renames); None for any other file, {} when the loader cannot be read."""
     if not source.startswith(MODULE_MARKER):
         return None
     loader = os.path.join(os.path.dirname(os.path.dirname(path)), os.path.basename(path))
@@ -22,9 +22,8 @@ def module_names(path, source):
     except (OSError, SyntaxError, ValueError):
         return {}
     names = {}
-    # the loader writes each import in its own try: (a failed one fails only the DAGs that need it)
-    nodes = [n for stmt in tree.body for n in (stmt.body if type(stmt) is ast.Try else [stmt])]
-    for node in nodes:
+    # the loader's imports, as plain statements at its top level (it also runs them one by one first)
+    for node in tree.body:
         if type(node) is ast.Import:
             for a in node.names:
                 if a.asname:
@@ -36,9 +35,7 @@ def module_names(path, source):
             for a in node.names:
                 if a.name != "*":
                     names[a.asname or a.name] = f"{node.module}.{a.name}"
-        elif type(node) is ast.Assign and len(node.targets) == 1 and type(node.targets[0]) is ast.Name:
-            # a rename: `_dagctl_X = globals().get("Name")`
-            value = node.value
-            if type(value) is ast.Call and value.args and type(value.args[0]) is ast.Constant and value.args[0].value in names:
-                names[node.targets[0].id] = names[value.args[0].value]
+        elif type(node) is ast.Assign and len(node.targets) == 1 and type(node.targets[0]) is ast.Name and type(node.value) is ast.Name and node.value.id in names:
+            # a rename: `_dagctl_X = Name`
+            names[node.targets[0].id] = names[node.value.id]
     return names

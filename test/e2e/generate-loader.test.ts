@@ -38,6 +38,23 @@ tasks[{{ task.id | py }}] = SFTPOperator(
 `
 const SPEC_UPLOAD = 'name: upload\nschedule: "@daily"\ntasks:\n  send: {type: sftp_upload, conn_id: partner}\n'
 
+/** A platform task type whose operator refuses an argument: its DAGs fail when they are built (not at an import). */
+const BROKEN_TYPE = `{#- dagctl-task-type
+description: A bash task with an argument BashOperator does not take.
+fields: {}
+imports:
+  airflow2: [from airflow.operators.bash import BashOperator]
+  airflow3: [from airflow.providers.standard.operators.bash import BashOperator]
+-#}
+tasks[{{ task.id | py }}] = BashOperator(
+    task_id={{ task.id | py }},
+    bash_command="true",
+    no_such_argument=1,
+{% include "partials/task-args.py.njk" %}
+)
+`
+const SPEC_BROKEN = 'name: d\nschedule: null\ntasks:\n  oops: {type: broken}\n'
+
 function config(pkg: string, layout: string, version: 2 | 3 = 3, extra = ''): string {
   return [
     `package: ${pkg}`,
@@ -70,6 +87,9 @@ out = {
     # Airflow 3: the path in the bundle; Airflow 2.11: the path with the DAG folder cut off
     "parsed": sorted((s.file[len(folder):] if s.file.startswith(folder) else s.file).lstrip("/") for s in bag.dagbag_stats),
 }
+# what the DAG processor imports once for all its parsing processes (Airflow's own scan of a file's top-level imports)
+from airflow.utils.file import iter_airflow_imports
+out["preImported"] = {f: sorted(iter_airflow_imports(os.path.join(folder, f))) for f in sorted(os.listdir(folder)) if f.endswith(".py")}
 sys.__stdout__.write("RESULT " + json.dumps(out) + "\\n")
 `
 
@@ -77,6 +97,7 @@ interface BagResult {
   dags: Record<string, {tasks: number; file: string; retries?: number}>
   errors: Record<string, string>
   parsed: string[]
+  preImported: Record<string, string[]>
 }
 
 async function dagBag(major: 2 | 3, folder: string, env: Record<string, string> = {}): Promise<BagResult> {
@@ -104,9 +125,11 @@ describe.each([3, 2] as const)('layout loader:N on Airflow %i', (version) => {
     expect(Object.fromEntries(Object.entries(bag.dags).map(([id, d]) => [id, d.tasks]))).toEqual({team_a_a: 2, team_a_all_types: 6, team_a_b: 2, team_a_c: 1})
     expect(bag.dags.team_a_b.retries).toBe(4)
     for (const d of result.dags as Array<{dagId: string; file: string}>) expect(`dags/generated/${bag.dags[d.dagId].file}`).toBe(d.file)
+    // the loaders' imports are plain top-level statements, so the processor imports them once for all its parsing processes
+    expect(bag.preImported['team_a-loader-001.py']).toEqual(expect.arrayContaining([version === 3 ? 'airflow.sdk' : 'airflow.operators.bash', 'airflow.providers.cncf.kubernetes.operators.pod']))
   })
 
-  it("a DAG that fails to build breaks only its own loader, whose import error names its spec and DAG id; a task's worker builds only its own DAG", async () => {
+  it('a DAG whose import fails (a provider missing) breaks only its own loader, whose import error names its spec and DAG id', async () => {
     const a = tempDir({
       'dagctl.yaml': config('team_a', 'loader:2', version, 'task_templates: platform/'),
       'platform/sftp_upload.py.njk': SFTP_TYPE,
@@ -130,13 +153,25 @@ describe.each([3, 2] as const)('layout loader:N on Airflow %i', (version) => {
     expect(error).toContain('DagctlSpecError: 1 of 2 DAGs of this file failed to build')
     expect(error).toMatch(/specs\/upload\.yaml \(DAG team_a_upload\): ModuleNotFoundError: No module named 'airflow\.providers\.sftp' \(line \d+ of this file\)/)
     expect(error).not.toContain('specs/c.yaml')
+  })
 
-    // a task of team_a_c starts: its worker parses the loader with the parsing context set, and
-    // builds team_a_c only (the broken DAG beside it is not built, so the task can run)
-    const worker = await dagBag(version, path.join(folder, 'team_a'), {_AIRFLOW_PARSING_CONTEXT_DAG_ID: 'team_a_c'})
+  it("a task's worker (the parsing context set) builds only its own DAG: a DAG beside it that fails to build does not stop the task", async () => {
+    const root = tempDir({
+      'dagctl.yaml': config('team_a', 'loader:2', version, 'task_templates: platform/'),
+      'platform/broken.py.njk': BROKEN_TYPE,
+      'specs/c.yaml': SPEC_C,
+      'specs/d.yaml': SPEC_BROKEN,
+    })
+    await generate(root)
+    const folder = path.join(root, 'dags/generated')
+    // the DAG processor (no parsing context): the loader fails, naming the broken spec
+    const processor = await dagBag(version, folder)
+    expect(Object.keys(processor.dags)).toEqual([])
+    expect(processor.errors['team_a-loader-001.py']).toMatch(/1 of 2 DAGs of this file failed to build[\s\S]*specs\/d\.yaml \(DAG team_a_d\): \w+: Invalid arguments were passed to BashOperator[\s\S]*no_such_argument[\s\S]* \(line \d+ of _dagctl\/team_a-loader-001\.py\)/)
+    // a task of team_a_c starts: its worker gets team_a_c, and does not build team_a_d
+    const worker = await dagBag(version, folder, {_AIRFLOW_PARSING_CONTEXT_DAG_ID: 'team_a_c'})
     expect(worker.errors).toEqual({})
-    // (loader 1 does not hold team_a_c: it builds all its DAGs, as for any other caller)
-    expect(Object.keys(worker.dags).sort()).toEqual(['team_a_a', 'team_a_b', 'team_a_c'])
+    expect(Object.keys(worker.dags)).toEqual(['team_a_c'])
   })
 
   it('validate finds every DAG of the module with no finding, with the ast engine and with --engine airflow', async () => {
