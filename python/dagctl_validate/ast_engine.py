@@ -7,7 +7,7 @@ import sys
 
 from . import ignores as inline
 from .analyze import analyze
-from .loaders import module_names
+from .loaders import module_dags, module_names, name_specs
 from .rules import finding
 
 def relative(path, root, _prefixes={}):
@@ -139,6 +139,7 @@ def run_ast_engine(request):
     results = []  # (rel, (dags, findings)) in request order
     todo = []  # (index in results, rel, source, digest)
     ignores = {}  # rel -> {line: [rules]} of `# dagctl: ignore[...]` comments
+    module_spans = {}  # rel of a loader's module -> [(first line, DAG id, spec)]
     for path in request["files"]:
         rel = relative(path, root)
         source, problem = read_file(path, rel)
@@ -150,6 +151,8 @@ def run_ast_engine(request):
             ignores[rel] = found
         # a loader's module: what its names mean is in its loader (part of the result, so of the key)
         given = module_names(path, source)
+        if given is not None:
+            module_spans[rel] = module_dags(path, source)
         digest = cache.digest(source + (json.dumps(given, sort_keys=True).encode() if given is not None else b"")) if cache else None
         hit = cache.get(rel, digest) if cache else None
         results.append(hit)
@@ -193,7 +196,10 @@ def run_ast_engine(request):
     findings = []
     for file_dags, file_findings in results:
         dags.extend(file_dags)
-        findings.extend(file_findings)
+        findings.extend(dict(f) for f in file_findings)
+    # a finding in a loader's module names the spec its DAG came from (the file to change)
+    if module_spans:
+        name_specs(findings, module_spans)
 
     # duplicate-dag-id: across files only (within one file Airflow keeps the last one, and
     # alternatives in if/else branches are a common, valid style).

@@ -39,3 +39,45 @@ def module_names(path, source):
             # a rename: `_dagctl_X = Name`
             names[node.targets[0].id] = names[node.value.id]
     return names
+
+
+def module_dags(path, source):
+    """For a loader's module: [(first line, DAG id, spec)] of its functions, from its
+    `# dagctl:begin <n>` lines and its loader's map (the n-th `# dagctl:dag` line); [] otherwise."""
+    if not source.startswith(MODULE_MARKER):
+        return []
+    loader = os.path.join(os.path.dirname(os.path.dirname(path)), os.path.basename(path))
+    try:
+        with open(loader, "rb") as fh:
+            head = fh.read().decode("utf-8", "replace")
+    except OSError:
+        return []
+    mapped = []
+    for line in head.splitlines():
+        if not line.startswith("#"):
+            break
+        if line.startswith("# dagctl:dag "):
+            parts = line[len("# dagctl:dag ") :].split(" source=", 1)
+            if len(parts) == 2:
+                mapped.append((parts[0], parts[1]))
+    out = []
+    for number, line in enumerate(source.decode("utf-8", "replace").splitlines(), 1):
+        if line.startswith("# dagctl:begin "):
+            n = line[len("# dagctl:begin ") :].strip()
+            if n.isdigit() and 0 < int(n) <= len(mapped):
+                out.append((number, *mapped[int(n) - 1]))
+    return out
+
+
+def name_specs(findings, dags_by_file):
+    """Appends `(DAG <id>, from <spec>)` to each finding in a loader's module: the spec to change."""
+    for f in findings:
+        spans = dags_by_file.get(f.get("file"))
+        if not spans:
+            continue
+        owner = None
+        for first, dag_id, spec in spans:
+            if first <= (f.get("line") or 0):
+                owner = (dag_id, spec)
+        if owner:
+            f["message"] = f"{f['message']} (DAG {owner[0]}, from {owner[1]})"

@@ -183,6 +183,14 @@ describe.each([3, 2] as const)('layout loader:N on Airflow %i', (version) => {
       expect(res.json().findings, engine).toEqual([])
       expect(res.json().dags.map((d: {dagId: string}) => d.dagId).sort(), engine).toEqual(['team_a_a', 'team_a_all_types', 'team_a_b'])
     }
+    if (version === 2) return
+    // a finding in a module names the DAG and the spec it came from (a hand edit stands in for a rule that fires)
+    const module = path.join(root, 'dags/generated/_dagctl/team_a-loader-001.py')
+    writeFileSync(module, readFileSync(module, 'utf8').replace('        dag_id="team_a_all_types",\n', '        dag_id="team_a_all_types",\n        schedule_interval="@daily",\n'))
+    const res = await runCli(['validate', '--engine', 'ast', '--json'], {cwd: root})
+    const findings = res.json().findings as Array<{file: string; rule: string; message: string}>
+    expect(findings.map((f) => [f.file, f.rule])).toEqual([['dags/generated/_dagctl/team_a-loader-001.py', 'airflow3-removed-argument']])
+    expect(findings[0].message).toMatch(/ \(DAG team_a_all_types, from specs\/all_types\.yaml\)$/)
   })
 })
 
