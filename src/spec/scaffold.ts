@@ -57,11 +57,11 @@ specs: specs/
 dags: dags/
 generated: dags/generated/
 
-# how generate groups DAGs into files (docs/specs.md#file-layout): per 50 DAGs, a small loader file
+# how generate groups DAGs into files (docs/specs.md#file-layout): per 250 DAGs, a small loader file
 # that Airflow parses and a module of their code under _dagctl/ that it does not; the quickest for
 # Airflow's DAG processor. A DAG that fails to build takes down the DAGs of its loader only.
 generate:
-  layout: loader:50
+  layout: loader:250
 
 airflow:
   version: ${airflowVersion}
