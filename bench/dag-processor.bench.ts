@@ -17,7 +17,7 @@
  *
  * BENCH_DAGS=500 (comma list, e.g. 500,5000), BENCH_RUNS=3, BENCH_AIRFLOW=3,2, BENCH_OUT (work folder,
  * default bench/out/dag-processor; give each of two parallel runs its own),
- * BENCH_LAYOUTS=dag,package,batch:50,loader:50 (the dag layout is skipped above 1,000 DAGs unless
+ * BENCH_LAYOUTS=dag,package,batch:50,loader:50,loader:250 (the dag layout is skipped above 1,000 DAGs unless
  * BENCH_DAG_LAYOUT_ALWAYS=1: 5,000 files take many minutes per pass; so is package on Airflow 3
  * unless BENCH_PACKAGE_ALWAYS=1: Airflow 3 stores the whole file once per DAG, n² for n DAGs).
  * BENCH_PROCESSOR=0 skips the processor runs (the DagBag check and the task-start table only).
@@ -42,7 +42,7 @@ const OUT = process.env.BENCH_OUT ?? path.join(import.meta.dirname, 'out', 'dag-
 const SIZES = (process.env.BENCH_DAGS ?? '500').split(',').map(Number)
 const RUNS = Number(process.env.BENCH_RUNS ?? 3)
 const MAJORS = (process.env.BENCH_AIRFLOW ?? '3,2').split(',').map((m) => Number(m) as 2 | 3)
-const LAYOUTS = (process.env.BENCH_LAYOUTS ?? 'dag,package,batch:50,loader:50').split(',')
+const LAYOUTS = (process.env.BENCH_LAYOUTS ?? 'dag,package,batch:50,loader:50,loader:250').split(',')
 const DAG_FACTORY_REQUIREMENTS = path.join(import.meta.dirname, 'requirements-dagfactory.txt')
 
 /** Deterministic pseudo-random numbers: every run benches the same corpus. */
