@@ -17,14 +17,20 @@
  *
  * BENCH_DAGS=500 (comma list, e.g. 500,5000), BENCH_RUNS=3, BENCH_AIRFLOW=3,2, BENCH_OUT (work folder,
  * default bench/out/dag-processor; give each of two parallel runs its own),
- * BENCH_LAYOUTS=dag,package,batch:50 (the dag layout is skipped above 1,000 DAGs unless
+ * BENCH_LAYOUTS=dag,package,batch:50,loader:50,loader:250 (the dag layout is skipped above 1,000 DAGs unless
  * BENCH_DAG_LAYOUT_ALWAYS=1: 5,000 files take many minutes per pass; so is package on Airflow 3
  * unless BENCH_PACKAGE_ALWAYS=1: Airflow 3 stores the whole file once per DAG, n² for n DAGs).
+ * BENCH_PROCESSOR=0 skips the processor runs (the DagBag check and the task-start table only).
+ *
+ * Task start (bench/task_start.py): what a task's worker pays to get its DAG, CPU seconds of
+ * parsing the DAG's file in a fresh process after the imports a worker has anyway, with the parsing
+ * context Airflow sets when a task starts (`_AIRFLOW_PARSING_CONTEXT_DAG_ID`), median of BENCH_RUNS.
+ *
  * dag-factory is installed once with pip into ~/.cache/dagctl/dag-factory/<version>/ (pure Python,
  * no dependencies beyond what Airflow already has) and put on PYTHONPATH of each Airflow venv.
  */
 import {execFileSync, spawnSync} from 'node:child_process'
-import {copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 
@@ -36,7 +42,7 @@ const OUT = process.env.BENCH_OUT ?? path.join(import.meta.dirname, 'out', 'dag-
 const SIZES = (process.env.BENCH_DAGS ?? '500').split(',').map(Number)
 const RUNS = Number(process.env.BENCH_RUNS ?? 3)
 const MAJORS = (process.env.BENCH_AIRFLOW ?? '3,2').split(',').map((m) => Number(m) as 2 | 3)
-const LAYOUTS = (process.env.BENCH_LAYOUTS ?? 'dag,package,batch:50').split(',')
+const LAYOUTS = (process.env.BENCH_LAYOUTS ?? 'dag,package,batch:50,loader:50,loader:250').split(',')
 const DAG_FACTORY_REQUIREMENTS = path.join(import.meta.dirname, 'requirements-dagfactory.txt')
 
 /** Deterministic pseudo-random numbers: every run benches the same corpus. */
@@ -232,6 +238,34 @@ function runProcessor(major: 2 | 3, python: string, folder: string, templateDb: 
   return {...run, dags: Number(m[1]), stale: m[2] === 'None' ? 0 : Number(m[2]), errors: Number(m[3])}
 }
 
+/** The file of a DAG folder that holds `dagId`: a one-DAG file, a file whose map names it, or dag-factory's loader. */
+function fileOf(folder: string, dagId: string): string {
+  const names = readdirSync(folder).filter((f) => f.endsWith('.py'))
+  const own = names.find((f) => f === `${dagId}.py`)
+  if (own) return path.join(folder, own)
+  const mapped = names.find((f) => readFileSync(path.join(folder, f), 'utf8').includes(`# dagctl:dag ${dagId} `))
+  return path.join(folder, mapped ?? 'load_dags.py')
+}
+
+/** Task start: a worker parsing its DAG's file (bench/task_start.py), per folder, median CPU s of RUNS fresh processes. */
+function taskStart(major: 2 | 3, python: string, dags: Dag[], folders: Array<[string, string]>, home: string, dagFactory: string): void {
+  const name = dags[Math.floor(dags.length / 2)].name
+  console.log(`\ntask start (${name}): CPU s to parse its DAG's file in a worker, with the parsing context set, median of ${RUNS}`)
+  console.log('| DAG folder | file parsed | DAGs built | CPU s (median) |')
+  console.log('| --- | --- | ---: | ---: |')
+  for (const [label, folder] of folders) {
+    const dagId = `bench_${name}`
+    const file = fileOf(folder, dagId)
+    const xs: Array<{cpu: number; dags: number}> = []
+    for (let r = 0; r < RUNS; r++) {
+      const res = spawnSync(python, [path.join(import.meta.dirname, 'task_start.py'), file, dagId], {env: airflowEnv(major, home, folder, dagFactory), encoding: 'utf8', maxBuffer: 1 << 26})
+      if (res.status !== 0) throw new Error(`task start over ${file} failed: ${res.stderr.slice(-2000)}`)
+      xs.push(JSON.parse(res.stdout.trim().split('\n').at(-1)!))
+    }
+    console.log(`| ${label} | ${path.basename(file)} | ${xs[0].dags} | ${median(xs.map((x) => x.cpu)).toFixed(2)} |`)
+  }
+}
+
 export default async function bench(): Promise<void> {
   rmSync(OUT, {recursive: true, force: true})
   mkdirSync(OUT, {recursive: true})
@@ -276,8 +310,10 @@ export default async function bench(): Promise<void> {
         const t0 = performance.now()
         execFileSync(process.execPath, [BIN, 'generate', '--json'], {cwd: pkg, stdio: ['ignore', 'ignore', 2]})
         generateTimes.push(`${layout} ${((performance.now() - t0) / 1000).toFixed(1)} s`)
-        const count = spawnSync('sh', ['-c', `ls ${path.join(pkg, 'dags/generated')} | wc -l`], {encoding: 'utf8'}).stdout.trim()
-        folders.push([`dagctl, layout ${layout} (${count} file${count === '1' ? '' : 's'})`, path.join(pkg, 'dags/generated')])
+        // the files Airflow parses (a loader layout's modules, under _dagctl/, are not among them)
+        const count = String(readdirSync(path.join(pkg, 'dags/generated')).filter((f) => f.endsWith('.py')).length)
+        const modules = layout.startsWith('loader:') ? ` + ${count} module${count === '1' ? '' : 's'}` : ''
+        folders.push([`dagctl, layout ${layout} (${count} file${count === '1' ? '' : 's'}${modules})`, path.join(pkg, 'dags/generated')])
       }
       console.log(`\nAirflow ${major === 3 ? '3.3' : '2.11'}, ${n} DAGs (${dags.reduce((s, d) => s + d.tasks.length, 0)} tasks); dagctl generate: ${generateTimes.join(', ')}`)
 
@@ -300,6 +336,9 @@ export default async function bench(): Promise<void> {
         }
       }
       console.log(`checked: the ${folders.length - 1} dagctl layouts and dag-factory give identical DAGs (ids, schedules, catchup, owners, tasks, operators, upstream, retries, retry delays)`)
+
+      taskStart(major, python, dags, folders, dbHome, dagFactory)
+      if (process.env.BENCH_PROCESSOR === '0') continue
 
       const results = new Map<string, Run[]>()
       const loads: number[] = []

@@ -7,6 +7,7 @@ import sys
 
 from . import ignores as inline
 from .analyze import analyze
+from .loaders import module_dags, module_names, name_specs
 from .rules import finding
 
 def relative(path, root, _prefixes={}):
@@ -20,7 +21,7 @@ def relative(path, root, _prefixes={}):
 
 def analyze_chunk(args):
     items, package, airflow_version, own_modules = args
-    return [analyze(source, rel, package, airflow_version, own_modules) for rel, source in items]
+    return [analyze(source, rel, package, airflow_version, own_modules, given) for rel, source, given in items]
 
 
 def own_modules(dags_folder, package):
@@ -138,6 +139,7 @@ def run_ast_engine(request):
     results = []  # (rel, (dags, findings)) in request order
     todo = []  # (index in results, rel, source, digest)
     ignores = {}  # rel -> {line: [rules]} of `# dagctl: ignore[...]` comments
+    module_spans = {}  # rel of a loader's module -> [(first line, DAG id, spec)]
     for path in request["files"]:
         rel = relative(path, root)
         source, problem = read_file(path, rel)
@@ -147,11 +149,15 @@ def run_ast_engine(request):
         found = inline.scan(source)
         if found:
             ignores[rel] = found
-        digest = cache.digest(source) if cache else None
+        # a loader's module: what its names mean is in its loader (part of the result, so of the key)
+        given = module_names(path, source)
+        if given is not None:
+            module_spans[rel] = module_dags(path, source)
+        digest = cache.digest(source + (json.dumps(given, sort_keys=True).encode() if given is not None else b"")) if cache else None
         hit = cache.get(rel, digest) if cache else None
         results.append(hit)
         if hit is None:
-            todo.append((len(results) - 1, rel, source, digest))
+            todo.append((len(results) - 1, rel, source, digest, given))
 
     fresh = None
     # the cores this process may use (a CI container often gets fewer than the host has), unless
@@ -172,14 +178,14 @@ def run_ast_engine(request):
 
             ctx = multiprocessing.get_context("fork")
             size = (len(todo) + workers * 4 - 1) // (workers * 4)
-            chunks = [([(rel, source) for _, rel, source, _ in todo[i : i + size]], package, airflow_version, modules) for i in range(0, len(todo), size)]
+            chunks = [([(rel, source, given) for _, rel, source, _, given in todo[i : i + size]], package, airflow_version, modules) for i in range(0, len(todo), size)]
             with ctx.Pool(workers) as pool:
                 fresh = [r for chunk in pool.map(analyze_chunk, chunks) for r in chunk]
         except (OSError, ImportError):
             fresh = None
     if fresh is None:
-        fresh = analyze_chunk(([(rel, source) for _, rel, source, _ in todo], package, airflow_version, modules))
-    for (index, rel, _, digest), result in zip(todo, fresh):
+        fresh = analyze_chunk(([(rel, source, given) for _, rel, source, _, given in todo], package, airflow_version, modules))
+    for (index, rel, _, digest, _), result in zip(todo, fresh):
         results[index] = result
         if cache:
             cache.put(rel, digest, result)
@@ -190,7 +196,10 @@ def run_ast_engine(request):
     findings = []
     for file_dags, file_findings in results:
         dags.extend(file_dags)
-        findings.extend(file_findings)
+        findings.extend(dict(f) for f in file_findings)
+    # a finding in a loader's module names the spec its DAG came from (the file to change)
+    if module_spans:
+        name_specs(findings, module_spans)
 
     # Files validated before under the same fingerprint (publish: unchanged since HEAD's release),
     # known only by the DAGs they define and their ignore comments: the cross-file rule runs over

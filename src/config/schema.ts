@@ -116,12 +116,13 @@ export const ValidateSettings = z.strictObject({
 
 /**
  * How generated DAGs are laid out in files (docs/specs.md#file-layout): `dag` one file per DAG,
- * `package` one file for the package, `batch:N` one file per N DAGs. Airflow's DAG processor pays
+ * `package` one file for the package, `batch:N` one file per N DAGs, `loader:N` per N DAGs a small
+ * loader file Airflow parses and a module of their code it does not. Airflow's DAG processor pays
  * about 0.1 s per file, so fewer files parse faster; a file that fails to import loses all its DAGs.
  */
 export const GenerateLayout = z
   .string()
-  .regex(/^(dag|package|batch:[1-9]\d{0,4})$/, 'expected dag, package or batch:N (N DAGs per file, 1 to 99999)')
+  .regex(/^(dag|package|(batch|loader):[1-9]\d{0,4})$/, 'expected dag, package, batch:N or loader:N (N DAGs per file, 1 to 99999)')
 
 export const DEFAULT_GENERATE_LAYOUT = 'dag'
 

@@ -7,7 +7,8 @@ import {CheckFailedError, ConfigError, ConflictError, DagctlError} from '../erro
 import {combineErrors, findSpecFiles} from '../spec/load.js'
 import {writeFileAtomic} from '../util/atomic-write.js'
 import {generatedSource, generatedSources} from './header.js'
-import {dagSegments, groupDags, parseLayout, renderGroup, type RenderedDag} from './layout.js'
+import {dagSegments, groupDags, parseLayout, renderGroupFiles, type RenderedDag} from './layout.js'
+import {isLoaderModule, MODULE_DIR, moduleSegments} from './loader.js'
 import {renderSpecFiles, type SpecOutcome} from './render-specs.js'
 
 export type GenerateMode = 'write' | 'check' | 'clean'
@@ -57,6 +58,8 @@ interface PlannedFile {
   dags: PlannedDag[]
   /** for a changed file of several DAGs: the DAGs whose code differs from what is on disk */
   drifted?: PlannedDag[]
+  /** a loader's module (`loader:N`): its DAGs are listed under the loader, where Airflow finds them */
+  module?: true
 }
 
 /**
@@ -122,37 +125,37 @@ export function planGeneration(options: GenerateOptions): {planned: PlannedFile[
   const layout = parseLayout(config.generate.layout)
   const planned: PlannedFile[] = []
   for (const group of groupDags(layout, config.package, dags)) {
-    const file = path.join(outDir, group.name)
-    const existing = readIfExists(file)
-    if (existing !== undefined && generatedSource(existing) === undefined) {
-      const what = group.dags.length === 1 ? group.dags[0].dagId : `${group.dags.length} DAGs (layout ${config.generate.layout})`
-      errors.push(
-        new ConflictError(`${toRel(root, file)} exists and was not written by dagctl; generating ${what} would replace it`, {
-          file,
-          code: 'HAND_WRITTEN_FILE',
-          hint: `Move the hand-written file out of ${config.generated}${group.dags.length === 1 ? `, or rename the spec's name: in ${group.dags[0].source}` : ''}.`,
-        }),
-      )
-      continue
+    const files = renderGroupFiles(layout, group)
+    let loaderOnDisk: string | undefined
+    for (const [index, {name, content}] of files.entries()) {
+      const file = path.join(outDir, name)
+      const existing = readIfExists(file)
+      if (index === 0) loaderOnDisk = existing
+      if (existing !== undefined && generatedSource(existing) === undefined) {
+        const what = group.dags.length === 1 ? group.dags[0].dagId : `${group.dags.length} DAGs (layout ${config.generate.layout})`
+        errors.push(
+          new ConflictError(`${toRel(root, file)} exists and was not written by dagctl; generating ${what} would replace it`, {
+            file,
+            code: 'HAND_WRITTEN_FILE',
+            hint: `Move the hand-written file out of ${config.generated}${group.dags.length === 1 ? `, or rename the spec's name: in ${group.dags[0].source}` : ''}.`,
+          }),
+        )
+        continue
+      }
+      const state = existing === undefined ? 'missing' : existing === content ? 'unchanged' : 'changed'
+      const entry: PlannedFile = {file, rel: toRel(root, file), content, dags: group.dags, state}
+      if (index > 0) entry.module = true
+      if (state === 'changed' && group.dags.length > 1) entry.drifted = driftedDags(group.dags, content, existing!)
+      if (state === 'changed' && index > 0) entry.drifted = driftedModuleDags(group.dags, content, existing!, loaderOnDisk)
+      planned.push(entry)
     }
-    const content = renderGroup(layout, group)
-    const state = existing === undefined ? 'missing' : existing === content ? 'unchanged' : 'changed'
-    const entry: PlannedFile = {file, rel: toRel(root, file), content, dags: group.dags, state}
-    if (state === 'changed' && group.dags.length > 1) entry.drifted = driftedDags(group.dags, content, existing!)
-    planned.push(entry)
   }
   if (errors.length > 0) throw combineErrors(errors)
 
   const targets = new Set(planned.map((p) => p.file))
   const orphans: Orphan[] = []
-  let entries: string[] = []
-  try {
-    entries = readdirSync(outDir).filter((f) => f.endsWith('.py')).sort()
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
-  }
   const generatedIds = new Set(dags.map((d) => d.dagId))
-  for (const name of entries) {
+  for (const name of pyFiles(outDir)) {
     const file = path.join(outDir, name)
     if (targets.has(file)) continue
     const sources = generatedSources(readFileSync(file, 'utf8'))
@@ -162,7 +165,43 @@ export function planGeneration(options: GenerateOptions): {planned: PlannedFile[
     const superseded = ids.length > 0 && ids.every((id) => generatedIds.has(id))
     orphans.push({file, rel: toRel(root, file), spec: sources.map((s) => s.source).join(', '), superseded})
   }
+  // a loader's module goes with its loader (the file of the same name one folder up)
+  const moduleDir = path.join(outDir, MODULE_DIR)
+  for (const name of pyFiles(moduleDir)) {
+    const file = path.join(moduleDir, name)
+    if (targets.has(file) || !isLoaderModule(readFileSync(file, 'utf8'))) continue
+    const loader = path.join(outDir, name)
+    const loaderOrphan = orphans.find((o) => o.file === loader)
+    const superseded = loaderOrphan ? loaderOrphan.superseded : !existsSync(loader)
+    orphans.push({file, rel: toRel(root, file), spec: loaderOrphan?.spec ?? '', superseded})
+  }
   return {planned, orphans}
+}
+
+function pyFiles(dir: string): string[] {
+  try {
+    return readdirSync(dir)
+      .filter((f) => f.endsWith('.py'))
+      .sort()
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT' && (error as NodeJS.ErrnoException).code !== 'ENOTDIR') throw error
+    return []
+  }
+}
+
+/**
+ * The DAGs of a loader's module whose code on disk differs from what their specs generate: the
+ * module's functions are in the order of its loader's map, so the loader on disk says which DAG
+ * each function on disk builds.
+ */
+function driftedModuleDags(dags: PlannedDag[], expected: string, existing: string, loaderOnDisk: string | undefined): PlannedDag[] {
+  // a function's text without its first two lines (its position and its name, which hold the position)
+  const code = (segment: string | undefined) => (segment === undefined ? undefined : segment.split('\n').slice(2).join('\n'))
+  const want = moduleSegments(expected)
+  const have = moduleSegments(existing)
+  const order = (loaderOnDisk === undefined ? [] : (generatedSources(loaderOnDisk) ?? [])).map((s) => s.dagId)
+  const haveById = new Map(order.map((id, i) => [id, code(have[i])]))
+  return dags.filter((d, i) => haveById.get(d.dagId) !== code(want[i]))
 }
 
 /**
@@ -198,6 +237,15 @@ export function staleError(result: GenerateResult): CheckFailedError {
   })
 }
 
+/** The modules' folder once no module is left in it (Python's bytecode cache goes with it). */
+function removeEmptyModuleDir(dir: string): void {
+  try {
+    if (readdirSync(dir).every((f) => f === '__pycache__')) rmSync(dir, {recursive: true, force: true})
+  } catch {
+    // already gone, or not ours to judge: leave it
+  }
+}
+
 /** `dagctl generate`: plan everything, then write only what changed (and remove orphans with clean). */
 /** Under --check nothing is written and stale files are in the result; staleError() is its failure. */
 export function generate(options: GenerateOptions): GenerateResult {
@@ -207,7 +255,7 @@ export function generate(options: GenerateOptions): GenerateResult {
     unchanged: planned.filter((p) => p.state === 'unchanged').map((p) => p.rel),
     removed: [],
     stale: [],
-    dags: planned.flatMap((p) => p.dags.map((d) => ({dagId: d.dagId, file: p.rel, spec: d.source, tasks: d.tasks}))),
+    dags: planned.filter((p) => !p.module).flatMap((p) => p.dags.map((d) => ({dagId: d.dagId, file: p.rel, spec: d.source, tasks: d.tasks}))),
     layout: options.config.generate.layout,
     check: options.mode === 'check',
   }
@@ -215,21 +263,25 @@ export function generate(options: GenerateOptions): GenerateResult {
   if (options.mode === 'check') {
     result.stale = [
       ...changes.flatMap((p) => staleEntries(p)),
-      ...orphans.map((o) => ({file: o.rel, reason: 'orphan' as const, spec: o.spec})),
+      ...orphans.map((o) => ({file: o.rel, reason: 'orphan' as const, ...(o.spec ? {spec: o.spec} : {})})),
     ]
     return result
   }
-  for (const p of changes) {
+  // a loader's module before its loader, so a loader on disk never names a module not yet written
+  for (const p of [...changes.filter((c) => c.module), ...changes.filter((c) => !c.module)]) {
     writeFileAtomic(p.file, p.content)
-    result.written.push(p.rel)
   }
+  result.written.push(...changes.map((p) => p.rel))
+  let removedModule = false
   for (const o of orphans) {
     if (options.mode === 'clean' || o.superseded) {
       rmSync(o.file, {force: true})
       result.removed.push(o.rel)
+      removedModule ||= path.basename(path.dirname(o.file)) === MODULE_DIR
     } else {
-      result.stale.push({file: o.rel, reason: 'orphan', spec: o.spec})
+      result.stale.push({file: o.rel, reason: 'orphan', ...(o.spec ? {spec: o.spec} : {})})
     }
   }
+  if (removedModule) removeEmptyModuleDir(path.join(path.resolve(options.root, options.config.generated), MODULE_DIR))
   return result
 }

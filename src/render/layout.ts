@@ -1,5 +1,6 @@
 import {ConfigError} from '../errors.js'
 import {DAG_MAP_MARKER, GENERATED_PREFIX, withoutHeader} from './header.js'
+import {MODULE_DIR, renderLoaderFiles} from './loader.js'
 import {pyLiteral} from './python-literal.js'
 
 /**
@@ -7,23 +8,26 @@ import {pyLiteral} from './python-literal.js'
  * - `dag`: one file per DAG, `<package>_<name>.py` (each DAG fails or loads alone);
  * - `package`: one file for the whole package, `<package>.py`;
  * - `batch:N`: one file per N DAGs in DAG id order, `<package>-batch-001.py`, ...
+ * - `loader:N`: per N DAGs in DAG id order, a small loader `<package>-loader-001.py` that Airflow
+ *   parses and a module `_dagctl/<package>-loader-001.py` with the DAGs' code that it does not
+ *   (loader.ts).
  *
  * Airflow's DAG processor pays about 0.1 s per file (a process and its imports), so fewer files
  * parse much faster; but a file that fails to import loses all its DAGs (Airflow 2.11 and 3 mark
  * every DAG of a file with an import error as broken), so the blast radius is the file. File names
  * of the multi-DAG layouts cannot be DAG file names: a DAG id is always `<package>_<name>`.
  */
-export type Layout = {kind: 'dag'} | {kind: 'package'} | {kind: 'batch'; size: number}
+export type Layout = {kind: 'dag'} | {kind: 'package'} | {kind: 'batch' | 'loader'; size: number}
 
 export function parseLayout(text: string): Layout {
   if (text === 'dag' || text === 'package') return {kind: text}
-  const m = /^batch:([1-9]\d*)$/.exec(text)
-  if (m) return {kind: 'batch', size: Number(m[1])}
-  throw new ConfigError(`invalid generate.layout ${JSON.stringify(text)}`, {key: 'generate.layout', code: 'CONFIG_INVALID', hint: 'Use dag, package or batch:N.'})
+  const m = /^(batch|loader):([1-9]\d*)$/.exec(text)
+  if (m) return {kind: m[1] as 'batch' | 'loader', size: Number(m[2])}
+  throw new ConfigError(`invalid generate.layout ${JSON.stringify(text)}`, {key: 'generate.layout', code: 'CONFIG_INVALID', hint: 'Use dag, package, batch:N or loader:N.'})
 }
 
 export function layoutName(layout: Layout): string {
-  return layout.kind === 'batch' ? `batch:${layout.size}` : layout.kind
+  return layout.kind === 'batch' || layout.kind === 'loader' ? `${layout.kind}:${layout.size}` : layout.kind
 }
 
 /** One DAG rendered on its own (header + template output), as render-specs.ts makes it. */
@@ -52,7 +56,7 @@ export function groupDags<T extends RenderedDag>(layout: Layout, packageName: st
   const count = Math.ceil(sorted.length / layout.size)
   const width = Math.max(3, String(count).length)
   for (let i = 0; i < count; i++) {
-    groups.push({name: `${packageName}-batch-${String(i + 1).padStart(width, '0')}.py`, dags: sorted.slice(i * layout.size, (i + 1) * layout.size)})
+    groups.push({name: `${packageName}-${layout.kind}-${String(i + 1).padStart(width, '0')}.py`, dags: sorted.slice(i * layout.size, (i + 1) * layout.size)})
   }
   return groups
 }
@@ -129,4 +133,17 @@ export function dagSegments(content: string): Map<string, string> {
 /** The file's text for a group: a one-DAG file as rendered under `dag`, otherwise the multi-DAG file. */
 export function renderGroup(layout: Layout, group: FileGroup<RenderedDag>): string {
   return layout.kind === 'dag' ? group.dags[0].content : renderMultiDagFile(layout, group.dags)
+}
+
+/**
+ * The files of a group, paths relative to the generated folder: one file, or under `loader:N` the
+ * loader and its module (`_dagctl/<same name>`).
+ */
+export function renderGroupFiles(layout: Layout, group: FileGroup<RenderedDag>): Array<{name: string; content: string}> {
+  if (layout.kind !== 'loader') return [{name: group.name, content: renderGroup(layout, group)}]
+  const files = renderLoaderFiles(layoutName(layout), group.name, group.dags)
+  return [
+    {name: group.name, content: files.loader},
+    {name: `${MODULE_DIR}/${group.name}`, content: files.module},
+  ]
 }

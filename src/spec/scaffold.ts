@@ -57,6 +57,12 @@ specs: specs/
 dags: dags/
 generated: dags/generated/
 
+# how generate groups DAGs into files (docs/specs.md#file-layout): per 250 DAGs, a small loader file
+# that Airflow parses and a module of their code under _dagctl/ that it does not; the quickest for
+# Airflow's DAG processor. A DAG that fails to build takes down the DAGs of its loader only.
+generate:
+  layout: loader:250
+
 airflow:
   version: ${airflowVersion}
 
@@ -81,7 +87,7 @@ environments:
 }
 
 export function exampleSpec(pkg: string): string {
-  return `# A DAG spec. \`dagctl generate\` turns it into dags/generated/${pkg}_${EXAMPLE_SPEC_NAME}.py.
+  return `# A DAG spec. \`dagctl generate\` turns it into the DAG ${pkg}_${EXAMPLE_SPEC_NAME}, in dags/generated/.
 # Every key: docs/specs.md. JSON Schema for your editor: \`dagctl schema spec\`.
 name: ${EXAMPLE_SPEC_NAME}            # DAG id: ${pkg}_${EXAMPLE_SPEC_NAME}
 description: Extract yesterday's orders, build the report, tell the team.

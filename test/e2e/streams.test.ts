@@ -87,11 +87,11 @@ describe('every command keeps the stream rule', () => {
     expectStreams(init, {stdout: [/^created  dagctl\.yaml$/, /^Package pkg: /], stderr: [/^Next: cd pkg && dagctl generate/]}, 'init')
     const dir = path.join(root, 'pkg')
     writeFiles(dir, {'specs/a.yaml': SPEC})
-    expectStreams(await runCli(['generate'], {cwd: dir}), {stdout: [/^written   dags\/generated\/pkg_a\.py$/, /^Generated 2 DAGs/], stderr: []}, 'generate')
+    expectStreams(await runCli(['generate'], {cwd: dir}), {stdout: [/^written   dags\/generated\/pkg-loader-001\.py$/, /^written   dags\/generated\/_dagctl\/pkg-loader-001\.py$/, /^Generated 2 DAGs/], stderr: []}, 'generate')
     writeFiles(dir, {'specs/a.yaml': SPEC.replace('@daily', '@hourly')})
     const check = await runCli(['generate', '--check'], {cwd: dir})
     expect(check.exitCode).toBe(1)
-    expectStreams(check, {stdout: [/^stale     dags\/generated\/pkg_a\.py \(changed/], stderr: [/^Error: 1 generated file is out of date/, /^Hint: Run `dagctl generate --clean`/]}, 'generate --check')
+    expectStreams(check, {stdout: [/^stale     dags\/generated\/_dagctl\/pkg-loader-001\.py \(changed: DAG pkg_a, from specs\/a\.yaml\)$/], stderr: [/^Error: 1 generated file is out of date/, /^Hint: Run `dagctl generate --clean`/]}, 'generate --check')
     expect(expectJsonOnly(await runCli(['generate', '--check', '--json'], {cwd: dir}), 'generate --check --json').stale).toHaveLength(1)
 
     writeFiles(dir, {'dags/broken.py': 'def broken(:\n'})
