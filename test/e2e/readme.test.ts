@@ -18,8 +18,10 @@ describe("README's first command", () => {
     // DAGCTL_PYTHON: a fresh machine has no managed Airflow venv, so validate runs the ast engine there
     const res = await execa('bash', ['-c', command.slice(install.length)], {cwd: dir, env: {NO_COLOR: '1', DAGCTL_PYTHON: 'python3'}, reject: false})
     expect(res.exitCode, res.stdout + res.stderr).toBe(0)
-    expect(res.stdout).toMatch(/example\s+1\s+1\s/)
-    expect(res.stdout).toMatch(/example_daily_report\.py/)
+    // init's layout, loader:250: a loader Airflow parses and the module of its DAGs' code
+    expect(res.stdout).toMatch(/example\s+1\s+2\s/)
+    expect(res.stdout).toMatch(/generated\/example-loader-001\.py/)
+    expect(res.stdout).toMatch(/generated\/_dagctl\/example-loader-001\.py\s+example_daily_report\s/)
     // A second run changes nothing and still succeeds (init skips, publish makes no release).
     const again = await execa('bash', ['-c', `cd .. && ${command.slice(install.length)}`], {cwd: path.join(dir, 'example'), env: {NO_COLOR: '1', DAGCTL_PYTHON: 'python3'}, reject: false})
     expect(again.exitCode, again.stdout + again.stderr).toBe(0)
