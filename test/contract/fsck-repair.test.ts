@@ -1,10 +1,10 @@
-import path from 'node:path'
 import {createHash} from 'node:crypto'
 import {afterAll, describe, expect, it} from 'vitest'
 
 import {fsck} from '../../src/release/fsck.js'
 import {publish, type PublishOptions} from '../../src/release/publish.js'
 import type {Store} from '../../src/store/index.js'
+import {publishOptions} from '../helpers/publish-options.js'
 import {freshStore, STORE_VARIANTS, stopSharedMoto} from '../helpers/stores.js'
 import {tempDir, writeFiles} from '../helpers/tmp.js'
 
@@ -14,7 +14,7 @@ const sha = (s: string) => createHash('sha256').update(s).digest('hex')
 const BLOBS = '_dagctl/dev/team_a/blobs/'
 
 function options(store: Store, root: string): PublishOptions {
-  return {store, env: 'dev', pkg: 'team_a', root, dagsDir: path.join(root, 'dags'), extensions: [], validate: false, validateOptions: {airflowVersion: 3, engine: 'ast'}, allowMassRemoval: false, metadata: {author: 't', git: {}, dagctlVersion: '0'}}
+  return publishOptions(store, root, {metadata: {author: 't', git: {}, dagctlVersion: '0'}})
 }
 
 describe.each(STORE_VARIANTS)('fsck --repair amid other damage ($name)', (variant) => {

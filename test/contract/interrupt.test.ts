@@ -1,4 +1,3 @@
-import path from 'node:path'
 import {afterAll, describe, expect, it} from 'vitest'
 
 import {InterruptedError} from '../../src/errors.js'
@@ -7,6 +6,7 @@ import {publish, type PublishOptions} from '../../src/release/publish.js'
 import {rollback} from '../../src/release/rollback.js'
 import type {Store} from '../../src/store/index.js'
 import type {StepRunner} from '../../src/util/steps.js'
+import {publishOptions} from '../helpers/publish-options.js'
 import {freshStore, STORE_VARIANTS, stopSharedMoto} from '../helpers/stores.js'
 import {tempDir, writeFiles} from '../helpers/tmp.js'
 
@@ -19,7 +19,7 @@ function corpus(n: number, tag: string): Record<string, string> {
 }
 
 function options(store: Store, root: string): PublishOptions {
-  return {store, env: 'dev', pkg: 'team_a', root, dagsDir: path.join(root, 'dags'), extensions: [], validate: false, validateOptions: {airflowVersion: 3, engine: 'ast'}, allowMassRemoval: false, metadata: META}
+  return publishOptions(store, root, {metadata: META})
 }
 
 /** A StepRunner that delivers "SIGINT" as the step whose title starts with `at` begins: a signal at an exact point, no timing. */

@@ -14,6 +14,7 @@ import {budget} from '../helpers/budget.js'
 import {REPO_ROOT} from '../helpers/cli.js'
 import {startFaultProxy} from '../helpers/fault-proxy.js'
 import {MOTO_ENV} from '../helpers/moto.js'
+import {publishOptions} from '../helpers/publish-options.js'
 import {freshStore, MINIO_VARIANT, STORE_VARIANTS, stopSharedMoto, type StoreVariant} from '../helpers/stores.js'
 import {syncOnce, treeHashes} from '../helpers/sync.js'
 import {tempDir, writeFiles} from '../helpers/tmp.js'
@@ -34,7 +35,7 @@ function corpus(n: number, tag: string, from = 0): Record<string, string> {
 }
 
 function options(store: Store, root: string): PublishOptions {
-  return {store, env: 'dev', pkg: 'team_a', root, dagsDir: path.join(root, 'dags'), extensions: [], validate: false, validateOptions: {airflowVersion: 3, engine: 'ast'}, allowMassRemoval: false, metadata: META}
+  return publishOptions(store, root, {metadata: META})
 }
 
 async function manifest(store: Store, id: number): Promise<Manifest> {

@@ -12,8 +12,9 @@ import {publish, type PublishOptions} from '../../src/release/publish.js'
 import {rollback} from '../../src/release/rollback.js'
 import type {Store} from '../../src/store/index.js'
 import {runCli} from '../helpers/cli.js'
+import {packageDir, publishOptions} from '../helpers/publish-options.js'
 import {freshStore, MINIO_VARIANT, STORE_VARIANTS, stopSharedMoto} from '../helpers/stores.js'
-import {tempDir, writeFiles} from '../helpers/tmp.js'
+import {writeFiles} from '../helpers/tmp.js'
 
 afterAll(stopSharedMoto)
 
@@ -21,24 +22,10 @@ const META = {author: 'tester', git: {sha: 'abc123', branch: 'main'}, dagctlVers
 
 const dag = (id: string, extra = '') => `from airflow.sdk import DAG\n${extra}\nwith DAG(dag_id="${id}", schedule="@daily"):\n    pass\n`
 
-function pkgDir(files: Record<string, string>): string {
-  return tempDir({'dagctl.yaml': 'package: team_a\n', ...Object.fromEntries(Object.entries(files).map(([k, v]) => [`dags/${k}`, v]))})
-}
+const pkgDir = packageDir
 
 function options(store: Store, root: string, extra: Partial<PublishOptions> = {}): PublishOptions {
-  return {
-    store,
-    env: 'dev',
-    pkg: 'team_a',
-    root,
-    dagsDir: path.join(root, 'dags'),
-    extensions: [],
-    validate: true,
-    validateOptions: {airflowVersion: 3, engine: 'ast', cache: false, dagsFolder: path.join(root, 'dags')},
-    allowMassRemoval: false,
-    metadata: META,
-    ...extra,
-  }
+  return publishOptions(store, root, {validate: true, validateOptions: {airflowVersion: 3, engine: 'ast', cache: false, dagsFolder: path.join(root, 'dags')}, metadata: META, ...extra})
 }
 
 function corpus(): Record<string, string> {

@@ -9,6 +9,7 @@ import {planPublish, publish, uploadBlobs, writeRelease, type PublishOptions} fr
 import {diffReleases, listFiles, listPackages, listReleases} from '../../src/release/queries.js'
 import {rollback} from '../../src/release/rollback.js'
 import type {Store} from '../../src/store/index.js'
+import {packageDir, publishOptions} from '../helpers/publish-options.js'
 import {freshStore, STORE_VARIANTS, stopSharedMoto} from '../helpers/stores.js'
 import {tempDir, writeFiles} from '../helpers/tmp.js'
 
@@ -16,24 +17,10 @@ afterAll(stopSharedMoto)
 
 const META = {author: 'tester', git: {sha: 'abc123', branch: 'main'}, dagctlVersion: '0.0.0-test'}
 
-function pkgDir(files: Record<string, string>): string {
-  return tempDir({'dagctl.yaml': 'package: team_a\n', ...Object.fromEntries(Object.entries(files).map(([k, v]) => [`dags/${k}`, v]))})
-}
+const pkgDir = packageDir
 
 function options(store: Store, root: string, extra: Partial<PublishOptions> = {}): PublishOptions {
-  return {
-    store,
-    env: 'dev',
-    pkg: 'team_a',
-    root,
-    dagsDir: path.join(root, 'dags'),
-    extensions: ['.sql'],
-    validate: true,
-    validateOptions: {airflowVersion: 3, engine: 'ast'},
-    allowMassRemoval: false,
-    metadata: META,
-    ...extra,
-  }
+  return publishOptions(store, root, {extensions: ['.sql'], validate: true, metadata: META, ...extra})
 }
 
 async function liveTree(store: Store, env = 'dev', pkg = 'team_a'): Promise<Record<string, string>> {
