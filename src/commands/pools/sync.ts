@@ -24,7 +24,8 @@ Exit codes: 0 done; 2 bad configuration; 4 Airflow unreachable or refusing.`
 
   public async run(): Promise<PoolsResult> {
     const {flags} = this
-    const resolved = this.loadConfig(flags['airflow-url'] ? [{path: ['environments', flags.env, 'airflow', 'url'], value: flags['airflow-url'], source: 'flag --airflow-url'}] : [])
+    // --airflow-url is applied by the base command, as for every command that declares it
+    const resolved = this.loadConfig()
     const settings = resolved.config.discover
     if (!settings) throw new ConfigError('dagctl.yaml has no discover: block, so no job has a tenant', {file: resolved.file, key: 'discover', hint: 'Add discover: to dagctl.yaml (docs/discover.md).'})
     const {dags} = await collectJobSources(resolved.root, resolved.config)
