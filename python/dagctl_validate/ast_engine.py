@@ -7,7 +7,7 @@ import sys
 
 from . import ignores as inline
 from .analyze import analyze
-from .loaders import module_dags, module_names, name_specs
+from .loaders import loader_of, name_specs
 from .rules import finding
 
 def relative(path, root, _prefixes={}):
@@ -150,9 +150,10 @@ def run_ast_engine(request):
         if found:
             ignores[rel] = found
         # a loader's module: what its names mean is in its loader (part of the result, so of the key)
-        given = module_names(path, source)
-        if given is not None:
-            module_spans[rel] = module_dags(path, source)
+        of_loader = loader_of(path, source)
+        given = None
+        if of_loader is not None:
+            given, module_spans[rel] = of_loader
         digest = cache.digest(source + (json.dumps(given, sort_keys=True).encode() if given is not None else b"")) if cache else None
         hit = cache.get(rel, digest) if cache else None
         results.append(hit)

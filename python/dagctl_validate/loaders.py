@@ -6,54 +6,48 @@ like any other file's."""
 
 import ast
 import os
+from types import SimpleNamespace
+
+from .walk import record_import
 
 MODULE_MARKER = b"# dagctl:generated module "
 
 
-def module_names(path, source):
-    """For a loader's module: {name: qualified name} of what its loader imports and hands over
-    (also its `_dagctl_X = Name` renames); None for any other file, {} when the loader cannot be read."""
+def loader_of(path, source):
+    """For a loader's module: ({name: qualified name} of what its loader imports and hands over,
+    also its `_dagctl_X = Name` renames; [(first line, DAG id, spec)] of the module's functions, from
+    its `# dagctl:begin <n>` lines and the loader's map, the n-th `# dagctl:dag` line). None for any
+    other file; ({}, []) when the loader cannot be read. The loader is read once for both."""
     if not source.startswith(MODULE_MARKER):
         return None
     loader = os.path.join(os.path.dirname(os.path.dirname(path)), os.path.basename(path))
     try:
         with open(loader, "rb") as fh:
-            tree = ast.parse(fh.read(), loader)
-    except (OSError, SyntaxError, ValueError):
+            text = fh.read()
+    except OSError:
+        return {}, []
+    return _loader_names(text, loader), _module_spans(text, source)
+
+
+def _loader_names(text, loader):
+    try:
+        tree = ast.parse(text, loader)
+    except (SyntaxError, ValueError):
         return {}
-    names = {}
+    acc = SimpleNamespace(aliases={}, star_airflow=False)
     # the loader's imports, as plain statements at its top level (it also runs them one by one first)
     for node in tree.body:
-        if type(node) is ast.Import:
-            for a in node.names:
-                if a.asname:
-                    names[a.asname] = a.name
-                else:
-                    top = a.name.split(".", 1)[0]
-                    names[top] = top
-        elif type(node) is ast.ImportFrom and node.level == 0 and node.module:
-            for a in node.names:
-                if a.name != "*":
-                    names[a.asname or a.name] = f"{node.module}.{a.name}"
-        elif type(node) is ast.Assign and len(node.targets) == 1 and type(node.targets[0]) is ast.Name and type(node.value) is ast.Name and node.value.id in names:
+        if type(node) in (ast.Import, ast.ImportFrom):
+            record_import(node, acc)
+        elif type(node) is ast.Assign and len(node.targets) == 1 and type(node.targets[0]) is ast.Name and type(node.value) is ast.Name and node.value.id in acc.aliases:
             # a rename: `_dagctl_X = Name`
-            names[node.targets[0].id] = names[node.value.id]
-    return names
+            acc.aliases[node.targets[0].id] = acc.aliases[node.value.id]
+    return acc.aliases
 
 
-def module_dags(path, source):
-    """For a loader's module: [(first line, DAG id, spec)] of its functions, from its
-    `# dagctl:begin <n>` lines and its loader's map (the n-th `# dagctl:dag` line); [] otherwise."""
-    if not source.startswith(MODULE_MARKER):
-        return []
-    loader = os.path.join(os.path.dirname(os.path.dirname(path)), os.path.basename(path))
-    try:
-        with open(loader, "rb") as fh:
-            head = fh.read().decode("utf-8", "replace")
-    except OSError:
-        return []
+def _module_spans(text, source):
     mapped = []
-    for line in head.splitlines():
+    for line in text.decode("utf-8", "replace").splitlines():
         if not line.startswith("#"):
             break
         if line.startswith("# dagctl:dag "):

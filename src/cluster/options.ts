@@ -1,8 +1,9 @@
 import {existsSync, readdirSync, readFileSync} from 'node:fs'
 import path from 'node:path'
 
-import type {ResolvedConfig} from '../config/load.js'
+import {loadConfig, type ResolvedConfig} from '../config/load.js'
 import {UsageError} from '../errors.js'
+import {optionalConfig} from '../python/interpreter.js'
 import type {AirflowMajor} from '../python/venv.js'
 import {defaultName, type Profile, type TargetRequest, type UpRequest} from './cluster.js'
 import {clusterDir} from './profiles/local.js'
@@ -118,4 +119,12 @@ function onlyCluster(root: string): string | undefined {
   if (!existsSync(dir)) return undefined
   const names = readdirSync(dir).filter((n) => existsSync(path.join(dir, n, 'state.json')))
   return names.length === 1 ? names[0] : undefined
+}
+
+/**
+ * The cluster `status` and `down` act on: targetRequest with dagctl.yaml (`--config`, else the
+ * folders above) when there is one; the environment must exist in it only when --env names it.
+ */
+export function clusterTarget(flags: TargetFlags & {config?: string}): TargetRequest {
+  return targetRequest(flags, (envName, required) => optionalConfig(() => loadConfig({configPath: flags.config, envName, requireEnvironment: required ? {completeWith: []} : undefined})))
 }

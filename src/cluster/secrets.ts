@@ -77,8 +77,8 @@ export function secretNeedsOf(objects: unknown[]): SecretNeed[] {
 }
 
 // Only the keys' names come back from the API server: no Secret value ever reaches dagctl.
-// The first line marks that the Secret exists (with --ignore-not-found a missing one prints nothing).
-const KEYS_TEMPLATE = '{{"exists\\n"}}{{range $k, $v := .data}}{{$k}}{{"\\n"}}{{end}}{{range $k, $v := .stringData}}{{$k}}{{"\\n"}}{{end}}'
+// One line per Secret of the namespace: its name, then its keys' names. Only names come back.
+const NAMES_AND_KEYS = '{{range .items}}{{.metadata.name}}{{range $k, $v := .data}} {{$k}}{{end}}{{"\\n"}}{{end}}'
 
 /**
  * Before an install: every Secret the rendered chart's pods read and the chart does not make must
@@ -89,15 +89,20 @@ const KEYS_TEMPLATE = '{{"exists\\n"}}{{range $k, $v := .data}}{{$k}}{{"\\n"}}{{
 export async function checkSecrets(ex: Executor, o: {context: string; namespace: string; release: string; rendered: string; valuesFiles: string[]}): Promise<void> {
   const needs = secretNeeds(o.rendered)
   const problems: Array<{name: string; missingKeys?: string[]; readBy: string[]}> = []
+  if (needs.length === 0) return
+  // one request for the namespace's Secrets, not one per Secret needed
+  const r = await ex.read('kubectl', ['--context', o.context, '--namespace', o.namespace, 'get', 'secrets', '-o', `go-template=${NAMES_AND_KEYS}`])
+  if (r.exitCode !== 0) return // the API server could not say (RBAC may forbid listing Secrets): the install goes on, as before
+  const stored = new Map(r.stdout.split('\n').filter(Boolean).map((line) => {
+    const [name, ...keys] = line.split(' ')
+    return [name!, new Set(keys)] as const
+  }))
   for (const n of needs) {
-    const r = await ex.read('kubectl', ['--context', o.context, '--namespace', o.namespace, 'get', 'secret', n.name, '--ignore-not-found', '-o', `go-template=${KEYS_TEMPLATE}`])
-    if (r.exitCode !== 0) return // the API server could not say (RBAC may forbid reading Secrets): the install goes on, as before
-    const [marker, ...keys] = r.stdout.split('\n')
-    if (marker !== 'exists') {
+    const have = stored.get(n.name)
+    if (!have) {
       problems.push({name: n.name, readBy: n.readBy})
       continue
     }
-    const have = new Set(keys.filter(Boolean))
     const missingKeys = n.keys.filter((k) => !have.has(k))
     if (missingKeys.length > 0) problems.push({name: n.name, missingKeys, readBy: n.readBy})
   }

@@ -3,9 +3,7 @@ import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../base-command.js'
 import {down, type AnyDownResult} from '../../cluster/cluster.js'
 import {describeAnyDown} from '../../cluster/describe.js'
-import {targetRequest} from '../../cluster/options.js'
-import {optionalConfig} from '../../python/interpreter.js'
-import {loadConfig} from '../../config/load.js'
+import {clusterTarget} from '../../cluster/options.js'
 
 export default class ClusterDown extends BaseCommand<typeof ClusterDown> {
   static override summary = 'Stop what cluster up started: local processes (by pid and start time), or the Helm releases (kind, prod). Data stays without --yes.'
@@ -24,7 +22,7 @@ kind/prod: uninstalls the Helm releases. Without --yes nothing that holds data i
   }
 
   public async run(): Promise<AnyDownResult> {
-    const result = await down(targetRequest(this.flags, (envName, required) => optionalConfig(() => loadConfig({configPath: this.flags.config, envName, requireEnvironment: required ? {completeWith: []} : undefined}))), {steps: this.steps(), note: (m) => this.note(m), confirm: async () => false})
+    const result = await down(clusterTarget(this.flags), {steps: this.steps(), note: (m) => this.note(m), confirm: async () => false})
     if (!this.jsonEnabled()) for (const line of describeAnyDown(result)) this.log(line)
     return result
   }

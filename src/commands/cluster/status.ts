@@ -3,9 +3,7 @@ import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../base-command.js'
 import {status, type AnyStatusResult} from '../../cluster/cluster.js'
 import {describeAnyStatus, notHealthyError} from '../../cluster/describe.js'
-import {targetRequest} from '../../cluster/options.js'
-import {optionalConfig} from '../../python/interpreter.js'
-import {loadConfig} from '../../config/load.js'
+import {clusterTarget} from '../../cluster/options.js'
 
 export default class ClusterStatus extends BaseCommand<typeof ClusterStatus> {
   static override summary = 'Show the real state of a cluster: local components (pid, URL, health), or the Helm releases, workloads, pods, Airflow health and sync metrics (kind, prod).'
@@ -19,7 +17,7 @@ export default class ClusterStatus extends BaseCommand<typeof ClusterStatus> {
   }
 
   public async run(): Promise<AnyStatusResult> {
-    const result = await status(targetRequest(this.flags, (envName, required) => optionalConfig(() => loadConfig({configPath: this.flags.config, envName, requireEnvironment: required ? {completeWith: []} : undefined}))), {steps: this.steps(), note: (m) => this.note(m), confirm: async () => false})
+    const result = await status(clusterTarget(this.flags), {steps: this.steps(), note: (m) => this.note(m), confirm: async () => false})
     if (!this.jsonEnabled()) for (const line of describeAnyStatus(result)) this.log(line)
     if (!result.up) this.failWithResult(result, notHealthyError(result))
     return result
