@@ -10,6 +10,7 @@
 // (scripts/manifest.mjs).
 import {createHash} from 'node:crypto'
 import {readFileSync, readdirSync, rmSync} from 'node:fs'
+import {builtinModules, createRequire} from 'node:module'
 import path from 'node:path'
 
 import * as esbuild from 'esbuild'
@@ -30,6 +31,37 @@ const zodEnglishOnly = {
       loader: 'js',
       resolveDir: path.dirname(args.path),
     }))
+  },
+}
+
+// An ESM `import {x} from 'node:fs'` gets Node's ES module facade of the builtin, which reads every
+// export once to build it: that runs the lazy getters (fs.ReadStream loads all of node:stream,
+// crypto's webcrypto and argon2 load theirs), CPU at every start that no command asked for.
+// process.getBuiltinModule (Node >= 20.16) hands out the module itself, as require() does, so each
+// ESM import of a builtin becomes a small module that reads only the exports its importer names:
+// every export is a pure call, which esbuild drops when unused. One such module per importer,
+// since an export that any importer names would otherwise be read wherever the module runs.
+// require() calls (the banner's require) and dynamic imports stay as they are.
+const nodeRequire = createRequire(import.meta.url)
+const builtins = new Set(builtinModules)
+const builtinsWithoutFacade = {
+  name: 'builtins-without-facade',
+  setup(build) {
+    build.onResolve({filter: /^(node:)?[a-z_]+(\/[a-z_]+)?$/}, (args) => {
+      const name = args.path.replace(/^node:/, '')
+      if (args.kind !== 'import-statement' || !builtins.has(name)) return undefined
+      return {path: `node:${name}`, suffix: `?${args.importer}`, namespace: 'builtin'}
+    })
+    build.onLoad({filter: /.*/, namespace: 'builtin'}, (args) => {
+      const names = Object.keys(nodeRequire(args.path)).filter((n) => /^[A-Za-z_$][\w$]*$/.test(n) && n !== 'default')
+      const lines = [
+        `const m = /* @__PURE__ */ process.getBuiltinModule(${JSON.stringify(args.path)})`,
+        'const pick = (k) => m[k]',
+        'export default m',
+        ...names.map((n) => `export const ${n} = /* @__PURE__ */ pick(${JSON.stringify(n)})`),
+      ]
+      return {contents: lines.join('\n'), loader: 'js'}
+    })
   },
 }
 
@@ -56,13 +88,13 @@ await esbuild
     // The AWS SDK is bundled too (in the chunks of the store commands only): read from one chunk it
     // costs about 50 ms less CPU to load than from its ~300 files in node_modules.
     external: ['@oclif/plugin-help', 'listr2', 'nunjucks', 'execa', 'typescript', 'tsx', 'ts-node'],
-    plugins: [zodEnglishOnly],
+    plugins: [zodEnglishOnly, builtinsWithoutFacade],
     // oclif's import-time check of Node against its own engines range reads its package.json by
     // __dirname, which a bundle has not (the check always failed, silently); skipping it spares
     // loading semver on every start (3 ms of CPU). package.json's engines says what dagctl needs.
     define: {'process.env.OCLIF_DISABLE_ENGINE_WARNING': '"1"', 'process.env.DAGCTL_BUILD_ID': JSON.stringify(buildId)},
     // CommonJS packages inside an ESM bundle (js-yaml...) call require() for Node's own modules
-    banner: {js: "import {createRequire as __dagctlCreateRequire} from 'node:module'; const require = __dagctlCreateRequire(import.meta.url);"},
+    banner: {js: "const require = process.getBuiltinModule('node:module').createRequire(import.meta.url);"},
     logLevel: 'warning',
     metafile: Boolean(process.env.DAGCTL_BUNDLE_META),
   })

@@ -1,4 +1,4 @@
-import {readFile, readdir, realpath, stat} from 'node:fs/promises'
+import {readFileSync, readdirSync, realpathSync, statSync} from 'node:fs'
 import path from 'node:path'
 
 import {PolicyError, UsageError} from '../errors.js'
@@ -24,14 +24,19 @@ export interface CollectedFiles {
  * What `publish` ships: the files under the dags folder with a publishable extension. Hidden
  * entries and __pycache__ are never published. A symlink is followed only when it stays inside the
  * package root; one that leaves it is refused (exit 5), as is a name no store path can carry.
+ *
+ * The reads are synchronous on purpose: a package is many small files, and fs/promises pays a
+ * FileHandle, four thread-pool round trips and their promises for each (1,000 files of 1.5 KB: about
+ * 100 ms of CPU and wall against 18 ms for readFileSync). Nothing else waits on the event loop
+ * meanwhile except requests already sent, whose answers are simply read after.
  */
 export async function collectFiles(dagsDir: string, packageRoot: string, extensions: readonly string[]): Promise<CollectedFiles> {
   const allowed = new Set(['.py', ...extensions])
-  const rootReal = await realpath(packageRoot)
+  const rootReal = realpathSync(packageRoot)
   const files: LocalFile[] = []
   const skipped: string[] = []
   try {
-    if (!(await stat(dagsDir)).isDirectory()) throw new Error('not a folder')
+    if (!statSync(dagsDir).isDirectory()) throw new Error('not a folder')
   } catch {
     throw new UsageError(`the dags folder ${dagsDir} does not exist`, {
       code: 'DAGS_MISSING',
@@ -40,13 +45,12 @@ export async function collectFiles(dagsDir: string, packageRoot: string, extensi
     })
   }
   const visited = new Set<string>()
-  const walk = async (dir: string, rel: string): Promise<void> => {
-    const real = await realpath(dir)
+  const walk = (dir: string, rel: string): void => {
+    const real = realpathSync(dir)
     if (visited.has(real)) return
     visited.add(real)
-    const entries = await readdir(dir, {withFileTypes: true})
+    const entries = readdirSync(dir, {withFileTypes: true})
     entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
-    const reads: Array<Promise<void>> = []
     for (const e of entries) {
       if (e.name.startsWith('.') || e.name === '__pycache__') continue
       const abs = path.join(dir, e.name)
@@ -56,7 +60,7 @@ export async function collectFiles(dagsDir: string, packageRoot: string, extensi
       if (e.isSymbolicLink()) {
         let target: string
         try {
-          target = await realpath(abs)
+          target = realpathSync(abs)
         } catch {
           throw new PolicyError(`symlink ${r} points to nothing`, {code: 'SYMLINK_BROKEN', file: abs, hint: 'Remove the broken link or make it point to a file inside the package.'})
         }
@@ -67,12 +71,12 @@ export async function collectFiles(dagsDir: string, packageRoot: string, extensi
             hint: 'Copy the file into the package instead of linking to it: a release holds only what the package owns.',
           })
         }
-        const info = await stat(abs)
+        const info = statSync(abs)
         isDir = info.isDirectory()
         isFile = info.isFile()
       }
       if (isDir) {
-        await walk(abs, r)
+        walk(abs, r)
         continue
       }
       if (!isFile) continue
@@ -83,16 +87,10 @@ export async function collectFiles(dagsDir: string, packageRoot: string, extensi
       if (!isSafeRelativePath(r)) {
         throw new PolicyError(`cannot publish ${JSON.stringify(r)}: not a portable path`, {code: 'PATH_UNSAFE', file: abs, hint: 'Rename the file (no backslashes or control characters).'})
       }
-      const slot = files.length
-      files.push(undefined as unknown as LocalFile)
-      reads.push(
-        readFile(abs).then((body) => {
-          files[slot] = {path: r, abs, sha256: sha256(body), size: body.length, body}
-        }),
-      )
+      const body = readFileSync(abs)
+      files.push({path: r, abs, sha256: sha256(body), size: body.length, body})
     }
-    await Promise.all(reads)
   }
-  await walk(dagsDir, '')
+  walk(dagsDir, '')
   return {files, skipped}
 }
