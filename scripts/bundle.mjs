@@ -95,6 +95,11 @@ await esbuild
     define: {'process.env.OCLIF_DISABLE_ENGINE_WARNING': '"1"', 'process.env.DAGCTL_BUILD_ID': JSON.stringify(buildId)},
     // CommonJS packages inside an ESM bundle (js-yaml...) call require() for Node's own modules
     banner: {js: "const require = process.getBuiltinModule('node:module').createRequire(import.meta.url);"},
+    // The ES builds where a package ships both: the AWS SDK's client-s3 as CommonJS is one file that
+    // defines all of S3's operations and their schemas, while its ES build lets esbuild keep only the
+    // operations dagctl sends (the SDK's chunk: 1.0 MB -> 0.25 MB, about 27 ms less for a publish).
+    // Only the AWS SDK, @smithy and fastest-levenshtein resolve differently with this.
+    mainFields: ['module', 'main'],
     logLevel: 'warning',
     metafile: Boolean(process.env.DAGCTL_BUNDLE_META),
   })
