@@ -76,6 +76,11 @@ function cases(): Case[] {
       m.files[first] = v
       push(`files.${first} = ${JSON.stringify(v)}`, m)
     }
+    {
+      const m = clone()
+      m.files[first] = {...m.files[first], extra: 1}
+      push(`files.${first} with an unknown key`, m)
+    }
     // paths: as a files key, in dags[].file and in changes
     for (const p of UNSAFE_PATHS) {
       const m = clone()
