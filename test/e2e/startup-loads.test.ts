@@ -53,4 +53,13 @@ describe('what a start-up loads (the shipped bundle)', () => {
     const version = await loaded(['--version'], 0, dir)
     for (const marker of CONFIG_LIBRARIES) expect(version.text, String(marker)).not.toMatch(marker)
   })
+
+  it('publish --json draws no progress, so it loads no listr2; without --json its steps show through listr2', async () => {
+    const files = {'dagctl.yaml': 'package: team_a\nenvironments:\n  dev:\n    store: file://store\n', 'dags/team_a_a.py': 'a = 1\n'}
+    const json = await loaded(['publish', '--no-validate', '--json'], 0, tempDir(files))
+    expect(json.text).toContain('Make release') // publish's own code loaded
+    expect(json.urls.filter((u) => u.includes('/node_modules/listr2/'))).toEqual([])
+    const human = await loaded(['publish', '--no-validate'], 0, tempDir(files))
+    expect(human.urls.filter((u) => u.includes('/node_modules/listr2/')).length).toBeGreaterThan(0)
+  })
 })
