@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import module from 'node:module'
+import {fileURLToPath} from 'node:url'
 
 // Node >= 22.1 keeps compiled code on disk between runs (in the OS temp folder unless
 // NODE_COMPILE_CACHE says where); Node 20 has no such API, and runs as before.
@@ -14,6 +15,12 @@ globalThis.oclif = {...globalThis.oclif, enableAutoTranspile: false}
 // reads each chunk's map as it loads it (about 70 ms of CPU), which a run without --verbose skips.
 if (process.argv.includes('--verbose')) process.setSourceMapsEnabled(true)
 
-// oclif and the commands from the bundle (scripts/bundle.mjs): a few files instead of hundreds
-const {run} = await import('../dist/bundle/oclif.js')
-await run(import.meta.url)
+if (process.argv[2] === '--version') {
+  // oclif's answer without oclif (src/bundle/version.ts)
+  const {versionLine} = await import('../dist/bundle/version.js')
+  process.stdout.write(`${versionLine(fileURLToPath(new URL('..', import.meta.url)))}\n`)
+} else {
+  // oclif and the commands from the bundle (scripts/bundle.mjs): a few files instead of hundreds
+  const {run} = await import('../dist/bundle/oclif.js')
+  await run(import.meta.url)
+}

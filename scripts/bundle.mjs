@@ -50,7 +50,7 @@ const builtinsWithoutFacade = {
     build.onResolve({filter: /^(node:)?[a-z_]+(\/[a-z_]+)?$/}, (args) => {
       const name = args.path.replace(/^node:/, '')
       if (args.kind !== 'import-statement' || !builtins.has(name)) return undefined
-      return {path: `node:${name}`, suffix: `?${args.importer}`, namespace: 'builtin'}
+      return {path: `node:${name}`, suffix: `?${path.relative(process.cwd(), args.importer)}`, namespace: 'builtin'}
     })
     build.onLoad({filter: /.*/, namespace: 'builtin'}, (args) => {
       const names = Object.keys(nodeRequire(args.path)).filter((n) => /^[A-Za-z_$][\w$]*$/.test(n) && n !== 'default')
@@ -75,7 +75,7 @@ const buildId = buildHash.digest('hex').slice(0, 16)
 
 await esbuild
   .build({
-    entryPoints: ['src/bundle/oclif.ts', 'src/bundle/commands.ts', 'src/bundle/command-not-found.ts'],
+    entryPoints: ['src/bundle/oclif.ts', 'src/bundle/commands.ts', 'src/bundle/command-not-found.ts', 'src/bundle/version.ts'],
     outdir: 'dist/bundle',
     bundle: true,
     splitting: true,
