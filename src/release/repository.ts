@@ -1,6 +1,6 @@
 import {CheckFailedError, ConflictError, DagctlError, ExitCode, InterruptedError} from '../errors.js'
 import {stopSignalOf} from '../util/interrupt.js'
-import {PreconditionFailed, sameEtag, type ListedObject, type Store} from '../store/index.js'
+import {PreconditionFailed, sameEtag, type ListedObject, type Store, type StoredObject} from '../store/index.js'
 import {PackageLayout} from './layout.js'
 import {
   diffFiles,
@@ -51,11 +51,32 @@ export class PackageRepository {
     return {head: parseJsonObject(this.layout.head, obj.body, HeadSchema), etag: obj.etag}
   }
 
+  /** reads started by prefetchManifest, not yet parsed */
+  private readonly fetching = new Map<number, Promise<StoredObject | undefined>>()
+
+  /**
+   * Starts reading release `id`'s manifest without waiting for it or parsing it: a later
+   * manifest(id) or tryManifest(id) takes that read (its answer or its error) instead of sending
+   * another. For a manifest that is likely needed next, so that its round trip overlaps others.
+   */
+  prefetchManifest(id: number): void {
+    if (!Number.isInteger(id) || id < 1 || this.manifests.has(id) || this.fetching.has(id)) return
+    const read = this.store.get(this.layout.release(id))
+    read.catch(() => {})
+    this.fetching.set(id, read)
+  }
+
+  private readManifest(id: number): Promise<StoredObject | undefined> {
+    const started = this.fetching.get(id)
+    this.fetching.delete(id)
+    return started ?? this.store.get(this.layout.release(id))
+  }
+
   async manifest(id: number): Promise<Manifest> {
     const cached = this.manifests.get(id)
     if (cached) return cached
     const key = this.layout.release(id)
-    const obj = await this.store.get(key)
+    const obj = await this.readManifest(id)
     if (!obj) {
       throw new CheckFailedError(`release ${id} of ${this.pkg} is missing from ${this.env}`, {
         code: 'RELEASE_MISSING',
@@ -75,7 +96,7 @@ export class PackageRepository {
 
   async tryManifest(id: number): Promise<Manifest | undefined> {
     if (this.manifests.has(id)) return this.manifests.get(id)
-    const obj = await this.store.get(this.layout.release(id))
+    const obj = await this.readManifest(id)
     if (!obj) return undefined
     const m = parseManifest(this.layout.release(id), obj.body, {id, package: this.pkg})
     this.manifests.set(id, m)

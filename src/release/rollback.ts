@@ -53,6 +53,10 @@ export async function planRollback(options: RollbackOptions, {prefetch = false}:
   targetP?.catch(() => {})
   const headRead = await repo.readHead()
   if (!headRead.head) throw noHistory(options.env, options.pkg)
+  // Going back N steps reads N parents, one after the other. Ids skip only past an orphaned
+  // manifest (a publish killed before its HEAD swap), so the parents are almost always the N ids
+  // below HEAD's: read those beside HEAD's manifest. A wrong guess costs one unused GET.
+  if (options.to === undefined) for (let k = 1; k <= Math.min(options.steps ?? 1, 5); k++) repo.prefetchManifest(headRead.head.release - k)
   const headManifest = await repo.manifest(headRead.head.release)
   let target: Manifest
   if (options.to !== undefined) {
@@ -66,7 +70,8 @@ export async function planRollback(options: RollbackOptions, {prefetch = false}:
     target = found
   } else {
     const steps = options.steps ?? 1
-    const chain = await repo.history(steps + 1)
+    // from the HEAD read above (its manifest is cached): the chain the swap's condition is about, one round trip fewer
+    const chain = await repo.history(steps + 1, headRead.head.release)
     if (chain.length <= steps) {
       throw new UsageError(`${options.pkg} in ${options.env} has only ${chain.length} release(s) in its history; cannot go back ${steps}`, {
         code: 'RELEASE_NOT_FOUND',

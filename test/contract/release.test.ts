@@ -90,8 +90,20 @@ describe.each(STORE_VARIANTS)('releases on $name', (variant) => {
     expect(history.map((r) => r.id)).toEqual([5, 4, 3, 2, 1])
     expect(history[0].rollback).toEqual({from: 4, to: 2})
     expect(history[1].rollback).toEqual({from: 3, to: 1, dag: 'team_a_a'})
-    const back = await rollback({store, env: 'dev', pkg: 'team_a', steps: 1, metadata: META})
+    // --steps 1 reads HEAD once, and HEAD's manifest and its parent's side by side (the parent
+    // guessed as HEAD's id minus one, read beside HEAD's manifest)
+    const reads: string[] = []
+    const watched = new Proxy(store, {
+      get(target, prop) {
+        const value = Reflect.get(target, prop, target) as unknown
+        if (prop === 'get') return (key: string, ...rest: unknown[]) => (reads.push(key), (value as Store['get']).call(target, key, ...(rest as [])))
+        return typeof value === 'function' ? value.bind(target) : value
+      },
+    })
+    const back = await rollback({store: watched, env: 'dev', pkg: 'team_a', steps: 1, metadata: META})
     expect(back).toMatchObject({release: 6, to: 4})
+    expect(reads.filter((k) => k.endsWith('/HEAD.json'))).toHaveLength(1)
+    expect(reads.filter((k) => k.includes('/releases/')).sort()).toEqual(['_dagctl/dev/team_a/releases/0000000004.json', '_dagctl/dev/team_a/releases/0000000005.json'])
     await expect(rollback({store, env: 'dev', pkg: 'team_a', to: 99, metadata: META})).rejects.toMatchObject({exitCode: ExitCode.USAGE})
     expect((await fsck({store, env: 'dev'})).ok).toBe(true)
   })
@@ -122,6 +134,9 @@ describe.each(STORE_VARIANTS)('releases on $name', (variant) => {
     expect(report.findings).toMatchObject([{severity: 'info', code: 'ORPHAN_RELEASES'}])
     writeFiles(rootA, {'dags/team_a_x.py': 'A3'})
     expect((await publish(options(store, rootA))).release).toBe(4)
+    // going back one step skips the orphan (rollback reads id 3 on a guess, and must not take it)
+    expect(await rollback({store, env: 'dev', pkg: 'team_a', steps: 1, metadata: META})).toMatchObject({release: 5, from: 4, to: 2})
+    expect((await listReleases(store, 'dev', 'team_a', 10)).map((r) => r.id)).toEqual([5, 4, 2, 1])
   })
 
   it('two publishes that pick the same id: the second claim of the manifest key is a conflict', async () => {
