@@ -1,4 +1,4 @@
-import {InterruptedError, UsageError, type StopSignal} from '../errors.js'
+import {InterruptedError, PolicyError, UsageError, type StopSignal} from '../errors.js'
 import {stopSignalOf} from '../util/interrupt.js'
 import type {Store} from '../store/index.js'
 import {diffFiles, isEmptyDiff, type FileDiff, type FileMap, type Manifest} from './manifest.js'
@@ -6,6 +6,7 @@ import {collectMetadata, type ReleaseMetadata} from './metadata.js'
 import {buildManifest, summariseDiff, type DiffSummary} from './publish.js'
 import {PackageRepository, type HeadRead, type LiveRead, type RepairScope} from './repository.js'
 import {runSteps, type StepRunner} from '../util/steps.js'
+import {MODULE_DIR} from '../render/loader.js'
 
 export interface RollbackOptions {
   store: Store
@@ -17,6 +18,8 @@ export interface RollbackOptions {
   steps?: number
   /** --dag DAG_ID: only that DAG's file */
   dag?: string
+  /** --whole-file: with --dag, also the other DAGs whose code is in the same file(s) */
+  wholeFile?: boolean
   message?: string
 }
 
@@ -29,6 +32,10 @@ export interface RollbackPlan {
   diff: FileDiff
   /** the file of --dag */
   dagFile?: string
+  /** the files --dag takes back: its file, and a loader layout's other half */
+  dagFiles?: string[]
+  /** the other DAGs whose code is in those files, which go back with it (--whole-file) */
+  sharedWith?: string[]
   dags: Manifest['dags']
   /** started with the plan when it will be written: the release list (for the next id) and live.json */
   releaseIds?: Promise<number[]>
@@ -83,6 +90,8 @@ export async function planRollback(options: RollbackOptions, {prefetch = false}:
   let files: FileMap
   let dags: Manifest['dags']
   let dagFile: string | undefined
+  let dagFiles: string[] | undefined
+  let sharedWith: string[] | undefined
   if (options.dag) {
     const dagId = options.dag
     dagFile =
@@ -95,16 +104,41 @@ export async function planRollback(options: RollbackOptions, {prefetch = false}:
         hint: `Run \`dagctl list --package ${options.pkg} --env ${options.env}\` to see the published files and their DAG ids.`,
       })
     }
+    dagFiles = filesOfDag(dagFile, target, headManifest)
+    const taken = new Set(dagFiles)
+    const differ = dagFiles.some((f) => target.files[f]?.sha256 !== headManifest.files[f]?.sha256)
+    sharedWith = [...new Set([...target.dags, ...headManifest.dags].filter((d) => taken.has(d.file) && d.dagId !== dagId).map((d) => d.dagId))].sort()
+    if (differ && sharedWith.length > 0 && !options.wholeFile) {
+      const names = sharedWith.length > 5 ? `${sharedWith.slice(0, 5).join(', ')} and ${sharedWith.length - 5} more` : sharedWith.join(', ')
+      throw new PolicyError(`DAG ${dagId}'s code is in ${dagFiles.join(' and ')}, with ${sharedWith.length} other DAG(s): ${names}. Rolling back the file takes them back to release ${target.id} too.`, {
+        code: 'DAG_FILE_SHARED',
+        details: {dag: dagId, files: dagFiles, sharedWith},
+        hint: `Pass --whole-file to take them back with it (\`dagctl diff ${target.id} ${headManifest.id}\` shows what changes), or roll back the whole release (--to ${target.id}, without --dag).`,
+      })
+    }
     files = {...headManifest.files}
-    if (target.files[dagFile]) files[dagFile] = target.files[dagFile]
-    else delete files[dagFile]
-    const file = dagFile
-    dags = [...headManifest.dags.filter((d) => d.file !== file), ...target.dags.filter((d) => d.file === file)]
+    for (const f of dagFiles) {
+      if (target.files[f]) files[f] = target.files[f]
+      else delete files[f]
+    }
+    dags = [...headManifest.dags.filter((d) => !taken.has(d.file)), ...target.dags.filter((d) => taken.has(d.file))]
   } else {
     files = target.files
     dags = target.dags
   }
-  return {repo, headRead, headManifest, target, files, diff: diffFiles(headManifest.files, files), dagFile, dags, ...early}
+  return {repo, headRead, headManifest, target, files, diff: diffFiles(headManifest.files, files), dagFile, dagFiles, sharedWith, dags, ...early}
+}
+
+/**
+ * The files that make a DAG: its own, and for the loader layout (src/render/loader.ts) the other
+ * half of the pair, `<dir>/<name>` (what Airflow parses: the DAG ids, in order) beside
+ * `<dir>/_dagctl/<name>` (their code, one function per position). The two only work as the pair
+ * generate wrote: an old module under a new loader would build DAGs from the wrong functions.
+ */
+function filesOfDag(file: string, ...releases: Manifest[]): string[] {
+  const parts = file.split('/')
+  const partner = parts.at(-2) === MODULE_DIR ? [...parts.slice(0, -2), parts.at(-1)!].join('/') : [...parts.slice(0, -1), MODULE_DIR, parts.at(-1)!].join('/')
+  return releases.some((r) => r.files[partner]) ? [file, partner].sort() : [file]
 }
 
 export interface RollbackResult {
@@ -115,6 +149,8 @@ export interface RollbackResult {
   from: number
   to: number
   dag?: string
+  /** with --dag --whole-file: the other DAGs whose code is in the same file(s), taken back with it */
+  sharedWith?: string[]
   dryRun: boolean
   diff: DiffSummary
   live?: {written: number; deleted: number}
@@ -133,6 +169,7 @@ export function rollbackResult(plan: RollbackPlan, options: RollbackOptions, ext
     from: plan.headManifest.id,
     to: plan.target.id,
     ...(options.dag ? {dag: options.dag} : {}),
+    ...(plan.sharedWith?.length ? {sharedWith: plan.sharedWith} : {}),
     dryRun: extra.dryRun,
     diff: summariseDiff(plan.diff),
     ...(extra.live ? {live: extra.live} : {}),
