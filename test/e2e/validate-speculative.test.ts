@@ -77,19 +77,35 @@ describe('validate starts its helper early, on a guess the configuration checks'
     expect(started(log).map((s) => s.name)).toEqual(['default'])
   })
 
-  it('when dagctl.yaml names another python, the guess is killed unread and that python validates', async () => {
-    const {dir, log, env} = setup(`package: team_a\npython: ../configured-python\n`)
+  it('when dagctl.yaml names another python, no guess is made: that python validates', async () => {
+    const {dir, log, env} = setup('package: team_a\npython: ../configured-python\n')
     const res = await runCli(['validate', '--engine', 'ast', '--json'], {cwd: path.join(dir, 'pkg'), env})
     expect(res.exitCode, res.stderr).toBe(0)
-    const report = res.json()
-    expect(report.summary).toMatchObject({files: 1, dags: 1, errors: 0})
+    expect(res.json().summary).toMatchObject({files: 1, dags: 1, errors: 0})
+    expect(started(log).map((s) => s.name)).toEqual(['configured'])
+  })
+
+  it('a python that dagctl.yaml names where the text peek misses it (flow style): the guess is killed unread and that python validates', async () => {
+    const {dir, log, env} = setup('{package: team_a, python: ../configured-python}\n')
+    const res = await runCli(['validate', '--engine', 'ast', '--json'], {cwd: path.join(dir, 'pkg'), env})
+    expect(res.exitCode, res.stderr).toBe(0)
+    expect(res.json().summary).toMatchObject({files: 1, dags: 1, errors: 0})
     const runs = started(log)
     expect(runs.filter((s) => s.name === 'configured')).toHaveLength(1)
+    expect(runs.filter((s) => s.name === 'default').length).toBeLessThanOrEqual(1)
     for (const guess of runs.filter((s) => s.name === 'default')) expect(await gone(guess.pid)).toBe(true)
   })
 
-  it('when dagctl.yaml sets another engine, the guess (auto) is not taken: the ast engine runs as configured (-S, no site-packages)', async () => {
+  it('validate.engine of dagctl.yaml is part of the guess: one interpreter, run as the ast engine (-S)', async () => {
     const {dir, log, env} = setup('package: team_a\nvalidate:\n  engine: ast\n')
+    const res = await runCli(['validate', '--json'], {cwd: path.join(dir, 'pkg'), env})
+    expect(res.exitCode, res.stderr).toBe(0)
+    expect(res.json()).toMatchObject({engine: 'ast', summary: {files: 1, dags: 1}})
+    expect(started(log).map((s) => [s.name, s.args[0]])).toEqual([['default', '-S']])
+  })
+
+  it('an engine the guess gets wrong (flow style again): the guess (auto) is not taken, the ast engine runs as configured (-S)', async () => {
+    const {dir, log, env} = setup('{package: team_a, validate: {engine: ast}}\n')
     const res = await runCli(['validate', '--json'], {cwd: path.join(dir, 'pkg'), env})
     expect(res.exitCode, res.stderr).toBe(0)
     expect(res.json()).toMatchObject({engine: 'ast', summary: {files: 1, dags: 1}})
