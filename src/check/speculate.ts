@@ -25,6 +25,15 @@ import {resolvePython} from '../python/interpreter.js'
  */
 export function speculateValidate(argv: string[], env: NodeJS.ProcessEnv = process.env): void {
   if (argv.includes('--help') || argv.includes('-h') || argv.includes('--')) return
+  try {
+    guess(argv, env)
+  } catch {
+    // a guess never fails a run (no home folder for the cache path, a broken install): the command
+    // starts its helper itself and reports whatever is wrong
+  }
+}
+
+function guess(argv: string[], env: NodeJS.ProcessEnv): void {
   const flag = (name: string) => flagValue(argv, name)
   const config = peek(flag('config') ?? env.DAGCTL_CONFIG ?? findConfigFile(process.cwd()))
   const pythonGiven = flag('python') ?? env.DAGCTL_PYTHON
