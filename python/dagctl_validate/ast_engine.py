@@ -24,6 +24,55 @@ def analyze_chunk(args):
     return [analyze(source, rel, package, airflow_version, own_modules, given) for rel, source, given in items]
 
 
+def in_processes(work, items, workers):
+    """work(share) over `items` split in `workers` shares (every workers-th item), in this process
+    and workers - 1 forked children, which inherit their share through fork (nothing is pickled on
+    the way in) and send back work's list marshalled through a pipe: without the multiprocessing
+    module, whose import, pool and pickling cost 30-40 ms before the first file is parsed. A child
+    that fails (or a fork refused) costs only time: its share is done here, where an exception is
+    raised as it would be without workers. The results come back in the order of `items`."""
+    import marshal
+
+    shares = [items[w::workers] for w in range(workers)]
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+    children = []  # (share index, pid, read end)
+    for w in range(1, workers):
+        read_end, write_end = os.pipe()
+        try:
+            pid = os.fork()
+        except OSError:
+            os.close(read_end)
+            os.close(write_end)
+            break
+        if pid == 0:  # the child: its share, then out without running any of the parent's exit code
+            code = 1
+            try:
+                os.close(read_end)
+                data = marshal.dumps(work(shares[w]))
+                with os.fdopen(write_end, "wb") as out:
+                    out.write(data)
+                code = 0
+            finally:
+                os._exit(code)
+        os.close(write_end)
+        children.append((w, pid, read_end))
+    done = {0: work(shares[0])}
+    for w, pid, read_end in children:
+        with os.fdopen(read_end, "rb") as fh:
+            data = fh.read()
+        _, status = os.waitpid(pid, 0)
+        if status == 0:
+            try:
+                done[w] = marshal.loads(data)
+            except (EOFError, ValueError, TypeError):
+                pass
+    out = [None] * len(items)
+    for w in range(workers):
+        out[w::workers] = done[w] if w in done else work(shares[w])
+    return out
+
+
 def own_modules(dags_folder, package):
     """Top-level module names of the package's DAG folder (`helpers` for helpers.py, `common` for a
     folder of .py files): in Airflow they import as `<package>.<name>`, never bare."""
@@ -136,31 +185,6 @@ def run_ast_engine(request):
     modules = own_modules(request.get("dags_folder"), package)
     cache = ResultCache(options["ast_cache_dir"], root, package, airflow_version, modules) if options.get("cache", True) and options.get("ast_cache_dir") else None
 
-    results = []  # (rel, (dags, findings)) in request order
-    todo = []  # (index in results, rel, source, digest)
-    ignores = {}  # rel -> {line: [rules]} of `# dagctl: ignore[...]` comments
-    module_spans = {}  # rel of a loader's module -> [(first line, DAG id, spec)]
-    for path in request["files"]:
-        rel = relative(path, root)
-        source, problem = read_file(path, rel)
-        if source is None:
-            results.append(([], [problem]))
-            continue
-        found = inline.scan(source)
-        if found:
-            ignores[rel] = found
-        # a loader's module: what its names mean is in its loader (part of the result, so of the key)
-        of_loader = loader_of(path, source)
-        given = None
-        if of_loader is not None:
-            given, module_spans[rel] = of_loader
-        digest = cache.digest(source + (json.dumps(given, sort_keys=True).encode() if given is not None else b"")) if cache else None
-        hit = cache.get(rel, digest) if cache else None
-        results.append(hit)
-        if hit is None:
-            todo.append((len(results) - 1, rel, source, digest, given))
-
-    fresh = None
     # the cores this process may use (a CI container often gets fewer than the host has), unless
     # options.workers or DAGCTL_VALIDATE_WORKERS says otherwise (1: no worker processes)
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
@@ -172,23 +196,54 @@ def run_ast_engine(request):
         workers = int(options.get("workers") or os.environ.get("DAGCTL_VALIDATE_WORKERS") or workers)
     except ValueError:
         pass
-    # Parsing is CPU-bound: past a few hundred files, fork workers (cheap on Linux) to use the cores.
-    if workers > 1 and len(todo) >= 200 and sys.platform.startswith("linux"):
-        try:
-            import multiprocessing
+    # Parsing is CPU-bound: past a few hundred files to parse, fork workers (cheap on Linux).
+    forking = workers > 1 and sys.platform.startswith("linux")
+    settings = (package, airflow_version, modules)
 
-            ctx = multiprocessing.get_context("fork")
-            size = (len(todo) + workers * 4 - 1) // (workers * 4)
-            chunks = [([(rel, source, given) for _, rel, source, _, given in todo[i : i + size]], package, airflow_version, modules) for i in range(0, len(todo), size)]
-            with ctx.Pool(workers) as pool:
-                fresh = [r for chunk in pool.map(analyze_chunk, chunks) for r in chunk]
-        except (OSError, ImportError):
-            fresh = None
-    if fresh is None:
-        fresh = analyze_chunk(([(rel, source, given) for _, rel, source, _, given in todo], package, airflow_version, modules))
-    for (index, rel, _, digest, _), result in zip(todo, fresh):
-        results[index] = result
-        if cache:
+    def prepare(path):
+        """(rel, bytes or None, the file's result when known already, its ignore comments, its
+        loader's names and spans when it is a loader's module, its cache digest)"""
+        rel = relative(path, root)
+        source, problem = read_file(path, rel)
+        if source is None:
+            return rel, None, ([], [problem]), None, None, None, None
+        found = inline.scan(source) or None
+        # a loader's module: what its names mean is in its loader (part of the result, so of the key)
+        given, spans = loader_of(path, source) or (None, None)
+        digest = cache.digest(source + (json.dumps(given, sort_keys=True).encode() if given is not None else b"")) if cache else None
+        return rel, source, cache.get(rel, digest) if cache else None, found, given, spans, digest
+
+    def check(paths):
+        """prepare and analyze, with what the parent needs back (the bytes stay here)"""
+        out = []
+        for path in paths:
+            rel, source, result, found, given, spans, digest = prepare(path)
+            fresh = result is None
+            if fresh:
+                result = analyze(source, rel, *settings, given)
+            out.append((rel, result, fresh, found, spans, digest))
+        return out
+
+    if forking and len(request["files"]) >= 200 and not (cache and cache.entries):
+        # every file will be parsed (no cache, or an empty one: a fresh CI job): the workers also
+        # read theirs, so that no core waits while this process reads them all
+        checked = in_processes(check, request["files"], workers)
+    else:
+        prepared = [prepare(path) for path in request["files"]]
+        todo = [(rel, source, given) for rel, source, result, _, given, _, _ in prepared if result is None]
+        fresh = iter(in_processes(lambda items: analyze_chunk((items, *settings)), todo, workers) if forking and len(todo) >= 200 else analyze_chunk((todo, *settings)))
+        checked = [(rel, next(fresh) if result is None else result, result is None, found, spans, digest) for rel, _, result, found, _, spans, digest in prepared]
+
+    results = []  # (dags, findings) in request order
+    ignores = {}  # rel -> {line: [rules]} of `# dagctl: ignore[...]` comments
+    module_spans = {}  # rel of a loader's module -> [(first line, DAG id, spec)]
+    for rel, result, fresh, found, spans, digest in checked:
+        results.append(result)
+        if found:
+            ignores[rel] = found
+        if spans is not None:
+            module_spans[rel] = spans
+        if fresh and cache and digest is not None:
             cache.put(rel, digest, result)
     if cache:
         cache.save()

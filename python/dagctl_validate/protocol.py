@@ -53,6 +53,19 @@ from .ast_engine import run_ast_engine
 from .rules import RULES
 
 
+def write_answer(answer):
+    """The answer as one JSON document on stdout, in as few writes as the pipe takes. json.dump
+    would hand the stream thousands of small pieces: one write(2) each when stdout is unbuffered
+    (PYTHONUNBUFFERED, set in many CI images), and as many reads for dagctl (1,000 files: ~14,000)."""
+    data = json.dumps(answer).encode()
+    sys.stdout.flush()
+    out = sys.stdout.buffer  # a raw FileIO when unbuffered, whose write may take part of the bytes
+    view = memoryview(data)
+    while view:
+        view = view[out.write(view) or 0 :]
+    out.flush()
+
+
 def error(code, message, hint):
     return {"error": {"code": code, "message": message, "hint": hint}}
 
@@ -133,7 +146,7 @@ def hello():
 
 def main(argv):
     if "--rules" in argv:
-        json.dump(RULES, sys.stdout)
+        write_answer(RULES)
         return 0
     # The walk allocates many short-lived, acyclic nodes; the cycle collector only costs time here.
     gc.disable()
@@ -145,17 +158,20 @@ def main(argv):
         else:
             request = json.load(sys.stdin)
     except ValueError as e:
-        json.dump(error("BAD_REQUEST", f"request is not JSON: {e}", "This is a dagctl bug; report it."), sys.stdout)
+        write_answer(error("BAD_REQUEST", f"request is not JSON: {e}", "This is a dagctl bug; report it."))
         return 0
     if "--airflow-only" in argv:
         from .airflow_engine import run_airflow_engine
 
-        json.dump(run_airflow_engine(request, None), sys.stdout)
+        write_answer(run_airflow_engine(request, None))
     else:
-        json.dump(handle(request), sys.stdout)
-    if "airflow" in sys.modules:
+        write_answer(handle(request))
+    if "airflow" in sys.modules or "dagctl_validate.airflow_engine" not in sys.modules:
         # The answer is written; tearing down an interpreter that imported Airflow costs another
-        # 1-1.5 s of finalizers and atexit hooks that nobody waits for.
+        # 1-1.5 s of finalizers and atexit hooks that nobody waits for, and the ast engine's ~5 ms
+        # of freeing every file's bytes and results one by one (it leaves no atexit work: the
+        # result cache is saved, the workers have exited). dagctl waits for the exit.
         sys.stdout.flush()
+        sys.stderr.flush()
         os._exit(0)
     return 0

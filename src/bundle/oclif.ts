@@ -25,5 +25,7 @@ export async function run(binUrl: string, argv = process.argv.slice(2)): Promise
   const root = path.resolve(path.dirname(fileURLToPath(binUrl)), '..')
   const pjson = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as Interfaces.PJSON
   if (argv[0] !== undefined && OWN.has(argv[0])) pjson.oclif = {...pjson.oclif, plugins: []}
+  // validate's Python helper starts now, on a guess its command checks (src/check/speculate.ts)
+  if (argv[0] === 'validate') (await import('../check/speculate.js')).speculateValidate(argv.slice(1))
   return execute({args: argv, loadOptions: {root, pjson}})
 }

@@ -3,6 +3,7 @@ import path from 'node:path'
 import {collectPythonFiles} from './files.js'
 import {DEFAULT_PYTHON, PythonBridge} from './python-bridge.js'
 import {chooseParsingPython} from './python-target.js'
+import {helperOptions} from './invocation.js'
 import type {DagInfo, EngineName, Finding, InlineIgnore, RuleOverride, RuleSetting, Severity, ValidateOptions, ValidationReport, ValidationSummary} from './types.js'
 import {cacheDir} from '../python/venv.js'
 
@@ -100,18 +101,7 @@ export function startValidation(options: Omit<ValidateOptions, 'files'>, deps: {
       cache_dir: path.join(options.cacheDir ?? cacheDir(), 'airflow-engine'),
     },
   }
-  const open = (bridge: PythonBridge) =>
-    bridge.start<EngineResponse>('dagctl_validate', {
-      // The ast engine needs only the standard library: -S skips site-packages and its .pth hooks,
-      // which on some machines cost more start-up time than parsing a hundred files.
-      interpreterArgs: options.engine === 'ast' ? ['-S'] : [],
-      // The helper's own modules compiled once into dagctl's cache, even where python/ is not
-      // writable (a global install) or PYTHONDONTWRITEBYTECODE is set (many images): else every
-      // run compiles them again. Only for the ast engine, which imports nothing of the user's, and
-      // not under --no-cache, which leaves no trace in the cache.
-      ...(options.engine === 'ast' && options.cache !== false ? {env: {PYTHONPYCACHEPREFIX: path.join(options.cacheDir ?? cacheDir(), 'pycache'), PYTHONDONTWRITEBYTECODE: ''}} : {}),
-      ...(deps.fingerprint ? {prelude: request} : {}),
-    })
+  const open = (bridge: PythonBridge) => bridge.start<EngineResponse>('dagctl_validate', {...helperOptions(options), ...(deps.fingerprint ? {prelude: request} : {})})
   // validate.python: the files are parsed by the Python version that will run them
   const started = deps.bridge
     ? Promise.resolve(open(deps.bridge))

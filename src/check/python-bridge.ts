@@ -41,6 +41,8 @@ interface Spawned {
   write(text: string): void
   end(): void
   kill(): void
+  /** whether the process (and its pipes) keeps dagctl running: off for a speculative start (see speculate) */
+  ref(on: boolean): void
   /** resolves with the first line of stdout (undefined when the process ended first) */
   firstLine: Promise<string | undefined>
   result: ReturnType<PythonRunner>
@@ -108,9 +110,44 @@ function spawnHelper(file: string, args: string[], options: {timeout?: number; m
     write: (text) => void child.stdin.write(text),
     end: () => child.stdin.end(),
     kill: () => child.kill('SIGKILL'),
+    ref: (on) => {
+      // the pipes are net.Sockets, which the stream types do not say
+      for (const handle of [child, child.stdin, child.stdout, child.stderr] as unknown as Array<{ref(): void; unref(): void}>) {
+        if (on) handle.ref()
+        else handle.unref()
+      }
+    },
     firstLine,
     result,
   }
+}
+
+/**
+ * A helper started on a guess, before the configuration that decides how to run it is read (see
+ * src/check/speculate.ts), with the exact command line, environment and options it was started
+ * with. At most one; it keeps nothing running while unclaimed, and dies with dagctl (the exit hook).
+ */
+let speculative: {key: string; child: Spawned} | undefined
+
+function spawnKey(file: string, args: string[], options: {timeout?: number; maxBuffer: number; env?: Record<string, string>}): string {
+  return JSON.stringify([file, args, options.timeout ?? null, options.maxBuffer, options.env ?? null])
+}
+
+/**
+ * The speculative helper when it was started exactly as this call would start it (the same
+ * interpreter, arguments, environment, timeout and buffer limit): then it is the process this call
+ * would have spawned, only started earlier. Any other speculative helper is killed, unread.
+ */
+function claimSpeculative(file: string, args: string[], options: {timeout?: number; maxBuffer: number; env?: Record<string, string>}): Spawned | undefined {
+  const guess = speculative
+  speculative = undefined
+  if (!guess) return undefined
+  if (guess.key !== spawnKey(file, args, options)) {
+    guess.child.kill()
+    return undefined
+  }
+  guess.child.ref(true)
+  return guess.child
 }
 
 /** A helper started before its request is known (see PythonBridge.start). */
@@ -147,9 +184,7 @@ export class PythonBridge {
    * nothing until send() (and has no hello).
    */
   start<T>(script: string, options: CallOptions & {prelude?: unknown} = {}): StartedCall<T> {
-    const scriptPath = path.join(this.scriptDir, script)
-    const args = [...(options.interpreterArgs ?? []), scriptPath, ...(options.args ?? []), ...(options.prelude === undefined ? [] : ['--hello'])]
-    const runOptions = {timeout: options.timeoutMs, reject: false as const, maxBuffer: 512 * 1024 * 1024, ...(options.env ? {env: options.env} : {})}
+    const {args, runOptions} = this.invocation(script, options)
     if (this.runner) {
       const runner = this.runner
       return {
@@ -158,7 +193,7 @@ export class PythonBridge {
         close: async () => {},
       }
     }
-    const child = spawnHelper(this.python, args, runOptions)
+    const child = claimSpeculative(this.python, args, runOptions) ?? spawnHelper(this.python, args, runOptions)
     if (options.prelude !== undefined) child.write(`${JSON.stringify(options.prelude)}\n`)
     let sent = false
     return {
@@ -189,6 +224,29 @@ export class PythonBridge {
         await child.result
       },
     }
+  }
+
+  /**
+   * Starts the helper as start() would with these options, before the caller knows it needs it
+   * (src/check/speculate.ts: validate's helper before oclif and the configuration load). The next
+   * start() of this process takes it over when it would run exactly the same command; otherwise it
+   * is killed then. It never keeps dagctl running, and never writes a byte until taken over.
+   */
+  speculate(script: string, options: CallOptions = {}): void {
+    // a timeout runs from the spawn: a helper that has one is started when it is needed
+    if (this.runner || options.timeoutMs !== undefined) return
+    const {args, runOptions} = this.invocation(script, options)
+    speculative?.child.kill()
+    const child = spawnHelper(this.python, args, runOptions)
+    child.ref(false)
+    speculative = {key: spawnKey(this.python, args, runOptions), child}
+  }
+
+  private invocation(script: string, options: CallOptions & {prelude?: unknown}) {
+    const scriptPath = path.join(this.scriptDir, script)
+    const args = [...(options.interpreterArgs ?? []), scriptPath, ...(options.args ?? []), ...(options.prelude === undefined ? [] : ['--hello'])]
+    const runOptions = {timeout: options.timeoutMs, reject: false as const, maxBuffer: 512 * 1024 * 1024, ...(options.env ? {env: options.env} : {})}
+    return {args, runOptions}
   }
 
   private read<T>(script: string, options: CallOptions, result: Awaited<ReturnType<PythonRunner>>): T {

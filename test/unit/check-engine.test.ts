@@ -225,12 +225,20 @@ describe('validateDags', () => {
       files[`dags/d${String(i).padStart(3, '0')}.py`] = `from airflow.sdk import DAG, Variable\nX = Variable.get("x")\nDAG(dag_id="${id}", schedule=None)\n`
     }
     files['dags/broken.py'] = 'def f(:\n'
+    // an ignore comment the workers' files carry back
+    files['dags/d007.py'] = files['dags/d007.py'].replace('X = Variable.get("x")', 'X = Variable.get("x")  # dagctl: ignore[top-level-code]')
     const dir = tempDir(files)
-    const run = (workers: number) =>
-      validateDags({files: ['dags'], root: dir, packageName: 'team_a', airflowVersion: 3, engine: 'ast', cache: false, engineOptions: {workers}})
+    const run = (workers: number, cacheDir?: string) =>
+      validateDags({files: ['dags'], root: dir, packageName: 'team_a', airflowVersion: 3, engine: 'ast', cache: cacheDir !== undefined, cacheDir, engineOptions: {workers}})
     const [one, two] = [await run(1), await run(2)]
     expect(two).toEqual(one)
     expect(one.summary).toMatchObject({files: 231, dags: 230, errors: 5 + 3 + 1})
+    expect(one.suppressions?.inline).toEqual([{file: 'dags/d007.py', line: 2, rules: ['top-level-code'], silenced: 1}])
+    // with an empty result cache (a fresh CI job) the workers also read the files; then a warm run reads them here
+    const cacheDir = tempDir()
+    expect(await run(2, cacheDir)).toEqual(one)
+    expect(await run(2, cacheDir)).toEqual(one)
+    expect(await run(1, tempDir())).toEqual(one)
   })
 
   it('refuses a path that does not exist with exit 2', async () => {
