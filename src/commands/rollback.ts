@@ -3,7 +3,6 @@ import {Flags} from '@oclif/core'
 import {BaseCommand} from '../base-command.js'
 import {environmentFlags, packageFlag, storeFlags} from '../flags.js'
 import {openStoreContext, requirePackage} from '../release/context.js'
-import {collectMetadata} from '../release/metadata.js'
 import {renderDiff} from '../release/render.js'
 import {rollback, type RollbackPlan, type RollbackResult} from '../release/rollback.js'
 import {confirm} from '../ui/confirm.js'
@@ -47,9 +46,8 @@ Exit codes: 0 done (or declined at the prompt), 2 bad usage (unknown release, no
     const pkg = requirePackage(ctx)
     const options = {store: ctx.store, env: ctx.env, pkg, to: flags.to, steps: flags.steps, dag: flags.dag, wholeFile: flags['whole-file'], message: flags.message}
     const what = (plan: RollbackPlan) => `${flags.dag ? `DAG ${flags.dag} of ` : ''}${pkg} in ${ctx.env} from release ${plan.headManifest.id} to the files of release ${plan.target.id}`
-    const metadata = await collectMetadata(ctx.root)
     const result = await withStopSignals((signal) => rollback(
-      {...options, dryRun: flags['dry-run'], metadata, signal, scope: {store: flags.store}},
+      {...options, dryRun: flags['dry-run'], root: ctx.root, signal, scope: {store: flags.store}},
       {
         steps: this.steps(),
         onPlan: (plan) => {

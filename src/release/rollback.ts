@@ -206,6 +206,8 @@ export interface RollbackHooks {
 export interface RollbackRunOptions extends RollbackOptions {
   dryRun?: boolean
   metadata?: ReleaseMetadata
+  /** where the git metadata is read when `metadata` is not given (the package's checkout; default: the working directory) */
+  root?: string
   /** SIGINT/SIGTERM (withStopSignals): stop at the next safe point and say what state the store is in */
   signal?: AbortSignal
   /** how this run named the store, for the commands it prints */
@@ -217,7 +219,7 @@ export async function rollback(options: RollbackRunOptions, hooks: RollbackHooks
   const steps = hooks.steps ?? runSteps
   const {signal} = options
   // git and CI metadata for the new release, read while the store answers the plan
-  const metadata = options.dryRun ? undefined : options.metadata ? Promise.resolve(options.metadata) : collectMetadata(process.cwd())
+  const metadata = options.dryRun ? undefined : options.metadata ? Promise.resolve(options.metadata) : collectMetadata(options.root ?? process.cwd())
   metadata?.catch(() => {})
   const plan = await planRollback(options, {prefetch: !options.dryRun})
   const stopBefore = (what: string, leftover = '') => {

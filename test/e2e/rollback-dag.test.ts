@@ -1,3 +1,4 @@
+import {execFileSync} from 'node:child_process'
 import {writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {describe, expect, it} from 'vitest'
@@ -41,11 +42,16 @@ describe('rollback --dag', () => {
     await cli(root, ['generate'])
     expect((await cli(root, ['publish'])).release).toBe(2)
 
-    // c's code is the pair of loader 002: both go back, nothing else
+    // c's code is the pair of loader 002: both go back, nothing else (run from a git checkout,
+    // whose commit the rollback release records: its metadata is read beside the plan)
+    const git = (...args: string[]) => execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.com', ...args], {cwd: root, encoding: 'utf8'}).trim()
+    git('init', '-q')
+    git('commit', '-q', '--allow-empty', '-m', 'checkout')
     const c = await cli(root, ['rollback', '--dag', 'team_a_c', '--yes'])
     expect(c).toMatchObject({release: 3, to: 1, dag: 'team_a_c'})
     expect(c.sharedWith).toBeUndefined()
     expect(c.diff.changed).toEqual(['generated/_dagctl/team_a-loader-002.py', 'generated/team_a-loader-002.py'])
+    expect((await cli(root, ['releases'])).releases[0]).toMatchObject({id: 3, gitSha: git('rev-parse', 'HEAD')})
 
     // a shares loader 001 with b: refused, naming b, nothing written
     const refused = await cli(root, ['rollback', '--dag', 'team_a_a', '--to', '1', '--yes'], 5)
