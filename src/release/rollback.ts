@@ -107,8 +107,9 @@ export async function planRollback(options: RollbackOptions, {prefetch = false}:
     dagFiles = filesOfDag(dagFile, target, headManifest)
     const taken = new Set(dagFiles)
     const differ = dagFiles.some((f) => target.files[f]?.sha256 !== headManifest.files[f]?.sha256)
-    sharedWith = [...new Set([...target.dags, ...headManifest.dags].filter((d) => taken.has(d.file) && d.dagId !== dagId).map((d) => d.dagId))].sort()
-    if (differ && sharedWith.length > 0 && !options.wholeFile) {
+    // only when the files change: taking back what does not differ takes no other DAG anywhere
+    sharedWith = differ ? [...new Set([...target.dags, ...headManifest.dags].filter((d) => taken.has(d.file) && d.dagId !== dagId).map((d) => d.dagId))].sort() : []
+    if (sharedWith.length > 0 && !options.wholeFile) {
       const names = sharedWith.length > 5 ? `${sharedWith.slice(0, 5).join(', ')} and ${sharedWith.length - 5} more` : sharedWith.join(', ')
       throw new PolicyError(`DAG ${dagId}'s code is in ${dagFiles.join(' and ')}, with ${sharedWith.length} other DAG(s): ${names}. Rolling back the file takes them back to release ${target.id} too.`, {
         code: 'DAG_FILE_SHARED',

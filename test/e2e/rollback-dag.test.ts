@@ -64,6 +64,8 @@ describe('rollback --dag', () => {
     expect(both).toMatchObject({release: 4, to: 1, dag: 'team_a_a', sharedWith: ['team_a_b']})
     expect(both.diff.changed).toEqual(['generated/_dagctl/team_a-loader-001.py'])
     // now HEAD's files are release 1's: nothing differs, so nothing to refuse
-    expect(await cli(root, ['rollback', '--dag', 'team_a_b', '--to', '1', '--dry-run'])).toMatchObject({diff: {changed: []}})
+    const same = await cli(root, ['rollback', '--dag', 'team_a_b', '--to', '1', '--dry-run'])
+    expect(same).toMatchObject({diff: {changed: []}})
+    expect(same.sharedWith).toBeUndefined()
   })
 })
