@@ -13,12 +13,17 @@ from .walk import record_import
 MODULE_MARKER = b"# dagctl:generated module "
 
 
+def is_loader_module(source):
+    """Whether a file's bytes are a dagctl loader's module (its first line)."""
+    return source.startswith(MODULE_MARKER)
+
+
 def loader_of(path, source):
     """For a loader's module: ({name: qualified name} of what its loader imports and hands over,
     also its `_dagctl_X = Name` renames; [(first line, DAG id, spec)] of the module's functions, from
     its `# dagctl:begin <n>` lines and the loader's map, the n-th `# dagctl:dag` line). None for any
     other file; ({}, []) when the loader cannot be read. The loader is read once for both."""
-    if not source.startswith(MODULE_MARKER):
+    if not is_loader_module(source):
         return None
     loader = os.path.join(os.path.dirname(os.path.dirname(path)), os.path.basename(path))
     try:

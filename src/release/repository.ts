@@ -73,19 +73,14 @@ export class PackageRepository {
   }
 
   async manifest(id: number): Promise<Manifest> {
-    const cached = this.manifests.get(id)
-    if (cached) return cached
-    const key = this.layout.release(id)
-    const obj = await this.readManifest(id)
-    if (!obj) {
+    const m = await this.tryManifest(id)
+    if (!m) {
       throw new CheckFailedError(`release ${id} of ${this.pkg} is missing from ${this.env}`, {
         code: 'RELEASE_MISSING',
-        key,
+        key: this.layout.release(id),
         hint: 'The store is damaged: run `dagctl fsck` for details.',
       })
     }
-    const m = parseManifest(key, obj.body, {id, package: this.pkg})
-    this.manifests.set(id, m)
     return m
   }
 

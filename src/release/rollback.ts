@@ -6,7 +6,7 @@ import {collectMetadata, type ReleaseMetadata} from './metadata.js'
 import {buildManifest, summariseDiff, type DiffSummary} from './publish.js'
 import {PackageRepository, type HeadRead, type LiveRead, type RepairScope} from './repository.js'
 import {runSteps, type StepRunner} from '../util/steps.js'
-import {MODULE_DIR} from '../render/loader.js'
+import {loaderPartner} from '../render/loader.js'
 
 export interface RollbackOptions {
   store: Store
@@ -137,8 +137,7 @@ export async function planRollback(options: RollbackOptions, {prefetch = false}:
  * generate wrote: an old module under a new loader would build DAGs from the wrong functions.
  */
 function filesOfDag(file: string, ...releases: Manifest[]): string[] {
-  const parts = file.split('/')
-  const partner = parts.at(-2) === MODULE_DIR ? [...parts.slice(0, -2), parts.at(-1)!].join('/') : [...parts.slice(0, -1), MODULE_DIR, parts.at(-1)!].join('/')
+  const partner = loaderPartner(file)
   return releases.some((r) => r.files[partner]) ? [file, partner].sort() : [file]
 }
 

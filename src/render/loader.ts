@@ -284,6 +284,17 @@ export function renderLoaderFiles(layoutName: string, name: string, dags: Loader
   return {loader: loader.join('\n'), module: moduleText, moduleNamesAirflow: /airflow/i.test(moduleText)}
 }
 
+/**
+ * The other half of a loader pair, by `/`-separated path: the module `<dir>/_dagctl/<name>` for
+ * the loader `<dir>/<name>`, and the loader for the module (renderGroupFiles writes them so).
+ * Whether that file exists is the caller's to check.
+ */
+export function loaderPartner(file: string): string {
+  const parts = file.split('/')
+  const name = parts.at(-1)!
+  return (parts.at(-2) === MODULE_DIR ? [...parts.slice(0, -2), name] : [...parts.slice(0, -1), MODULE_DIR, name]).join('/')
+}
+
 /** Whether a file is a loader's module (its first line); it belongs to the loader of the same name one folder up. */
 export function isLoaderModule(content: string): boolean {
   return content.startsWith(MODULE_PREFIX)

@@ -1,9 +1,9 @@
-import {cpSync, readFileSync, readdirSync, rmSync, writeFileSync} from 'node:fs'
+import {cpSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
-import {describe, expect, inject, it} from 'vitest'
+import {describe, expect, it} from 'vitest'
 
-import {REPO_ROOT, runCli} from '../helpers/cli.js'
-import {airflowResult} from '../helpers/airflow-python.js'
+import {runCli} from '../helpers/cli.js'
+import {ALL_TYPES, dagBag, generateJson as generate, layoutConfig as config, listGenerated, SFTP_TYPE, SPEC_B, SPEC_C, SPEC_UPLOAD} from '../helpers/generate-layouts.js'
 import {tempDir} from '../helpers/tmp.js'
 
 /**
@@ -14,78 +14,7 @@ import {tempDir} from '../helpers/tmp.js'
  * layouts with --clean leaves no stale file.
  */
 
-const ALL_TYPES = readFileSync(path.join(REPO_ROOT, 'test', 'fixtures', 'specs', 'all-types.yaml'), 'utf8')
 const SPEC_A = 'name: a\nschedule: "@daily"\ntasks:\n  start: {type: empty}\n  run:\n    type: bash\n    command: echo {{ ds }}\n    depends_on: start\n'
-const SPEC_B = 'name: b\nschedule: 6h\ndefault_args: {retries: 4}\ntasks:\n  pod: {type: kubernetes_pod, cmds: [run]}\n  py: {type: python, callable: "jobs.b:main", depends_on: pod}\n'
-const SPEC_C = 'name: c\nschedule: null\ntasks:\n  only: {type: bash, command: "echo c"}\n'
-
-/** A platform task type whose provider (SFTP) the test Airflows do not have: its DAGs fail to import. */
-const SFTP_TYPE = `{#- dagctl-task-type
-description: Upload a file to an SFTP server.
-fields:
-  conn_id: {type: string, required: true}
-  local_path: {type: string, required: true}
-  remote_path: {type: string, required: true}
-imports:
-  - from airflow.providers.sftp.operators.sftp import SFTPOperator
--#}
-tasks[{{ task.id | py }}] = SFTPOperator(
-    task_id={{ task.id | py }},
-    ssh_conn_id={{ task.conn_id | py }},
-    local_filepath={{ task.local_path | py }},
-    remote_filepath={{ task.remote_path | py }},
-    operation="put",
-{% include "partials/task-args.py.njk" %}
-)
-`
-const SPEC_UPLOAD = 'name: upload\nschedule: "@daily"\ntasks:\n  send: {type: sftp_upload, conn_id: partner, local_path: /data/x.csv, remote_path: /inbox/x.csv}\n'
-
-function config(pkg: string, layout: string | undefined, version: 2 | 3 = 3, extra = ''): string {
-  return [
-    `package: ${pkg}`,
-    `airflow:\n  version: ${version}`,
-    `image: registry.example.com/${pkg}/jobs:1`,
-    'policy:\n  owner: data\n  allowed_registries: [registry.example.com/]',
-    layout === undefined ? '' : `generate:\n  layout: "${layout}"`,
-    extra,
-    '',
-  ].join('\n')
-}
-
-const listGenerated = (root: string): string[] => readdirSync(path.join(root, 'dags/generated')).sort()
-
-/** Airflow's own DagBag over a folder (safe mode on, as Airflow's default), in the managed venv. */
-const DAGBAG = `
-import json, os, sys
-folder = sys.argv[1]
-try:
-    from pathlib import Path
-    from airflow.dag_processing.dagbag import BundleDagBag
-    bag = BundleDagBag(dag_folder=folder, bundle_path=Path(folder), safe_mode=True)
-except ImportError:
-    from airflow.models.dagbag import DagBag
-    bag = DagBag(dag_folder=folder, include_examples=False, safe_mode=True)
-out = {
-    "dags": {d.dag_id: {"tasks": len(d.tasks), "file": os.path.relpath(d.fileloc, folder), "retries": d.default_args.get("retries")} for d in bag.dags.values()},
-    "errors": {os.path.relpath(k, folder) if os.path.isabs(k) else k: v for k, v in bag.import_errors.items()},
-}
-sys.__stdout__.write("RESULT " + json.dumps(out) + "\\n")
-`
-
-interface BagResult {
-  dags: Record<string, {tasks: number; file: string; retries?: number}>
-  errors: Record<string, string>
-}
-
-async function dagBag(major: 2 | 3, folder: string): Promise<BagResult> {
-  return airflowResult<BagResult>(inject('airflowPython')[String(major) as '2' | '3'], DAGBAG, [folder], {AIRFLOW__CORE__DAGS_FOLDER: folder})
-}
-
-async function generate(root: string, ...args: string[]) {
-  const res = await runCli(['generate', '--json', ...args], {cwd: root})
-  expect(res.exitCode, res.stdout + res.stderr).toBe(0)
-  return res.json()
-}
 
 describe.each([3, 2] as const)('multi-DAG files on Airflow %i', (version) => {
   it.each(['package', 'batch:2'])("layout %s: Airflow's DagBag loads every DAG, with its tasks and retries", async (layout) => {

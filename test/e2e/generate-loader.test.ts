@@ -4,6 +4,7 @@ import {describe, expect, inject, it} from 'vitest'
 
 import {REPO_ROOT, runCli} from '../helpers/cli.js'
 import {airflowResult} from '../helpers/airflow-python.js'
+import {ALL_TYPES, dagBag, generateJson as generate, layoutConfig as config, listGenerated, SFTP_TYPE, SPEC_B, SPEC_C, SPEC_UPLOAD} from '../helpers/generate-layouts.js'
 import {tempDir} from '../helpers/tmp.js'
 
 /**
@@ -17,26 +18,7 @@ import {tempDir} from '../helpers/tmp.js'
  * DagctlBundle serves a published loader package that loads.
  */
 
-const ALL_TYPES = readFileSync(path.join(REPO_ROOT, 'test', 'fixtures', 'specs', 'all-types.yaml'), 'utf8')
 const SPEC_A = 'name: a\nschedule: "@daily"\ndescription: Airflow says hello\ntasks:\n  start: {type: empty}\n  run:\n    type: bash\n    command: echo airflow {{ ds }}\n    depends_on: start\n'
-const SPEC_B = 'name: b\nschedule: 6h\ndefault_args: {retries: 4}\ntasks:\n  pod: {type: kubernetes_pod, cmds: [run]}\n  py: {type: python, callable: "jobs.b:main", depends_on: pod}\n'
-const SPEC_C = 'name: c\nschedule: null\ntasks:\n  only: {type: bash, command: "echo c"}\n'
-
-/** A platform task type whose provider (SFTP) the test Airflows do not have: its DAGs fail to build. */
-const SFTP_TYPE = `{#- dagctl-task-type
-description: Upload a file to an SFTP server.
-fields:
-  conn_id: {type: string, required: true}
-imports:
-  - from airflow.providers.sftp.operators.sftp import SFTPOperator
--#}
-tasks[{{ task.id | py }}] = SFTPOperator(
-    task_id={{ task.id | py }},
-    ssh_conn_id={{ task.conn_id | py }},
-{% include "partials/task-args.py.njk" %}
-)
-`
-const SPEC_UPLOAD = 'name: upload\nschedule: "@daily"\ntasks:\n  send: {type: sftp_upload, conn_id: partner}\n'
 
 /** A platform task type whose operator refuses an argument: its DAGs fail when they are built (not at an import). */
 const BROKEN_TYPE = `{#- dagctl-task-type
@@ -54,61 +36,6 @@ tasks[{{ task.id | py }}] = BashOperator(
 )
 `
 const SPEC_BROKEN = 'name: d\nschedule: null\ntasks:\n  oops: {type: broken}\n'
-
-function config(pkg: string, layout: string, version: 2 | 3 = 3, extra = ''): string {
-  return [
-    `package: ${pkg}`,
-    `airflow:\n  version: ${version}`,
-    `image: registry.example.com/${pkg}/jobs:1`,
-    'policy:\n  owner: data\n  allowed_registries: [registry.example.com/]',
-    `generate:\n  layout: "${layout}"`,
-    extra,
-    '',
-  ].join('\n')
-}
-
-const listGenerated = (root: string, sub = ''): string[] => readdirSync(path.join(root, 'dags/generated', sub)).filter((f) => f !== '__pycache__').sort()
-
-/** Airflow's own DagBag over a folder, safe mode on (Airflow's default): the DAGs, their files, the import errors and the files it parsed. */
-const DAGBAG = `
-import json, os, sys
-folder = sys.argv[1]
-try:
-    from pathlib import Path
-    from airflow.dag_processing.dagbag import BundleDagBag
-    bag = BundleDagBag(dag_folder=folder, bundle_path=Path(folder), safe_mode=True)
-except ImportError:
-    from airflow.models.dagbag import DagBag
-    bag = DagBag(dag_folder=folder, include_examples=False, safe_mode=True)
-rel = lambda p: os.path.relpath(p, folder) if os.path.isabs(p) else p
-out = {
-    "dags": {d.dag_id: {"tasks": len(d.tasks), "file": rel(d.fileloc), "retries": d.default_args.get("retries")} for d in bag.dags.values()},
-    "errors": {rel(k): v for k, v in bag.import_errors.items()},
-    # Airflow 3: the path in the bundle; Airflow 2.11: the path with the DAG folder cut off
-    "parsed": sorted((s.file[len(folder):] if s.file.startswith(folder) else s.file).lstrip("/") for s in bag.dagbag_stats),
-}
-# what the DAG processor imports once for all its parsing processes (Airflow's own scan of a file's top-level imports)
-from airflow.utils.file import iter_airflow_imports
-out["preImported"] = {f: sorted(iter_airflow_imports(os.path.join(folder, f))) for f in sorted(os.listdir(folder)) if f.endswith(".py")}
-sys.__stdout__.write("RESULT " + json.dumps(out) + "\\n")
-`
-
-interface BagResult {
-  dags: Record<string, {tasks: number; file: string; retries?: number}>
-  errors: Record<string, string>
-  parsed: string[]
-  preImported: Record<string, string[]>
-}
-
-async function dagBag(major: 2 | 3, folder: string, env: Record<string, string> = {}): Promise<BagResult> {
-  return airflowResult<BagResult>(inject('airflowPython')[String(major) as '2' | '3'], DAGBAG, [folder], {AIRFLOW__CORE__DAGS_FOLDER: folder, ...env})
-}
-
-async function generate(root: string, ...args: string[]) {
-  const res = await runCli(['generate', '--json', ...args], {cwd: root})
-  expect(res.exitCode, res.stdout + res.stderr).toBe(0)
-  return res.json()
-}
 
 describe.each([3, 2] as const)('layout loader:N on Airflow %i', (version) => {
   it("Airflow's DagBag loads every DAG from the loaders, with its tasks and retries; the modules are not parsed as DAG files", async () => {

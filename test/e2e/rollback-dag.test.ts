@@ -1,9 +1,9 @@
-import {execFileSync} from 'node:child_process'
 import {writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {describe, expect, it} from 'vitest'
 
 import {runCli} from '../helpers/cli.js'
+import {gitIn} from '../helpers/git.js'
 import {tempDir} from '../helpers/tmp.js'
 
 /**
@@ -44,7 +44,7 @@ describe('rollback --dag', () => {
 
     // c's code is the pair of loader 002: both go back, nothing else (run from a git checkout,
     // whose commit the rollback release records: its metadata is read beside the plan)
-    const git = (...args: string[]) => execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.com', ...args], {cwd: root, encoding: 'utf8'}).trim()
+    const git = gitIn(root)
     git('init', '-q')
     git('commit', '-q', '--allow-empty', '-m', 'checkout')
     const c = await cli(root, ['rollback', '--dag', 'team_a_c', '--yes'])

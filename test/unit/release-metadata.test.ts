@@ -1,17 +1,17 @@
-import {execFileSync} from 'node:child_process'
 import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {collectMetadata} from '../../src/release/metadata.js'
+import {gitIn} from '../helpers/git.js'
 
 /** What a release records of its commit, from a real git repository (one git process answers both). */
 describe('release metadata from git', () => {
   let repo: string
   let outside: string
   let sha: string
-  const git = (...args: string[]) => execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.com', ...args], {cwd: repo, encoding: 'utf8'}).trim()
+  const git = (...args: string[]) => gitIn(repo)(...args)
   // no CI variables: this test runs in GitLab and GitHub too
   const env = {USER: 'someone'}
 

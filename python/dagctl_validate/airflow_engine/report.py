@@ -6,6 +6,8 @@ import os
 import re
 from typing import Any
 
+from ..loaders import is_loader_module
+
 # without the ast engine's DAG list: does a file skipped by safe mode look like it defines a DAG?
 _DAG_DEFINITION_RE = re.compile(r"\bDAG\s*\(|@dag\b")
 _TRACE_FRAME_RE = re.compile(r'^\s*File "([^"]+)", line (\d+)', re.MULTILINE)
@@ -46,7 +48,7 @@ def build_report(root: str, files: list[str], results: dict[str, dict[str, Any]]
         for error in result.get("errors", []):
             findings.append(_error_finding(rel, path, error, tb_lines, dag_line, import_as))
         # a dagctl loader's module is skipped on purpose: its loader builds its DAGs (loaders.py)
-        if result.get("skipped") and not _is_loader_module(text) and (any(f == rel for f, _ in ast_lines) or _DAG_DEFINITION_RE.search(text)):
+        if result.get("skipped") and not is_loader_module(sources.get(path, b"")) and (any(f == rel for f, _ in ast_lines) or _DAG_DEFINITION_RE.search(text)):
             findings.append(
                 _finding(rel, 0, "airflow-safe-mode-skip", "Airflow skips this file: it does not contain both words 'airflow' and 'dag' (DAG discovery safe mode)", "Mention both words in the file (a comment is enough) or Airflow will never load its DAGs.", "info")
             )
@@ -105,11 +107,6 @@ def _error_finding(rel: str, path: str, error: str, tb_lines: int, dag_line: Any
     tail = _trace_tail(text, path, tb_lines)
     message = f"{last}\n{tail}" if tail else last
     return _finding(rel, _deepest_line(text, path), "import-error", message, _own_module_hint(last, import_as) or "Fix the error at the line shown; `python <file>` in the same environment reproduces it.")
-
-
-def _is_loader_module(text):
-    marker = "# dagctl:generated module "
-    return text.startswith(marker.encode() if isinstance(text, bytes) else marker)
 
 
 def _own_module_hint(last: str, import_as: tuple[str, str] | None) -> str | None:
