@@ -41,7 +41,7 @@ const zodEnglishOnly = {
 // ESM import of a builtin becomes a small module that reads only the exports its importer names:
 // every export is a pure call, which esbuild drops when unused. One such module per importer,
 // since an export that any importer names would otherwise be read wherever the module runs.
-// require() calls (the banner's require) and dynamic imports stay as they are.
+// require() calls (the banner's require) stay as they are; dynamic imports: below.
 const nodeRequire = createRequire(import.meta.url)
 const builtins = new Set(builtinModules)
 const builtinsWithoutFacade = {
@@ -64,6 +64,32 @@ const builtinsWithoutFacade = {
     })
   },
 }
+
+// A dynamic `import('node:http')` gets the facade too, and its exports cannot be dropped (the
+// importer may read any of them): on Node 24 and 26 that facade reads node:http's lazy getters,
+// which load undici (13 ms of CPU on the first S3 request, through the AWS SDK's HTTP handler).
+// Such an import becomes a call of the banner's __dagctlImportBuiltin, a promise of an object with
+// the module as `default` and a getter per export: what the importer reads, and only that, is read.
+const DYNAMIC_BUILTIN = /\bimport\(\s*(["'])((?:node:)?[a-z_]+(?:\/[a-z_]+)?)\1\s*\)/g
+const dynamicBuiltinsWithoutFacade = {
+  name: 'dynamic-builtins-without-facade',
+  setup(build) {
+    build.onLoad({filter: /\.(c|m)?[jt]s$/}, (args) => {
+      const source = readFileSync(args.path, 'utf8')
+      if (!source.includes('import(')) return undefined
+      let changed = false
+      const contents = source.replace(DYNAMIC_BUILTIN, (whole, _quote, id) => {
+        if (!builtins.has(id.replace(/^node:/, ''))) return whole
+        changed = true
+        return `__dagctlImportBuiltin(${JSON.stringify(id.startsWith('node:') ? id : `node:${id}`)})`
+      })
+      if (!changed) return undefined
+      return {contents, loader: /\.[cm]?ts$/.test(args.path) ? 'ts' : 'js', resolveDir: path.dirname(args.path)}
+    })
+  },
+}
+const importBuiltinHelper =
+  'const __dagctlImportBuiltin = (id) => { const m = process.getBuiltinModule(id); const ns = {default: m}; for (const k of Object.keys(m)) if (k !== "default") Object.defineProperty(ns, k, {get: () => m[k], enumerable: true}); return Promise.resolve(ns) };'
 
 // The build's id, for the config cache (src/config/cache.ts): a hash of the sources and the locked
 // dependencies, so that a new build never serves what an older build's schema validated.
@@ -88,13 +114,14 @@ await esbuild
     // The AWS SDK is bundled too (in the chunks of the store commands only): read from one chunk it
     // costs about 50 ms less CPU to load than from its ~300 files in node_modules.
     external: ['@oclif/plugin-help', 'listr2', 'nunjucks', 'execa', 'typescript', 'tsx', 'ts-node'],
-    plugins: [zodEnglishOnly, builtinsWithoutFacade],
+    plugins: [zodEnglishOnly, builtinsWithoutFacade, dynamicBuiltinsWithoutFacade],
     // oclif's import-time check of Node against its own engines range reads its package.json by
     // __dirname, which a bundle has not (the check always failed, silently); skipping it spares
     // loading semver on every start (3 ms of CPU). package.json's engines says what dagctl needs.
     define: {'process.env.OCLIF_DISABLE_ENGINE_WARNING': '"1"', 'process.env.DAGCTL_BUILD_ID': JSON.stringify(buildId)},
     // CommonJS packages inside an ESM bundle (js-yaml...) call require() for Node's own modules
-    banner: {js: "const require = process.getBuiltinModule('node:module').createRequire(import.meta.url);"},
+    // (and the dynamic imports of builtins: __dagctlImportBuiltin, above)
+    banner: {js: `const require = process.getBuiltinModule('node:module').createRequire(import.meta.url);\n${importBuiltinHelper}`},
     // The ES builds where a package ships both: the AWS SDK's client-s3 as CommonJS is one file that
     // defines all of S3's operations and their schemas, while its ES build lets esbuild keep only the
     // operations dagctl sends (the chunks holding the SDK: 1.4 MB -> 0.8 MB; a publish with nothing to send, 27 ms less).

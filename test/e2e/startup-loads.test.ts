@@ -1,8 +1,9 @@
 import {readFileSync, rmSync} from 'node:fs'
 import path from 'node:path'
-import {describe, expect, it} from 'vitest'
+import {afterAll, describe, expect, inject, it} from 'vitest'
 
 import {runCli, REPO_ROOT} from '../helpers/cli.js'
+import {MOTO_ENV, startMoto, type Moto} from '../helpers/moto.js'
 import {tempDir} from '../helpers/tmp.js'
 
 // What a start-up loads, not how long it takes (no timed assertion: bench/startup.bench.ts has the
@@ -11,14 +12,16 @@ import {tempDir} from '../helpers/tmp.js'
 // so an import that drags `sync`'s or `cluster`'s dependencies into every command fails here.
 const REGISTER = path.join(REPO_ROOT, 'test', 'fixtures', 'load-log', 'register.mjs')
 
-async function loaded(args: string[], expectExit: number, dir = tempDir({'dagctl.yaml': 'package: team_a\n'})): Promise<{urls: string[]; text: string}> {
+/** urls: the files loaded; builtins: the node: modules loaded through the ES module loader (each with its facade) */
+async function loaded(args: string[], expectExit: number, dir = tempDir({'dagctl.yaml': 'package: team_a\n'}), env: NodeJS.ProcessEnv = {}): Promise<{urls: string[]; builtins: string[]; text: string}> {
   const log = path.join(dir, 'loads.txt')
   rmSync(log, {force: true})
-  const res = await runCli(args, {cwd: dir, env: {NODE_OPTIONS: `--import ${REGISTER}`, DAGCTL_TEST_LOAD_LOG: log, DAGCTL_CACHE_DIR: path.join(dir, '.cache')}})
+  const res = await runCli(args, {cwd: dir, env: {...env, NODE_OPTIONS: `--import ${REGISTER}`, DAGCTL_TEST_LOAD_LOG: log, DAGCTL_CACHE_DIR: path.join(dir, '.cache')}})
   expect(res.exitCode, res.stderr).toBe(expectExit)
-  const urls = [...new Set(readFileSync(log, 'utf8').split('\n').filter(Boolean))].filter((u) => u.startsWith('file:'))
+  const all = [...new Set(readFileSync(log, 'utf8').split('\n').filter(Boolean))]
+  const urls = all.filter((u) => u.startsWith('file:'))
   const text = urls.map((u) => readFileSync(new URL(u), 'utf8')).join('\n')
-  return {urls, text}
+  return {urls, builtins: all.filter((u) => u.startsWith('node:')), text}
 }
 
 // what marks yaml, zod and the config schemas in the bundle's text (as esbuild writes them; it may
@@ -26,6 +29,11 @@ async function loaded(args: string[], expectExit: number, dir = tempDir({'dagctl
 const CONFIG_LIBRARIES = [/var LineCounter\d* = class/, /\$constructor\("\$ZodType"/, /var DagctlConfigSchema\d* =/]
 
 describe('what a start-up loads (the shipped bundle)', () => {
+  let moto: Moto | undefined
+  afterAll(async () => {
+    await moto?.stop()
+  })
+
   it('a trigger the allowlist refuses loads the bundle only: no Airflow client, no AWS SDK, no other command', async () => {
     const {urls, text} = await loaded(['trigger', 'other_pkg_job', '--airflow-url', 'http://127.0.0.1:9'], 5)
     expect(urls.some((u) => u.includes('/dist/bundle/'))).toBe(true)
@@ -65,5 +73,16 @@ describe('what a start-up loads (the shipped bundle)', () => {
     expect(json.urls.filter((u) => u.includes('/node_modules/listr2/'))).toEqual([])
     const human = await loaded(['publish', '--no-validate'], 0, tempDir(files))
     expect(human.urls.filter((u) => u.includes('/node_modules/listr2/')).length).toBeGreaterThan(0)
+  })
+
+  it("takes Node's builtins as they are, through no ES module facade: none of the bundle's imports of them, static or dynamic (the AWS SDK's import('node:http') on an S3 request)", async () => {
+    moto = await startMoto(inject('testPython'))
+    await moto.createBucket('loads')
+    const dir = tempDir({'dagctl.yaml': 'package: team_a\n'})
+    const {text, builtins} = await loaded(['list', '--store', 's3://loads/dagctl', '--endpoint', moto.endpoint, '--json'], 0, dir, MOTO_ENV)
+    expect(text).toMatch(/var S3Client\d* = class/) // the SDK's client ran
+    // bin/run.js's own two imports are all: a facade reads every export of its builtin (on Node 24
+    // and 26, node:http's lazy getters load undici)
+    expect(builtins.filter((b) => b !== 'node:module' && b !== 'node:url')).toEqual([])
   })
 })
