@@ -3,6 +3,8 @@ import {readFileSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 
+import {readGitHead} from './git-head.js'
+
 export interface ReleaseMetadata {
   author: string
   git: {sha?: string; branch?: string}
@@ -22,6 +24,13 @@ function git(cwd: string, args: string[]): Promise<string | undefined> {
   })
 }
 
+async function fromGit(cwd: string, env: NodeJS.ProcessEnv): Promise<Array<string | undefined>> {
+  const read = readGitHead(cwd, env)
+  if (read === 'no-repository') return []
+  if (read) return [read.sha, read.branch]
+  return (await git(cwd, ['rev-parse', 'HEAD', '--abbrev-ref', 'HEAD']))?.split('\n') ?? []
+}
+
 /** Who and what published: CI variables (GitLab, GitHub) first, then git and the local user. */
 export async function collectMetadata(cwd: string, env: NodeJS.ProcessEnv = process.env): Promise<ReleaseMetadata> {
   let ci: ReleaseMetadata['ci']
@@ -34,9 +43,10 @@ export async function collectMetadata(cwd: string, env: NodeJS.ProcessEnv = proc
   }
   const ciSha = env.CI_COMMIT_SHA ?? env.GITHUB_SHA
   const ciBranch = env.CI_COMMIT_REF_NAME ?? env.GITHUB_HEAD_REF ?? env.GITHUB_REF_NAME
-  // Both from one git process (a spawn costs the main thread several ms of CPU): `rev-parse HEAD
-  // --abbrev-ref HEAD` prints the commit, then the branch (`HEAD` when detached).
-  const [gitSha, gitBranch] = ciSha && ciBranch ? [] : ((await git(cwd, ['rev-parse', 'HEAD', '--abbrev-ref', 'HEAD']))?.split('\n') ?? [])
+  // From the repository's files where they plainly say it (src/release/git-head.ts), else from one
+  // git process (a spawn costs the main thread several ms of CPU): `rev-parse HEAD --abbrev-ref
+  // HEAD` prints the commit, then the branch (`HEAD` when detached).
+  const [gitSha, gitBranch] = ciSha && ciBranch ? [] : await fromGit(cwd, env)
   const sha = ciSha ?? gitSha
   const branch = ciBranch ?? gitBranch
   let user: string | undefined
