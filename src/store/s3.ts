@@ -7,6 +7,7 @@ import {
   S3Client,
   S3ServiceException,
   type PutObjectCommandInput,
+  type S3ClientConfig,
 } from '@aws-sdk/client-s3'
 import {createHash} from 'node:crypto'
 import {Agent} from 'node:http'
@@ -18,6 +19,9 @@ import {PreconditionFailed, type ConditionalRead, type ListedObject, type PutCon
 /** How dagctl finds AWS credentials: the SDK's default chain only (dagctl.yaml never holds them). */
 export const CREDENTIALS_HINT =
   "dagctl uses the AWS SDK's default credential chain: AWS_ACCESS_KEY_ID + AWS_SECRET_ACCESS_KEY (+ AWS_SESSION_TOKEN); AWS_PROFILE in ~/.aws/credentials or ~/.aws/config (SSO profiles after `aws sso login`); web identity (AWS_ROLE_ARN + AWS_WEB_IDENTITY_TOKEN_FILE, e.g. EKS IRSA or CI OIDC); then the ECS task or EC2 instance role. environments.<env>.s3 in dagctl.yaml sets region, endpoint and encryption, never credentials. `aws sts get-caller-identity` shows what the chain finds; see docs/runbook.md#s3-credentials-are-missing-or-refused."
+
+/** what the SDK may call without `?.` (debug, warn, trace): nothing shown; no info, no error (above) */
+const QUIET_SDK_LOGGER = {debug() {}, warn() {}, trace() {}} as unknown as NonNullable<S3ClientConfig['logger']>
 
 export interface S3StoreOptions {
   bucket: string
@@ -69,6 +73,10 @@ export class S3Store implements Store {
         // We verify content by SHA-256 ourselves; CRC trailers trip up some S3-compatible servers.
         requestChecksumCalculation: 'WHEN_REQUIRED',
         responseChecksumValidation: 'WHEN_REQUIRED',
+        // dagctl shows nothing the SDK logs. Its default logger has an `info` that does nothing, and
+        // for it the SDK copies every request and answer through its sensitive-data filter; without
+        // `info` and `error` (which it only ever calls as logger?.info?.()) it skips that work.
+        logger: QUIET_SDK_LOGGER,
         requestHandler: {
           connectionTimeout: 5000,
           requestTimeout: 30_000,
