@@ -174,7 +174,6 @@ export interface FileDiff {
   unchanged: string[]
 }
 
-/** What turns `from` into `to`, by content hash. */
 /**
  * The manifest's `files` as ManifestSchema gives them back (the known keys, in its order), when
  * every entry is plainly valid; undefined as soon as one is not (or the entry names a pack in
@@ -212,6 +211,7 @@ function isCount(v: unknown): v is number {
   return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0
 }
 
+/** What turns `from` into `to`, by content hash. */
 export function diffFiles(from: FileMap, to: FileMap): FileDiff {
   const d: FileDiff = {added: [], changed: [], removed: [], unchanged: []}
   for (const [p, f] of Object.entries(to)) {

@@ -20,7 +20,7 @@ import {PreconditionFailed, type ConditionalRead, type ListedObject, type PutCon
 export const CREDENTIALS_HINT =
   "dagctl uses the AWS SDK's default credential chain: AWS_ACCESS_KEY_ID + AWS_SECRET_ACCESS_KEY (+ AWS_SESSION_TOKEN); AWS_PROFILE in ~/.aws/credentials or ~/.aws/config (SSO profiles after `aws sso login`); web identity (AWS_ROLE_ARN + AWS_WEB_IDENTITY_TOKEN_FILE, e.g. EKS IRSA or CI OIDC); then the ECS task or EC2 instance role. environments.<env>.s3 in dagctl.yaml sets region, endpoint and encryption, never credentials. `aws sts get-caller-identity` shows what the chain finds; see docs/runbook.md#s3-credentials-are-missing-or-refused."
 
-/** what the SDK may call without `?.` (debug, warn, trace): nothing shown; no info, no error (above) */
+/** what the SDK may call without `?.` (debug, warn, trace), showing nothing; no info and no error (why: the client's options below) */
 const QUIET_SDK_LOGGER = {debug() {}, warn() {}, trace() {}} as unknown as NonNullable<S3ClientConfig['logger']>
 
 export interface S3StoreOptions {
