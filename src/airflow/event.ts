@@ -1,6 +1,7 @@
 import {createHash} from 'node:crypto'
 
 import {UsageError} from '../errors.js'
+import {isPlainObject} from '../util/plain.js'
 
 /** DataHub's EntityChangeEvent_v1 in its JSON form (fixtures in test/fixtures/datahub). */
 export interface EntityChangeEvent {
@@ -35,7 +36,7 @@ export function parseEvent(text: string, source: string): ParsedEvent {
   } catch (error) {
     throw new UsageError(`event from ${source} is not JSON: ${(error as Error).message}`, {file: source === 'stdin' ? undefined : source, code: 'EVENT_INVALID', hint: HINT})
   }
-  if (!isObject(value)) throw new UsageError(`event from ${source} is not a JSON object`, {code: 'EVENT_INVALID', hint: HINT})
+  if (!isPlainObject(value)) throw new UsageError(`event from ${source} is not a JSON object`, {code: 'EVENT_INVALID', hint: HINT})
   if ('event_type' in value && 'event' in value) {
     if (value.event_type !== 'EntityChangeEvent_v1') {
       throw new UsageError(`event from ${source} is a ${String(value.event_type)}; dagctl maps EntityChangeEvent_v1 only`, {code: 'EVENT_UNSUPPORTED', hint: 'Filter the Action pipeline on event_type: EntityChangeEvent_v1.'})
@@ -48,7 +49,7 @@ export function parseEvent(text: string, source: string): ParsedEvent {
       throw new UsageError(`event from ${source} is a platform event named ${String(value.name)}; dagctl maps entityChangeEvent only`, {code: 'EVENT_UNSUPPORTED', hint: HINT})
     }
     const payload = value.payload as {value?: unknown}
-    if (!isObject(payload) || typeof payload.value !== 'string') {
+    if (!isPlainObject(payload) || typeof payload.value !== 'string') {
       throw new UsageError(`platform event from ${source} has no payload.value string`, {code: 'EVENT_INVALID', key: 'payload.value', hint: HINT})
     }
     return {event: checkEvent(parseJsonString(payload.value, source), source), form: 'platform_event'}
@@ -65,14 +66,14 @@ function parseJsonString(text: string, source: string): unknown {
 }
 
 function checkEvent(value: unknown, source: string): EntityChangeEvent {
-  if (!isObject(value)) throw new UsageError(`event from ${source} is not a JSON object`, {code: 'EVENT_INVALID', hint: HINT})
+  if (!isPlainObject(value)) throw new UsageError(`event from ${source} is not a JSON object`, {code: 'EVENT_INVALID', hint: HINT})
   for (const key of ['entityType', 'entityUrn', 'category', 'operation'] as const) {
     if (typeof value[key] !== 'string' || value[key] === '') {
       throw new UsageError(`event from ${source} has no ${key}`, {code: 'EVENT_INVALID', key, hint: HINT})
     }
   }
   const stamp = value.auditStamp as {time?: unknown; actor?: unknown} | undefined
-  if (!isObject(stamp) || typeof stamp.time !== 'number') {
+  if (!isPlainObject(stamp) || typeof stamp.time !== 'number') {
     throw new UsageError(`event from ${source} has no auditStamp.time`, {code: 'EVENT_INVALID', key: 'auditStamp.time', hint: HINT})
   }
   if (value.version !== undefined && value.version !== null && typeof value.version !== 'number') {
@@ -91,6 +92,3 @@ export function eventCorrelationId(e: EntityChangeEvent): string {
   return `datahub:${createHash('sha256').update(key).digest('hex').slice(0, 40)}`
 }
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v)
-}

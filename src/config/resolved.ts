@@ -2,6 +2,7 @@ import {existsSync} from 'node:fs'
 import path from 'node:path'
 
 import {ConfigError} from '../errors.js'
+import {isPlainObject, type Plain} from '../util/plain.js'
 import {formatKeyPath} from './key-path.js'
 import type {DagctlConfig, EnvironmentConfig} from './schema.js'
 
@@ -90,11 +91,7 @@ export function findConfigFile(cwd: string): string | undefined {
   }
 }
 
-export type Plain = Record<string, unknown>
-
-export function isPlainObject(v: unknown): v is Plain {
-  return typeof v === 'object' && v !== null && !Array.isArray(v)
-}
+export {isPlainObject, type Plain} from '../util/plain.js'
 
 /** Objects merge key by key; arrays and scalars from `over` replace those of `base`. */
 export function deepMerge(base: unknown, over: unknown): unknown {

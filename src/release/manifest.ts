@@ -1,6 +1,7 @@
 import {z} from 'zod'
 
 import {CheckFailedError, PolicyError} from '../errors.js'
+import {isPlainObject} from '../util/plain.js'
 import {isSafeRelativePath, SHA256_RE} from './layout.js'
 
 const SafePath = z.string().refine(isSafeRelativePath, {message: 'not a relative, normalised path inside the package'})
@@ -182,17 +183,17 @@ export interface FileDiff {
  * (Node 20) and this loop under 1 ms: publish reads one, rollback two.
  */
 export function plainFiles(raw: unknown): Manifest['files'] | undefined {
-  if (!isObject(raw) || !isObject(raw.files)) return undefined
+  if (!isPlainObject(raw) || !isPlainObject(raw.files)) return undefined
   const out: Manifest['files'] = {}
   for (const p of Object.keys(raw.files)) {
     const f = raw.files[p]
     // (a "__proto__" key would set the prototype of `out`: zod's own parse decides it)
-    if (p === '__proto__' || !isObject(f)) return undefined
+    if (p === '__proto__' || !isPlainObject(f)) return undefined
     const {sha256, size, since, pack} = f
     if (typeof sha256 !== 'string' || !SHA256_RE.test(sha256) || !isCount(size) || !isCount(since) || since === 0) return undefined
     const entry: Manifest['files'][string] = {sha256, size, since}
     if (pack !== undefined) {
-      if (raw.format === 1 || !isObject(pack) || Object.keys(pack).some((k) => k !== 'id' && k !== 'offset')) return undefined
+      if (raw.format === 1 || !isPlainObject(pack) || Object.keys(pack).some((k) => k !== 'id' && k !== 'offset')) return undefined
       const {id, offset} = pack
       if (typeof id !== 'string' || !SHA256_RE.test(id) || !isCount(offset)) return undefined
       entry.pack = {id, offset}
@@ -200,10 +201,6 @@ export function plainFiles(raw: unknown): Manifest['files'] | undefined {
     out[p] = entry
   }
   return out
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v)
 }
 
 /** a non-negative safe integer (the schema's int().nonnegative(), no wider) */

@@ -30,8 +30,6 @@ export interface RollbackPlan {
   target: Manifest
   files: FileMap
   diff: FileDiff
-  /** the file of --dag */
-  dagFile?: string
   /** the files --dag takes back: its file, and a loader layout's other half */
   dagFiles?: string[]
   /** the other DAGs whose code is in those files, which go back with it (--whole-file) */
@@ -87,47 +85,46 @@ export async function planRollback(options: RollbackOptions, {prefetch = false}:
     }
     target = chain[steps]
   }
-  let files: FileMap
-  let dags: Manifest['dags']
-  let dagFile: string | undefined
-  let dagFiles: string[] | undefined
-  let sharedWith: string[] | undefined
-  if (options.dag) {
-    const dagId = options.dag
-    dagFile =
-      target.dags.find((d) => d.dagId === dagId)?.file ??
-      headManifest.dags.find((d) => d.dagId === dagId)?.file ??
-      [...Object.keys(target.files), ...Object.keys(headManifest.files)].find((p) => p === `${dagId}.py` || p.endsWith(`/${dagId}.py`))
-    if (!dagFile) {
-      throw new UsageError(`DAG ${dagId} is in neither release ${target.id} nor HEAD (${headManifest.id}) of ${options.pkg}`, {
-        code: 'DAG_NOT_FOUND',
-        hint: `Run \`dagctl list --package ${options.pkg} --env ${options.env}\` to see the published files and their DAG ids.`,
-      })
-    }
-    dagFiles = filesOfDag(dagFile, target, headManifest)
-    const taken = new Set(dagFiles)
-    const differ = dagFiles.some((f) => target.files[f]?.sha256 !== headManifest.files[f]?.sha256)
-    // only when the files change: taking back what does not differ takes no other DAG anywhere
-    sharedWith = differ ? [...new Set([...target.dags, ...headManifest.dags].filter((d) => taken.has(d.file) && d.dagId !== dagId).map((d) => d.dagId))].sort() : []
-    if (sharedWith.length > 0 && !options.wholeFile) {
-      const names = sharedWith.length > 5 ? `${sharedWith.slice(0, 5).join(', ')} and ${sharedWith.length - 5} more` : sharedWith.join(', ')
-      throw new PolicyError(`DAG ${dagId}'s code is in ${dagFiles.join(' and ')}, with ${sharedWith.length} other DAG(s): ${names}. Rolling back the file takes them back to release ${target.id} too.`, {
-        code: 'DAG_FILE_SHARED',
-        details: {dag: dagId, files: dagFiles, sharedWith},
-        hint: `Pass --whole-file to take them back with it (\`dagctl diff ${target.id} ${headManifest.id}\` shows what changes), or roll back the whole release (--to ${target.id}, without --dag).`,
-      })
-    }
-    files = {...headManifest.files}
-    for (const f of dagFiles) {
-      if (target.files[f]) files[f] = target.files[f]
-      else delete files[f]
-    }
-    dags = [...headManifest.dags.filter((d) => !taken.has(d.file)), ...target.dags.filter((d) => taken.has(d.file))]
-  } else {
-    files = target.files
-    dags = target.dags
+  const selection = options.dag ? selectDag(options.dag, target, headManifest, options) : {files: target.files, dags: target.dags}
+  return {repo, headRead, headManifest, target, ...selection, diff: diffFiles(headManifest.files, selection.files), ...early}
+}
+
+/**
+ * --dag: HEAD's files with the DAG's file(s) as `target` has them, and HEAD's DAG list with those
+ * files' entries from `target`. Refused (DAG_FILE_SHARED) when the files change and hold other
+ * DAGs too, unless --whole-file.
+ */
+function selectDag(dagId: string, target: Manifest, headManifest: Manifest, options: RollbackOptions): Pick<RollbackPlan, 'files' | 'dags' | 'dagFiles' | 'sharedWith'> {
+  const dagFile =
+    target.dags.find((d) => d.dagId === dagId)?.file ??
+    headManifest.dags.find((d) => d.dagId === dagId)?.file ??
+    [...Object.keys(target.files), ...Object.keys(headManifest.files)].find((p) => p === `${dagId}.py` || p.endsWith(`/${dagId}.py`))
+  if (!dagFile) {
+    throw new UsageError(`DAG ${dagId} is in neither release ${target.id} nor HEAD (${headManifest.id}) of ${options.pkg}`, {
+      code: 'DAG_NOT_FOUND',
+      hint: `Run \`dagctl list --package ${options.pkg} --env ${options.env}\` to see the published files and their DAG ids.`,
+    })
   }
-  return {repo, headRead, headManifest, target, files, diff: diffFiles(headManifest.files, files), dagFile, dagFiles, sharedWith, dags, ...early}
+  const dagFiles = filesOfDag(dagFile, target, headManifest)
+  const taken = new Set(dagFiles)
+  const differ = dagFiles.some((f) => target.files[f]?.sha256 !== headManifest.files[f]?.sha256)
+  // only when the files change: taking back what does not differ takes no other DAG anywhere
+  const sharedWith = differ ? [...new Set([...target.dags, ...headManifest.dags].filter((d) => taken.has(d.file) && d.dagId !== dagId).map((d) => d.dagId))].sort() : []
+  if (sharedWith.length > 0 && !options.wholeFile) {
+    const names = sharedWith.length > 5 ? `${sharedWith.slice(0, 5).join(', ')} and ${sharedWith.length - 5} more` : sharedWith.join(', ')
+    throw new PolicyError(`DAG ${dagId}'s code is in ${dagFiles.join(' and ')}, with ${sharedWith.length} other DAG(s): ${names}. Rolling back the file takes them back to release ${target.id} too.`, {
+      code: 'DAG_FILE_SHARED',
+      details: {dag: dagId, files: dagFiles, sharedWith},
+      hint: `Pass --whole-file to take them back with it (\`dagctl diff ${target.id} ${headManifest.id}\` shows what changes), or roll back the whole release (--to ${target.id}, without --dag).`,
+    })
+  }
+  const files = {...headManifest.files}
+  for (const f of dagFiles) {
+    if (target.files[f]) files[f] = target.files[f]
+    else delete files[f]
+  }
+  const dags = [...headManifest.dags.filter((d) => !taken.has(d.file)), ...target.dags.filter((d) => taken.has(d.file))]
+  return {files, dags, dagFiles, sharedWith}
 }
 
 /**
