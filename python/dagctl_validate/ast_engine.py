@@ -177,6 +177,33 @@ class ResultCache:
                 pass
 
 
+def runnable_now():
+    """The tasks ready to run at this instant, this process included (the 4th field of
+    /proc/loadavg, "running/total"), or None where there is no /proc (macOS)."""
+    try:
+        with open("/proc/loadavg") as fh:
+            return int(fh.read().split()[3].split("/")[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def is_busy(cores, load_1min, runnable):
+    """Is the machine already busy with other work, so that worker processes would only add their
+    own overhead? The load average says so first, but it lags a minute behind: a shared CI machine
+    whose other job has just ended still averages busy while its cores sit idle, and validate ran
+    on one of them. So the tasks runnable at this instant (beside this process) must agree, where
+    the system tells them (runnable None: the average alone decides, as before)."""
+    if load_1min < cores:
+        return False
+    return runnable is None or runnable - 1 >= cores
+
+
+def machine_busy(cores):
+    if not hasattr(os, "getloadavg"):
+        return False
+    return is_busy(cores, os.getloadavg()[0], runnable_now())
+
+
 def run_ast_engine(request):
     root = request["root"]
     package = request["package"]
@@ -188,10 +215,7 @@ def run_ast_engine(request):
     # the cores this process may use (a CI container often gets fewer than the host has), unless
     # options.workers or DAGCTL_VALIDATE_WORKERS says otherwise (1: no worker processes)
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    workers = min(cores, 4)
-    # on a machine already busy with other work, extra processes only add their own overhead
-    if hasattr(os, "getloadavg") and os.getloadavg()[0] >= cores:
-        workers = 1
+    workers = 1 if machine_busy(cores) else min(cores, 4)
     try:
         workers = int(options.get("workers") or os.environ.get("DAGCTL_VALIDATE_WORKERS") or workers)
     except ValueError:
