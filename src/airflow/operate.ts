@@ -3,8 +3,6 @@ import {formatTimestamp} from '../ui/time.js'
 import {assertAllowed} from './allowlist.js'
 import type {AirflowClient} from './client.js'
 import {appendDeadLetter, newDeadLetterId, readDeadLetters, writeDeadLetters, type DeadLetter} from './dead-letter.js'
-import {eventCorrelationId, type EventForm, type ParsedEvent} from './event.js'
-import {mapEvent, type Mapping} from './mapping.js'
 import {runIdFor, triggerDag, type TriggerOutcome, type TriggerRequest} from './trigger.js'
 
 /** What `trigger` needs around one Airflow client: the policy, the dead-letter file, where it runs. */
@@ -49,41 +47,6 @@ export async function triggerOrDeadLetter(ctx: TriggerContext, req: TriggerReque
       hint: `${error.hint ? `${error.hint} ` : ''}The request was saved to ${ctx.dlqFile}; \`dagctl trigger --replay ${ctx.dlqFile}\` sends it again (same run id, so it never starts twice).`,
       details: {...error.details, dag_id: req.dagId, run_id: runId, dead_letter: ctx.dlqFile},
     })
-  }
-}
-
-export interface EventTriggerResult {
-  form: EventForm
-  event: {entityType: string; entityUrn: string; category: string; operation: string; modifier: string | null; time: number; version: number}
-  correlation_id: string
-  /** the rules that matched; none is fine (exit 0): most events are not for us */
-  matched: Array<{rule: string; dag_id: string}>
-  triggers: TriggerOutcome[]
-}
-
-/**
- * A DataHub event through the mapping: every matching rule starts its DAG with its conf, under a run
- * id derived from the event, so a redelivered event finds its run already there (409) and starts
- * nothing. The allowlist is checked for every mapped DAG before the first request.
- */
-export async function triggerFromEvent(ctx: TriggerContext | (() => Promise<TriggerContext>), parsed: ParsedEvent, mapping: Mapping, allow: string[]): Promise<EventTriggerResult> {
-  const e = parsed.event
-  const correlationId = eventCorrelationId(e)
-  const mapped = mapEvent(mapping, e, correlationId)
-  for (const m of mapped) assertAllowed(m.dagId, allow)
-  const triggers: TriggerOutcome[] = []
-  if (mapped.length > 0) {
-    const c = typeof ctx === 'function' ? await ctx() : ctx
-    for (const m of mapped) {
-      triggers.push(await triggerOrDeadLetter(c, {dagId: m.dagId, conf: m.conf, correlationId, unpause: m.unpause, note: m.note}, 'event'))
-    }
-  }
-  return {
-    form: parsed.form,
-    event: {entityType: e.entityType, entityUrn: e.entityUrn, category: e.category, operation: e.operation, modifier: e.modifier ?? null, time: e.auditStamp.time, version: e.version ?? 0},
-    correlation_id: correlationId,
-    matched: mapped.map((m) => ({rule: m.rule, dag_id: m.dagId})),
-    triggers,
   }
 }
 

@@ -1,7 +1,8 @@
 import type {ResolvedConfig} from '../config/load.js'
 import {DagctlError, UsageError} from '../errors.js'
 import {parseWaitTimeout, readConf, readEventText} from './inputs.js'
-import type {EventTriggerResult, ReplayResult, TriggerContext} from './operate.js'
+import type {EventTriggerResult} from './event-trigger.js'
+import type {ReplayResult, TriggerContext} from './operate.js'
 import type {TriggerOutcome} from './trigger.js'
 
 /** What `dagctl trigger` was asked: its argument and flags, as given. */
@@ -116,7 +117,7 @@ async function openContext(resolved: ResolvedConfig, allow: string[], dlqFile: s
 }
 
 async function triggerEvent(resolved: ResolvedConfig, eventArg: string, mappingFlag: string | undefined, allow: string[], open: () => Promise<TriggerContext>, view: TriggerView): Promise<EventTriggerResult> {
-  const [{parseEvent}, {loadMapping}, {triggerFromEvent}] = await Promise.all([import('./event.js'), import('./mapping.js'), import('./operate.js')])
+  const [{parseEvent}, {loadMapping}, {triggerFromEvent}] = await Promise.all([import('./event.js'), import('./mapping.js'), import('./event-trigger.js')])
   const mappingPath = mappingFlag ?? resolved.config.trigger.mapping
   if (!mappingPath) {
     throw new UsageError('--event needs a mapping file', {key: 'trigger.mapping', hint: 'Pass --mapping FILE or set trigger.mapping in dagctl.yaml (docs/mappings.md).'})
@@ -145,7 +146,7 @@ async function triggerEvent(resolved: ResolvedConfig, eventArg: string, mappingF
  * process died) sends the event again: its run id makes that an "already triggered", never a second run.
  */
 async function streamEvents(resolved: ResolvedConfig, mappingFlag: string | undefined, allow: string[], open: () => Promise<TriggerContext>, view: TriggerView): Promise<StreamResult> {
-  const [{parseEvent}, {loadMapping}, {triggerFromEvent}, {createInterface}] = await Promise.all([import('./event.js'), import('./mapping.js'), import('./operate.js'), import('node:readline')])
+  const [{parseEvent}, {loadMapping}, {triggerFromEvent}, {createInterface}] = await Promise.all([import('./event.js'), import('./mapping.js'), import('./event-trigger.js'), import('node:readline')])
   const mappingPath = mappingFlag ?? resolved.config.trigger.mapping
   if (!mappingPath) {
     throw new UsageError('--event needs a mapping file', {key: 'trigger.mapping', hint: 'Pass --mapping FILE or set trigger.mapping in dagctl.yaml (docs/mappings.md).'})

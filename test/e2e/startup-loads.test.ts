@@ -66,6 +66,16 @@ describe('what a start-up loads (the shipped bundle)', () => {
     expect(version.text).not.toContain(OCLIF)
   })
 
+  it('a warm trigger that reaches for Airflow (and writes a dead letter) loads no yaml or zod either: the event mapping is for --event', async () => {
+    const dir = tempDir({'dagctl.yaml': 'package: team_a\n'})
+    const args = ['trigger', 'team_a_x', '--airflow-url', 'http://127.0.0.1:9', '--retries', '0']
+    await loaded(args, 4, dir) // cold: fills the config cache
+    const warm = await loaded(args, 4, dir)
+    expect(warm.text).toMatch(/var AirflowClient\d* = class/)
+    expect(warm.text).toContain('function triggerOrDeadLetter')
+    for (const marker of CONFIG_LIBRARIES) expect(warm.text, String(marker)).not.toMatch(marker)
+  })
+
   it('publish --json draws no progress, so it loads no listr2; without --json its steps show through listr2', async () => {
     const files = {'dagctl.yaml': 'package: team_a\nenvironments:\n  dev:\n    store: file://store\n', 'dags/team_a_a.py': 'a = 1\n'}
     const json = await loaded(['publish', '--no-validate', '--json'], 0, tempDir(files))
