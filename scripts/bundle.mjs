@@ -88,6 +88,43 @@ const dynamicBuiltinsWithoutFacade = {
     })
   },
 }
+// oclif's modules require at their top what only a few paths use: evaluated at every start, they
+// are about a third of oclif's own start-up (10 ms of CPU on Node 24). Each binding below is used
+// inside functions only, so it becomes a lazy one: a proxy that requires the module when the binding
+// is first used (called, constructed, or read from), through the banner's __dagctlLazy. A binding
+// that is no longer in its file (a new oclif) fails the build, not a run.
+const OCLIF_LAZY_REQUIRES = {
+  'config/config.js': ['ejs'], // templates with <%= config.bin %> (help, examples)
+  'config/plugin.js': ['tinyglobby'], // the pattern strategy of command discovery (dagctl's is explicit)
+  'config/plugin-loader.js': ['minimatch'], // plugin patterns in package.json
+  'errors/handle.js': ['../help/index'], // help shown after an error that asks for it
+  'flags.js': ['./help'], // the --help flag's parse
+  'help/util.js': ['ejs'], // help templates
+  'util/read-pjson.js': ['lilconfig'], // a plugin's package.json (dagctl's own is read in src/bundle/oclif.ts)
+  'ux/action/spinner.js': ['cli-spinners'], // a spinner's frames: only when one spins
+}
+const OCLIF_LIB = `${path.sep}node_modules${path.sep}@oclif${path.sep}core${path.sep}lib${path.sep}`
+const oclifLazyRequires = {
+  name: 'oclif-lazy-requires',
+  setup(build) {
+    build.onLoad({filter: /[\\/]@oclif[\\/]core[\\/]lib[\\/].*\.js$/}, (args) => {
+      const at = args.path.indexOf(OCLIF_LIB)
+      const lazy = at === -1 ? undefined : OCLIF_LAZY_REQUIRES[args.path.slice(at + OCLIF_LIB.length).split(path.sep).join('/')]
+      if (!lazy) return undefined
+      let contents = readFileSync(args.path, 'utf8')
+      for (const spec of lazy) {
+        // `const ejs_1 = __importDefault(require("ejs"));`, as tsc writes oclif's imports
+        const line = new RegExp(`^const (\\w+) = ((?:__importDefault\\()?require\\(${JSON.stringify(spec).replaceAll('.', '\\.')}\\)\\)?);$`, 'm')
+        if (!line.test(contents)) throw new Error(`oclif-lazy-requires: no top-level require of ${spec} in ${args.path} (a new @oclif/core? check OCLIF_LAZY_REQUIRES)`)
+        contents = contents.replace(line, 'const $1 = __dagctlLazy(() => $2);')
+      }
+      return {contents, loader: 'js', resolveDir: path.dirname(args.path)}
+    })
+  },
+}
+const lazyHelper =
+  'const __dagctlLazy = (load) => { let m; const get = () => (m ??= load()); return new Proxy(function () {}, {get: (_, k) => Reflect.get(get(), k), has: (_, k) => Reflect.has(get(), k), apply: (_, self, args) => Reflect.apply(get(), self, args), construct: (_, args) => Reflect.construct(get(), args)}) };'
+
 const importBuiltinHelper =
   'const __dagctlImportBuiltin = (id) => { const m = process.getBuiltinModule(id); const ns = {default: m}; for (const k of Object.keys(m)) if (k !== "default") Object.defineProperty(ns, k, {get: () => m[k], enumerable: true}); return Promise.resolve(ns) };'
 
@@ -114,14 +151,14 @@ await esbuild
     // The AWS SDK is bundled too (in the chunks of the store commands only): read from one chunk it
     // costs about 50 ms less CPU to load than from its ~300 files in node_modules.
     external: ['@oclif/plugin-help', 'listr2', 'nunjucks', 'execa', 'typescript', 'tsx', 'ts-node'],
-    plugins: [zodEnglishOnly, builtinsWithoutFacade, dynamicBuiltinsWithoutFacade],
+    plugins: [zodEnglishOnly, builtinsWithoutFacade, oclifLazyRequires, dynamicBuiltinsWithoutFacade],
     // oclif's import-time check of Node against its own engines range reads its package.json by
     // __dirname, which a bundle has not (the check always failed, silently); skipping it spares
     // loading semver on every start (3 ms of CPU). package.json's engines says what dagctl needs.
     define: {'process.env.OCLIF_DISABLE_ENGINE_WARNING': '"1"', 'process.env.DAGCTL_BUILD_ID': JSON.stringify(buildId)},
     // CommonJS packages inside an ESM bundle (js-yaml...) call require() for Node's own modules
     // (and the dynamic imports of builtins: __dagctlImportBuiltin, above)
-    banner: {js: `const require = process.getBuiltinModule('node:module').createRequire(import.meta.url);\n${importBuiltinHelper}`},
+    banner: {js: `const require = process.getBuiltinModule('node:module').createRequire(import.meta.url);\n${importBuiltinHelper}\n${lazyHelper}`},
     // The ES builds where a package ships both: the AWS SDK's client-s3 as CommonJS is one file that
     // defines all of S3's operations and their schemas, while its ES build lets esbuild keep only the
     // operations dagctl sends (the chunks holding the SDK: 1.4 MB -> 0.8 MB; a publish with nothing to send, 27 ms less).
