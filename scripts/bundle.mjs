@@ -76,20 +76,20 @@ const dynamicBuiltinsWithoutFacade = {
   setup(build) {
     build.onLoad({filter: /\.(c|m)?[jt]s$/}, (args) => {
       const source = readFileSync(args.path, 'utf8')
-      if (!source.includes('import(')) return undefined
-      let changed = false
-      const contents = source.replace(DYNAMIC_BUILTIN, (whole, _quote, id) => {
-        if (!builtins.has(id.replace(/^node:/, ''))) return whole
-        changed = true
-        return `__dagctlImportBuiltin(${JSON.stringify(id.startsWith('node:') ? id : `node:${id}`)})`
-      })
-      if (!changed) return undefined
+      const contents = withoutDynamicBuiltins(source)
+      if (contents === source) return undefined
       return {contents, loader: /\.[cm]?ts$/.test(args.path) ? 'ts' : 'js', resolveDir: path.dirname(args.path)}
     })
   },
 }
+function withoutDynamicBuiltins(source) {
+  if (!source.includes('import(')) return source
+  return source.replace(DYNAMIC_BUILTIN, (whole, _quote, id) =>
+    builtins.has(id.replace(/^node:/, '')) ? `__dagctlImportBuiltin(${JSON.stringify(id.startsWith('node:') ? id : `node:${id}`)})` : whole,
+  )
+}
 // oclif's modules require at their top what only a few paths use: evaluated at every start, they
-// are about a third of oclif's own start-up (10 ms of CPU on Node 24). Each binding below is used
+// were about a third of oclif's own start-up (10 ms of CPU on Node 24). Each binding below is used
 // inside functions only, so it becomes a lazy one: a proxy that requires the module when the binding
 // is first used (called, constructed, or read from), through the banner's __dagctlLazy. A binding
 // that is no longer in its file (a new oclif) fails the build, not a run.
@@ -100,6 +100,8 @@ const OCLIF_LAZY_REQUIRES = {
   'errors/handle.js': ['../help/index'], // help shown after an error that asks for it
   'flags.js': ['./help'], // the --help flag's parse
   'help/util.js': ['ejs'], // help templates
+  'performance.js': ['node:perf_hooks'], // its markers, only with OCLIF_PERFORMANCE or DEBUG
+  'util/os.js': ['node:child_process'], // Windows' shell, for the user agent
   'util/read-pjson.js': ['lilconfig'], // a plugin's package.json (dagctl's own is read in src/bundle/oclif.ts)
   'ux/action/spinner.js': ['cli-spinners'], // a spinner's frames: only when one spins
 }
@@ -118,7 +120,8 @@ const oclifLazyRequires = {
         if (!line.test(contents)) throw new Error(`oclif-lazy-requires: no top-level require of ${spec} in ${args.path} (a new @oclif/core? check OCLIF_LAZY_REQUIRES)`)
         contents = contents.replace(line, 'const $1 = __dagctlLazy(() => $2);')
       }
-      return {contents, loader: 'js', resolveDir: path.dirname(args.path)}
+      // this plugin's answer is the file's: the rewrite of its dynamic imports of builtins too
+      return {contents: withoutDynamicBuiltins(contents), loader: 'js', resolveDir: path.dirname(args.path)}
     })
   },
 }

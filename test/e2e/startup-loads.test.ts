@@ -76,11 +76,11 @@ describe('what a start-up loads (the shipped bundle)', () => {
     for (const marker of CONFIG_LIBRARIES) expect(warm.text, String(marker)).not.toMatch(marker)
   })
 
-  it("binds oclif's templates, globbing, plugin patterns, help and spinners lazily (scripts/bundle.mjs), and help still renders through them", async () => {
+  it("binds oclif's templates, globbing, plugin patterns, help, spinners, performance marks and child processes lazily (scripts/bundle.mjs), and help still renders through them", async () => {
     const {text} = await loaded(['trigger', 'other_pkg_job', '--airflow-url', 'http://127.0.0.1:9'], 5)
-    // the eight bindings of OCLIF_LAZY_REQUIRES, in the chunk every command loads
-    expect(text.match(/= __dagctlLazy\(\(\) => /g)).toHaveLength(8)
-    for (const binding of ['ejs_1', 'tinyglobby_1', 'minimatch_1', 'index_1', 'help_1', 'lilconfig_1', 'cli_spinners_1']) expect(text).toMatch(new RegExp(`var ${binding} = __dagctlLazy\\(`))
+    // the ten bindings of OCLIF_LAZY_REQUIRES, in the chunk every command loads
+    expect(text.match(/= __dagctlLazy\(\(\) => /g)).toHaveLength(10)
+    for (const binding of ['ejs_1', 'tinyglobby_1', 'minimatch_1', 'index_1', 'help_1', 'lilconfig_1', 'cli_spinners_1', 'node_perf_hooks_1', 'node_child_process_1']) expect(text).toMatch(new RegExp(`var ${binding} = __dagctlLazy\\(`))
     // the --help flag (flags.js's help), the examples' <%= config.bin %> (ejs), the root help with its plugins
     const help = await runCli(['publish', '--help'])
     expect(help.exitCode, help.stderr).toBe(0)
