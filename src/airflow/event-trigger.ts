@@ -1,11 +1,22 @@
+import type {ResolvedConfig} from '../config/load.js'
+import {UsageError} from '../errors.js'
 import {assertAllowed} from './allowlist.js'
 import {eventCorrelationId, type EventForm, type ParsedEvent} from './event.js'
-import {mapEvent, type Mapping} from './mapping.js'
+import {loadMapping, mapEvent, type Mapping} from './mapping.js'
 import {triggerOrDeadLetter, type TriggerContext} from './operate.js'
 import type {TriggerOutcome} from './trigger.js'
 
 // Apart from operate.ts, so that a plain `trigger DAG_ID` loads no mapping: mapping.ts reads YAML
 // and checks it with zod, which a trigger without --event would otherwise load (and compile) too.
+
+/** The mapping of --event (--mapping, else trigger.mapping): read and checked once, for one event or a stream. */
+export function openMapping(resolved: ResolvedConfig, mappingFlag: string | undefined): {mapping: Mapping; mappingPath: string} {
+  const mappingPath = mappingFlag ?? resolved.config.trigger.mapping
+  if (!mappingPath) {
+    throw new UsageError('--event needs a mapping file', {key: 'trigger.mapping', hint: 'Pass --mapping FILE or set trigger.mapping in dagctl.yaml (docs/mappings.md).'})
+  }
+  return {mapping: loadMapping(resolved.resolvePath(mappingPath)), mappingPath}
+}
 
 export interface EventTriggerResult {
   form: EventForm

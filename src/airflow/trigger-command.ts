@@ -117,12 +117,8 @@ async function openContext(resolved: ResolvedConfig, allow: string[], dlqFile: s
 }
 
 async function triggerEvent(resolved: ResolvedConfig, eventArg: string, mappingFlag: string | undefined, allow: string[], open: () => Promise<TriggerContext>, view: TriggerView): Promise<EventTriggerResult> {
-  const [{parseEvent}, {loadMapping}, {triggerFromEvent}] = await Promise.all([import('./event.js'), import('./mapping.js'), import('./event-trigger.js')])
-  const mappingPath = mappingFlag ?? resolved.config.trigger.mapping
-  if (!mappingPath) {
-    throw new UsageError('--event needs a mapping file', {key: 'trigger.mapping', hint: 'Pass --mapping FILE or set trigger.mapping in dagctl.yaml (docs/mappings.md).'})
-  }
-  const mapping = loadMapping(resolved.resolvePath(mappingPath))
+  const [{parseEvent}, {openMapping, triggerFromEvent}] = await Promise.all([import('./event.js'), import('./event-trigger.js')])
+  const {mapping, mappingPath} = openMapping(resolved, mappingFlag)
   const text = await readEventText(eventArg, resolved.resolvePath)
   const parsed = parseEvent(text, eventArg === '-' ? 'stdin' : eventArg)
   let ctx: TriggerContext | undefined
@@ -146,12 +142,8 @@ async function triggerEvent(resolved: ResolvedConfig, eventArg: string, mappingF
  * process died) sends the event again: its run id makes that an "already triggered", never a second run.
  */
 async function streamEvents(resolved: ResolvedConfig, mappingFlag: string | undefined, allow: string[], open: () => Promise<TriggerContext>, view: TriggerView): Promise<StreamResult> {
-  const [{parseEvent}, {loadMapping}, {triggerFromEvent}, {createInterface}] = await Promise.all([import('./event.js'), import('./mapping.js'), import('./event-trigger.js'), import('node:readline')])
-  const mappingPath = mappingFlag ?? resolved.config.trigger.mapping
-  if (!mappingPath) {
-    throw new UsageError('--event needs a mapping file', {key: 'trigger.mapping', hint: 'Pass --mapping FILE or set trigger.mapping in dagctl.yaml (docs/mappings.md).'})
-  }
-  const mapping = loadMapping(resolved.resolvePath(mappingPath))
+  const [{parseEvent}, {openMapping, triggerFromEvent}, {createInterface}] = await Promise.all([import('./event.js'), import('./event-trigger.js'), import('node:readline')])
+  const {mapping} = openMapping(resolved, mappingFlag)
   let ctx: TriggerContext | undefined
   const context = async () => (ctx ??= await open())
   const result: StreamResult = {events: 0, failed: 0}

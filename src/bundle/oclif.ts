@@ -8,8 +8,6 @@ import {Errors, flush, handle, run as runOclif, type Interfaces} from '@oclif/co
 
 import {COMMAND_LOADERS} from './commands.js'
 
-export {execute} from '@oclif/core'
-
 /** What a command line starting with one of these runs is dagctl's own: the first words of its command ids, and --version. */
 const OWN = new Set([...Object.keys(COMMAND_LOADERS).map((id) => id.split(':')[0]), '--version'])
 

@@ -4,17 +4,16 @@ import path from 'node:path'
 
 import {writeFileAtomic} from '../util/atomic-write.js'
 import {cacheDir} from '../util/cache-dir.js'
+import {isPlainObject, type Plain} from '../util/plain.js'
 import {
   SECRET_KEYS,
   configFileOf,
   finishResolved,
-  isPlainObject,
   leaves,
   overrideLayers,
   setIn,
   type LoadConfigOptions,
   type OverrideLayers,
-  type Plain,
   type ResolvedConfig,
   type ResolvedCore,
 } from './resolved.js'

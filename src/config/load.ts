@@ -3,6 +3,7 @@ import {existsSync, readFileSync} from 'node:fs'
 import path from 'node:path'
 
 import {ConfigError} from '../errors.js'
+import {isPlainObject, type Plain} from '../util/plain.js'
 import {writeConfigCache} from './cache.js'
 import {
   CONFIG_FILE,
@@ -10,10 +11,8 @@ import {
   deepMerge,
   finishResolved,
   flatten,
-  isPlainObject,
   overrideLayers,
   type LoadConfigOptions,
-  type Plain,
   type ResolvedConfig,
 } from './resolved.js'
 import {DagctlConfigSchema, PlatformConfigSchema} from './schema.js'

@@ -91,8 +91,6 @@ export function findConfigFile(cwd: string): string | undefined {
   }
 }
 
-export {isPlainObject, type Plain} from '../util/plain.js'
-
 /** Objects merge key by key; arrays and scalars from `over` replace those of `base`. */
 export function deepMerge(base: unknown, over: unknown): unknown {
   if (!isPlainObject(base) || !isPlainObject(over)) return over === undefined ? base : over
