@@ -105,15 +105,29 @@ const OCLIF_LAZY_REQUIRES = {
   'util/read-pjson.js': ['lilconfig'], // a plugin's package.json (dagctl's own is read in src/bundle/oclif.ts)
   'ux/action/spinner.js': ['cli-spinners'], // a spinner's frames: only when one spins
 }
+// Whole expressions of oclif's replaced by what they amount to, each found exactly once, or the
+// build fails. Config.load asks `(await import('wsl-utils')).isWsl` for the platform at every
+// start: wsl-utils re-exports is-wsl's answer, but its own top loads node:child_process and
+// node:fs/promises (5-6 ms of CPU on Node 24) for helpers only Windows' shell lookup calls. is-wsl
+// is the same answer without them (and already a dependency of dagctl's, for --version).
+const OCLIF_REWRITES = {
+  'util/os.js': [["(await import('wsl-utils')).isWsl", "(await import('is-wsl')).default"]],
+}
 const OCLIF_LIB = `${path.sep}node_modules${path.sep}@oclif${path.sep}core${path.sep}lib${path.sep}`
 const oclifLazyRequires = {
   name: 'oclif-lazy-requires',
   setup(build) {
     build.onLoad({filter: /[\\/]@oclif[\\/]core[\\/]lib[\\/].*\.js$/}, (args) => {
       const at = args.path.indexOf(OCLIF_LIB)
-      const lazy = at === -1 ? undefined : OCLIF_LAZY_REQUIRES[args.path.slice(at + OCLIF_LIB.length).split(path.sep).join('/')]
-      if (!lazy) return undefined
+      const file = at === -1 ? undefined : args.path.slice(at + OCLIF_LIB.length).split(path.sep).join('/')
+      const lazy = OCLIF_LAZY_REQUIRES[file] ?? []
+      const rewrites = OCLIF_REWRITES[file] ?? []
+      if (lazy.length === 0 && rewrites.length === 0) return undefined
       let contents = readFileSync(args.path, 'utf8')
+      for (const [from, to] of rewrites) {
+        if (contents.split(from).length !== 2) throw new Error(`oclif-lazy-requires: \`${from}\` is not once in ${args.path} (a new @oclif/core? check OCLIF_REWRITES)`)
+        contents = contents.replace(from, to)
+      }
       for (const spec of lazy) {
         // `const ejs_1 = __importDefault(require("ejs"));`, as tsc writes oclif's imports
         const line = new RegExp(`^const (\\w+) = ((?:__importDefault\\()?require\\(${JSON.stringify(spec).replaceAll('.', '\\.')}\\)\\)?);$`, 'm')

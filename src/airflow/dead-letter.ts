@@ -1,10 +1,10 @@
-import {randomBytes} from 'node:crypto'
 import {appendFileSync, existsSync, mkdirSync, readFileSync} from 'node:fs'
 import path from 'node:path'
 
 import {ConfigError} from '../errors.js'
 import type {SecretScrubber} from './redact.js'
 import {writeFileAtomic} from '../util/atomic-write.js'
+import {uniqueHex} from '../util/unique.js'
 
 /**
  * A trigger that finally failed, as one JSON line of the dead-letter file: enough to send it
@@ -36,7 +36,7 @@ export interface DeadLetter {
 export const DEFAULT_DLQ = '.dagctl/trigger-dead-letters.jsonl'
 
 export function newDeadLetterId(): string {
-  return randomBytes(8).toString('hex')
+  return uniqueHex(8)
 }
 
 export function readDeadLetters(file: string): DeadLetter[] {

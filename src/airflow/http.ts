@@ -1,5 +1,5 @@
 import http from 'node:http'
-import https from 'node:https'
+import type https from 'node:https'
 
 /** One HTTP exchange, as the Airflow client needs it: the whole body in, the whole body out. */
 export interface HttpRequest {
@@ -27,14 +27,23 @@ export interface HttpTransport {
  * Node's own HTTP client with a keep-alive pool per scheme. It is part of the node binary, so a
  * command pays nothing to load it, where undici costs about 60 ms of CPU to import and 13 ms to
  * compile its HTTP parser on the first request (measured on Node 20; bench/trigger.bench.ts) in a
- * command whose whole budget is a few hundred.
+ * command whose whole budget is a few hundred. node:https is taken on the first https:// request
+ * only: it loads TLS and node:crypto (6-8 ms of CPU), which an Airflow on http:// never needs.
  */
 export class NodeHttpTransport implements HttpTransport {
-  private readonly agents: {'http:': http.Agent; 'https:': https.Agent}
+  private readonly agents: {'http:'?: http.Agent; 'https:'?: https.Agent} = {}
+  private readonly maxSockets: number
+  private readonly ca?: Buffer
 
   constructor(options: {ca?: Buffer; maxSockets?: number} = {}) {
-    const maxSockets = options.maxSockets ?? 4
-    this.agents = {'http:': new http.Agent({keepAlive: true, maxSockets}), 'https:': new https.Agent({keepAlive: true, maxSockets, ca: options.ca})}
+    this.maxSockets = options.maxSockets ?? 4
+    this.ca = options.ca
+  }
+
+  private clientFor(protocol: 'http:' | 'https:'): {agent: http.Agent; request: typeof http.request} {
+    if (protocol === 'http:') return {agent: (this.agents['http:'] ??= new http.Agent({keepAlive: true, maxSockets: this.maxSockets})), request: http.request}
+    const tls = process.getBuiltinModule('node:https')
+    return {agent: (this.agents['https:'] ??= new tls.Agent({keepAlive: true, maxSockets: this.maxSockets, ca: this.ca})), request: tls.request}
   }
 
   send(req: HttpRequest): Promise<HttpResponse> {
@@ -46,7 +55,8 @@ export class NodeHttpTransport implements HttpTransport {
       }
       const headers: Record<string, string | number> = {...req.headers}
       if (req.body !== undefined) headers['content-length'] = Buffer.byteLength(req.body)
-      const request = (url.protocol === 'https:' ? https : http).request(url, {method: req.method, headers, agent: this.agents[url.protocol], timeout: req.timeoutMs}, (res) => {
+      const client = this.clientFor(url.protocol)
+      const request = client.request(url, {method: req.method, headers, agent: client.agent, timeout: req.timeoutMs}, (res) => {
         const chunks: Buffer[] = []
         res.on('data', (chunk: Buffer) => chunks.push(chunk))
         res.on('error', reject)
@@ -59,8 +69,8 @@ export class NodeHttpTransport implements HttpTransport {
   }
 
   async close(): Promise<void> {
-    this.agents['http:'].destroy()
-    this.agents['https:'].destroy()
+    this.agents['http:']?.destroy()
+    this.agents['https:']?.destroy()
   }
 }
 

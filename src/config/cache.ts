@@ -1,10 +1,10 @@
-import {createHash} from 'node:crypto'
 import {readFileSync, readdirSync, rmSync, statSync} from 'node:fs'
 import path from 'node:path'
 
 import {writeFileAtomic} from '../util/atomic-write.js'
 import {cacheDir} from '../util/cache-dir.js'
 import {isPlainObject, type Plain} from '../util/plain.js'
+import {shortHash} from '../util/unique.js'
 import {
   SECRET_KEYS,
   configFileOf,
@@ -23,22 +23,26 @@ import {
  * zod (about 20 ms of CPU at every start, a third of a refused trigger's own cost): one JSON file
  * per dagctl.yaml and set of overrides in dagctl's cache folder (`config/` of $DAGCTL_CACHE_DIR,
  * $XDG_CACHE_HOME/dagctl or ~/.cache/dagctl, beside validate's cache), so that nothing appears in
- * the package (a refused command still writes nothing there). Never stale: an entry names every file of the extends: chain with the SHA-256 of
- * the bytes it was validated from, and is served only when each file still hashes to that (an
- * edit of the same size within the same second included); the key holds the build of dagctl and
- * the DAGCTL_* and flag overrides. Never a secret: the values of secret overrides
+ * the package (a refused command still writes nothing there). Never stale: an entry holds the
+ * text of every file of the extends: chain as it was validated, and is served only when each file
+ * still reads the same, character for character (an edit of the same size within the same second
+ * included); it holds its whole key too (the build of dagctl, the file, the DAGCTL_* and flag
+ * overrides), compared the same way, so that two keys whose file names collide (a short hash of
+ * the key) only replace each other's entry. No node:crypto for any of it: loading it would cost
+ * 6-8 ms of CPU at every start. Never a secret: the values of secret overrides
  * (DAGCTL_AIRFLOW_PASSWORD, _TOKEN) are neither stored nor part of the key (their key paths are;
  * any string is valid there, so the cached validation holds for whatever value the next run
  * brings), and a configuration that holds a secret of its own (a password in a file, a URL with
- * credentials) is not cached at all. A cache folder dagctl cannot write means no cache, not an
- * error; a read-only checkout is no matter (nothing is written there).
+ * credentials) is not cached at all; an entry is readable by its user only, as it copies the
+ * files' comments. A cache folder dagctl cannot write means no cache, not an error; a read-only
+ * checkout is no matter (nothing is written there).
  */
 
 // The build of dagctl (scripts/bundle.mjs writes it into the bundle): a new build never reads an
 // older build's entries, whose schema may differ. Outside the bundle (tests of the sources) there
 // is no build id and no cache.
 const BUILD = process.env.DAGCTL_BUILD_ID
-const FORMAT = 1
+const FORMAT = 2
 /** entries kept: one per checkout and set of overrides in use; the oldest go first */
 const MAX_ENTRIES = 256
 
@@ -50,12 +54,12 @@ export function configCacheDir(env: NodeJS.ProcessEnv = process.env): string {
 interface Entry {
   format: number
   build: string
-  /** every file of the chain, dagctl.yaml first, with the SHA-256 of the bytes validated */
-  files: Array<{file: string; sha256: string}>
+  /** what the entry answers: the file, the build and the overrides (keyOf) */
+  key: string
+  /** every file of the chain, dagctl.yaml first, with the text validated */
+  files: Array<{file: string; text: string}>
   core: ResolvedCore
 }
-
-const sha256 = (data: string | Buffer) => createHash('sha256').update(data).digest('hex')
 
 const isSecretPath = (keyPath: string[]) => SECRET_KEYS.has(keyPath.at(-1)!)
 
@@ -73,11 +77,11 @@ function withoutSecretValues(layer: Plain): Plain {
 
 function keyOf(file: string, overrides: OverrideLayers): string {
   const {envLayer, envSources, flagLayer, flagSources} = overrides
-  return sha256(JSON.stringify([FORMAT, BUILD, file, withoutSecretValues(envLayer), envSources, withoutSecretValues(flagLayer), flagSources]))
+  return JSON.stringify([FORMAT, BUILD, file, withoutSecretValues(envLayer), envSources, withoutSecretValues(flagLayer), flagSources])
 }
 
 function entryPath(key: string): string {
-  return path.join(configCacheDir(), `config-${key.slice(0, 40)}.json`)
+  return path.join(configCacheDir(), `config-${shortHash(key)}.json`)
 }
 
 /** `s3://key:secret@host`, `https://user:password@airflow`: credentials in a URL */
@@ -119,9 +123,11 @@ export function readCachedConfig(options: LoadConfigOptions): ResolvedConfig | u
   // checked at every call (a command's init and its run both ask): a file changed in between is seen
   let core: ResolvedCore
   try {
-    const entry = JSON.parse(readFileSync(entryPath(keyOf(file, overrides)), 'utf8')) as Entry
-    if (entry.format !== FORMAT || entry.build !== BUILD || entry.core?.file !== file || entry.files?.[0]?.file !== file) return undefined
-    for (const f of entry.files) if (sha256(readFileSync(f.file)) !== f.sha256) return undefined
+    const key = keyOf(file, overrides)
+    const entry = JSON.parse(readFileSync(entryPath(key), 'utf8')) as Entry
+    if (entry.format !== FORMAT || entry.key !== key || entry.core?.file !== file || entry.files?.[0]?.file !== file) return undefined
+    // the text as the full load decodes it (config/load.ts): equal text, equal answer
+    for (const f of entry.files) if (readFileSync(f.file, 'utf8') !== f.text) return undefined
     core = entry.core
   } catch {
     return undefined // no entry, an unreadable one, or a file of the chain gone
@@ -136,10 +142,12 @@ export function writeConfigCache(core: ResolvedCore, files: Entry['files'], over
   const stored = structuredClone(core)
   for (const [keyPath] of secretLeaves(overrides)) deleteIn(stored.config as unknown as Plain, keyPath)
   if (holdsSecret(stored.config)) return
-  const entry: Entry = {format: FORMAT, build: BUILD, files, core: stored}
   try {
-    const target = entryPath(keyOf(core.file, overrides)) // (no home folder at all: os.homedir() throws)
-    writeFileAtomic(target, `${JSON.stringify(entry)}\n`)
+    const key = keyOf(core.file, overrides) // (no home folder at all: os.homedir() throws)
+    const entry: Entry = {format: FORMAT, build: BUILD, key, files, core: stored}
+    const target = entryPath(key)
+    // the user's alone, as the files it copies may be (their comments included)
+    writeFileAtomic(target, `${JSON.stringify(entry)}\n`, {mode: 0o600})
     prune(path.dirname(target))
   } catch {
     // a cache folder that cannot be written: no cache; the next run loads the files again

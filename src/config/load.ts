@@ -1,4 +1,3 @@
-import {createHash} from 'node:crypto'
 import {existsSync, readFileSync} from 'node:fs'
 import path from 'node:path'
 
@@ -34,7 +33,7 @@ export {
   type ResolvedConfig,
 } from './resolved.js'
 
-function readYamlLayer(file: string, what: string): {data: Plain; src: YamlSource; sha256: string} {
+function readYamlLayer(file: string, what: string): {data: Plain; src: YamlSource; text: string} {
   let bytes: Buffer
   try {
     bytes = readFileSync(file)
@@ -47,9 +46,9 @@ function readYamlLayer(file: string, what: string): {data: Plain; src: YamlSourc
         : {hint: 'Check the extends: path (relative to the file that names it): the platform team\'s defaults file must be checked out there; or remove extends:.'}),
     })
   }
-  // the hash of the bytes parsed here is what the cache checks the file against (config/cache.ts)
-  const sha256 = createHash('sha256').update(bytes).digest('hex')
-  const src = parseYamlSource(file, bytes.toString('utf8'), what)
+  // the text parsed here is what the cache checks the file against (config/cache.ts)
+  const text = bytes.toString('utf8')
+  const src = parseYamlSource(file, text, what)
   const data = src.data ?? {}
   if (!isPlainObject(data)) {
     throw new ConfigError(`${what} must be a mapping of keys to values`, {file, line: 1, hint: `See docs/configuration.md for the keys of ${CONFIG_FILE}.`})
@@ -60,7 +59,7 @@ function readYamlLayer(file: string, what: string): {data: Plain; src: YamlSourc
   if (!result.success) {
     throw zodIssueToConfigError(src, result.error, `invalid ${what}`, `Fix the key shown; docs/configuration.md lists every key of ${CONFIG_FILE}.`)
   }
-  return {data, src, sha256}
+  return {data, src, text}
 }
 
 /**
@@ -84,7 +83,7 @@ export function loadConfig(options: LoadConfigOptions = {}): ResolvedConfig {
   // Layers, lowest precedence first. Each remembers its name for `dagctl config`.
   const layers: Array<{source: string; data: Plain}> = []
   const chain: string[] = []
-  const read: Array<{file: string; sha256: string}> = []
+  const read: Array<{file: string; text: string}> = []
   const collect = (layerFile: string, what: string): void => {
     if (chain.includes(layerFile)) {
       throw new ConfigError(`extends: ${layerFile} is already in the chain ${chain.join(' → ')}`, {
@@ -94,8 +93,8 @@ export function loadConfig(options: LoadConfigOptions = {}): ResolvedConfig {
       })
     }
     chain.push(layerFile)
-    const {data, src, sha256} = readYamlLayer(layerFile, what)
-    read.push({file: layerFile, sha256})
+    const {data, src, text} = readYamlLayer(layerFile, what)
+    read.push({file: layerFile, text})
     if (typeof data.extends === 'string') {
       // a mistake in extends: is the naming file's, at its line
       const at = {file: layerFile, ...locate(src, ['extends']), key: 'extends'}

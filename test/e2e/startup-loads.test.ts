@@ -12,8 +12,8 @@ import {tempDir} from '../helpers/tmp.js'
 // so an import that drags `sync`'s or `cluster`'s dependencies into every command fails here.
 const REGISTER = path.join(REPO_ROOT, 'test', 'fixtures', 'load-log', 'register.mjs')
 
-/** urls: the files loaded; builtins: the node: modules loaded through the ES module loader (each with its facade) */
-async function loaded(args: string[], expectExit: number, dir = tempDir({'dagctl.yaml': 'package: team_a\n'}), env: NodeJS.ProcessEnv = {}): Promise<{urls: string[]; builtins: string[]; text: string}> {
+/** urls: the files loaded; builtins: the node: modules loaded through the ES module loader (each with its facade); natives: every public builtin loaded, by any means */
+async function loaded(args: string[], expectExit: number, dir = tempDir({'dagctl.yaml': 'package: team_a\n'}), env: NodeJS.ProcessEnv = {}): Promise<{urls: string[]; builtins: string[]; natives: string[]; text: string}> {
   const log = path.join(dir, 'loads.txt')
   rmSync(log, {force: true})
   const res = await runCli(args, {cwd: dir, env: {...env, NODE_OPTIONS: `--import ${REGISTER}`, DAGCTL_TEST_LOAD_LOG: log, DAGCTL_CACHE_DIR: path.join(dir, '.cache')}})
@@ -21,7 +21,7 @@ async function loaded(args: string[], expectExit: number, dir = tempDir({'dagctl
   const all = [...new Set(readFileSync(log, 'utf8').split('\n').filter(Boolean))]
   const urls = all.filter((u) => u.startsWith('file:'))
   const text = urls.map((u) => readFileSync(new URL(u), 'utf8')).join('\n')
-  return {urls, builtins: all.filter((u) => u.startsWith('node:')), text}
+  return {urls, builtins: all.filter((u) => u.startsWith('node:')), natives: all.filter((u) => u.startsWith('native:')).map((u) => u.slice('native:'.length)), text}
 }
 
 // what marks yaml, zod and the config schemas in the bundle's text (as esbuild writes them; it may
@@ -74,6 +74,22 @@ describe('what a start-up loads (the shipped bundle)', () => {
     expect(warm.text).toMatch(/var AirflowClient\d* = class/)
     expect(warm.text).toContain('function triggerOrDeadLetter')
     for (const marker of CONFIG_LIBRARIES) expect(warm.text, String(marker)).not.toMatch(marker)
+  })
+
+  it('a trigger loads neither node:crypto nor node:child_process (6-8 and 4-5 ms of CPU): not for the config cache, the run id, the dead letter, nor oclif asking whether this is WSL', async () => {
+    const dir = tempDir({'dagctl.yaml': 'package: team_a\n'})
+    const refused = ['trigger', 'other_pkg_job', '--airflow-url', 'http://127.0.0.1:9']
+    const reaching = ['trigger', 'team_a_x', '--airflow-url', 'http://127.0.0.1:9', '--retries', '0']
+    for (const [args, code] of [[refused, 5], [reaching, 4], [refused, 5], [reaching, 4]] as const) {
+      const {natives} = await loaded([...args], code, dir) // cold (writes the config cache), then warm
+      expect(natives).toContain('fs') // the list is the real one
+      expect(natives, args.join(' ')).not.toContain('crypto')
+      expect(natives, args.join(' ')).not.toContain('child_process')
+    }
+    expect(readFileSync(path.join(dir, '.dagctl', 'trigger-dead-letters.jsonl'), 'utf8')).toMatch(/"id":"[0-9a-f]{16}".*"run_id":"dagctl__\d{8}T\d{6}Z_[0-9a-f]{8}"/)
+    // an event's correlation id still names its run through SHA-256 (the id a retry after an upgrade must find again)
+    const {natives} = await loaded([...reaching, '--correlation-id', 'evt-1'], 4, dir)
+    expect(natives).toContain('crypto')
   })
 
   it("binds oclif's templates, globbing, plugin patterns, help, spinners, performance marks and child processes lazily (scripts/bundle.mjs), and help still renders through them", async () => {
