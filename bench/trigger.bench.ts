@@ -10,6 +10,7 @@
  * run but waiting for a core). On a loaded machine wall time grows with a command's CPU time times
  * the load, so a 0.2 s-CPU dagctl loses far more wall time to the run queue than a 5 ms-CPU curl:
  * the runq column is that share, and CPU the figure to compare across runs.
+ * dagctl's rows run on every Node line found (bench/node-lines.ts), as start-up differs by line.
  * DAGCTL_BENCH_BEFORE=/path/to/an/older/bin/run.js adds that build's dagctl rows, in the same run.
  * airflowctl 0.1.5's `--conf` is typed `dict` for argparse, which refuses any string (exit 2), so its
  * row triggers without a conf.
@@ -21,6 +22,7 @@ import path from 'node:path'
 
 import {ensureAirflowEnv, ensureVenv} from '../src/python/venv.js'
 import {startAirflow} from '../test/helpers/airflow-server.js'
+import {benchNodes} from './node-lines.js'
 
 const N = Number(process.env.BENCH_N ?? 15)
 const BIN = path.resolve(import.meta.dirname, '..', 'bin', 'run.js')
@@ -76,48 +78,59 @@ export default async function bench(): Promise<void> {
     if (failures.has('airflowctl login')) console.log('airflowctl auth login failed: its row will fail too')
     const tokenEnv = {...env, DAGCTL_AIRFLOW_TOKEN: token.access_token}
 
+    // dagctl's rows on every Node line found (bench/node-lines.ts): start-up differs by line, curl's does not
+    const nodes = benchNodes().map((bin) => ({bin, version: spawnSync(bin, ['--version'], {encoding: 'utf8'}).stdout.trim()}))
     const rows: Array<[string, Sample[]]> = [
       ['curl: POST dagRuns (token already in hand)', []],
       ['curl: POST /auth/token, then POST dagRuns', []],
-      ['dagctl trigger (login, paused check + POST)', []],
-      ['dagctl trigger, token in hand (paused check + POST)', []],
       ['airflowctl dags trigger, token in hand (POST)', []],
-      ['dagctl trigger refused by the allowlist (start-up, no request)', []],
     ]
-    // DAGCTL_BENCH_BEFORE=/path/to/an/older/bin/run.js: that build's rows beside, same run, same load
+    const dagctlRows = nodes.map(({version}) => {
+      const first = rows.length
+      const on = nodes.length > 1 ? ` [Node ${version}]` : ''
+      rows.push([`dagctl trigger (login, paused check + POST)${on}`, []], [`dagctl trigger, token in hand (paused check + POST)${on}`, []], [`dagctl trigger refused by the allowlist (start-up, no request)${on}`, []])
+      return {login: rows[first], token: rows[first + 1], refused: rows[first + 2]}
+    })
+    // DAGCTL_BENCH_BEFORE=/path/to/an/older/bin/run.js: that build's rows beside, same run, same load (on the first Node)
     const before = process.env.DAGCTL_BENCH_BEFORE ? path.resolve(process.env.DAGCTL_BENCH_BEFORE) : undefined
-    if (before) rows.push(['before: dagctl trigger (login, paused check + POST)', []], ['before: dagctl trigger, token in hand', []], ['before: dagctl trigger refused by the allowlist', []])
+    const beforeRows = before ? rows.push(['before: dagctl trigger (login, paused check + POST)', []], ['before: dagctl trigger, token in hand', []], ['before: dagctl trigger refused by the allowlist', []]) - 3 : -1
     // one warm-up each, not counted
     time('warm-up', 'curl', post('warmup_curl', token.access_token))
     const [warmArgs, warmEnv] = loginAndPost('warmup_login')
     time('warm-up', 'bash', warmArgs, {env: warmEnv})
-    time('warm-up', 'node', [BIN, 'trigger', 'team_a_ok', '--correlation-id', 'warmup', '--json'], {cwd: project, env})
+    for (const node of nodes) time('warm-up', node.bin, [BIN, 'trigger', 'team_a_ok', '--correlation-id', `warmup-${node.version}`, '--json'], {cwd: project, env})
     time('warm-up', airflowctl, ctl('warmup_airflowctl'), {env: ctlEnv})
     for (let i = 0; i < N; i++) {
       rows[0][1].push(time(rows[0][0], 'curl', post(`curl_${i}`, token.access_token)))
       const [args, shellEnv] = loginAndPost(`curl_login_${i}`)
       rows[1][1].push(time(rows[1][0], 'bash', args, {env: shellEnv}))
-      rows[2][1].push(time(rows[2][0], 'node', [BIN, 'trigger', 'team_a_ok', '--correlation-id', `bench-${i}`, '--json'], {cwd: project, env}))
-      rows[3][1].push(time(rows[3][0], 'node', [BIN, 'trigger', 'team_a_ok', '--correlation-id', `bench-token-${i}`, '--json'], {cwd: project, env: tokenEnv}))
-      rows[4][1].push(time(rows[4][0], airflowctl, ctl(`airflowctl_${i}`), {env: ctlEnv}))
-      rows[5][1].push(time(rows[5][0], 'node', [BIN, 'trigger', 'other_pkg_job', '--json'], {cwd: project, env, expectExit: 5}))
+      rows[2][1].push(time(rows[2][0], airflowctl, ctl(`airflowctl_${i}`), {env: ctlEnv}))
+      nodes.forEach((node, n) => {
+        const {login, token: withToken, refused} = dagctlRows[n]
+        login[1].push(time(login[0], node.bin, [BIN, 'trigger', 'team_a_ok', '--correlation-id', `bench-${node.version}-${i}`, '--json'], {cwd: project, env}))
+        withToken[1].push(time(withToken[0], node.bin, [BIN, 'trigger', 'team_a_ok', '--correlation-id', `bench-token-${node.version}-${i}`, '--json'], {cwd: project, env: tokenEnv}))
+        refused[1].push(time(refused[0], node.bin, [BIN, 'trigger', 'other_pkg_job', '--json'], {cwd: project, env, expectExit: 5}))
+      })
       if (before) {
-        rows[6][1].push(time(rows[6][0], 'node', [before, 'trigger', 'team_a_ok', '--correlation-id', `before-${i}`, '--json'], {cwd: project, env}))
-        rows[7][1].push(time(rows[7][0], 'node', [before, 'trigger', 'team_a_ok', '--correlation-id', `before-token-${i}`, '--json'], {cwd: project, env: tokenEnv}))
-        rows[8][1].push(time(rows[8][0], 'node', [before, 'trigger', 'other_pkg_job', '--json'], {cwd: project, env, expectExit: 5}))
+        rows[beforeRows][1].push(time(rows[beforeRows][0], 'node', [before, 'trigger', 'team_a_ok', '--correlation-id', `before-${i}`, '--json'], {cwd: project, env}))
+        rows[beforeRows + 1][1].push(time(rows[beforeRows + 1][0], 'node', [before, 'trigger', 'team_a_ok', '--correlation-id', `before-token-${i}`, '--json'], {cwd: project, env: tokenEnv}))
+        rows[beforeRows + 2][1].push(time(rows[beforeRows + 2][0], 'node', [before, 'trigger', 'other_pkg_job', '--json'], {cwd: project, env, expectExit: 5}))
       }
     }
     console.log(`\n${N} runs each against Airflow 3.3 on loopback (${airflow.url}), ${os.cpus().length} cores, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`)
-    console.log(`${'what'.padEnd(66)}  ${'wall'.padStart(8)}  ${'p90'.padStart(8)}  ${'cpu'.padStart(8)}  ${'runq'.padStart(8)}  failed`)
+    console.log(`${'what'.padEnd(82)}  ${'wall'.padStart(8)}  ${'p90'.padStart(8)}  ${'cpu'.padStart(8)}  ${'runq'.padStart(8)}  failed`)
     for (const [name, samples] of rows) {
       const s = stats(samples)
       const ms = (x: number) => `${x.toFixed(0).padStart(5)} ms`
-      console.log(`${name.padEnd(66)}  ${ms(s.median)}  ${ms(s.p90)}  ${ms(s.cpu)}  ${ms(s.runq)}  ${failures.get(name) ?? 0}/${N}`)
+      console.log(`${name.padEnd(82)}  ${ms(s.median)}  ${ms(s.p90)}  ${ms(s.cpu)}  ${ms(s.runq)}  ${failures.get(name) ?? 0}/${N}`)
     }
-    const added = stats(rows[2][1]).median - stats(rows[1][1]).median
-    const addedBare = stats(rows[3][1]).median - stats(rows[0][1]).median
     console.log(`\nmedians of wall and of cpu/runq taken separately; runq = time the main thread waited for a core (the machine's load)`)
-    console.log(`dagctl adds ${added.toFixed(0)} ms (median wall) over curl with a login, ${addedBare.toFixed(0)} ms over a bare curl POST with the token in hand (goal: < 150 ms); airflowctl/dagctl with the token in hand: ${(stats(rows[4][1]).median / stats(rows[3][1]).median).toFixed(2)}x wall, ${(stats(rows[4][1]).cpu / stats(rows[3][1]).cpu).toFixed(2)}x cpu`)
+    nodes.forEach(({version}, n) => {
+      const {login, token: withToken} = dagctlRows[n]
+      const added = stats(login[1]).median - stats(rows[1][1]).median
+      const addedBare = stats(withToken[1]).median - stats(rows[0][1]).median
+      console.log(`Node ${version}: dagctl adds ${added.toFixed(0)} ms (median wall) over curl with a login, ${addedBare.toFixed(0)} ms over a bare curl POST with the token in hand (goal: < 150 ms); airflowctl/dagctl with the token in hand: ${(stats(rows[2][1]).median / stats(withToken[1]).median).toFixed(2)}x wall, ${(stats(rows[2][1]).cpu / stats(withToken[1]).cpu).toFixed(2)}x cpu`)
+    })
   } finally {
     rmSync(project, {recursive: true, force: true})
     await airflow.stop()
