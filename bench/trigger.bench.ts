@@ -29,6 +29,8 @@ const BIN = path.resolve(import.meta.dirname, '..', 'bin', 'run.js')
 const CHILD_TIME = path.resolve(import.meta.dirname, 'child_time.py')
 
 const failures = new Map<string, number>()
+// what an operator types: a conf (curl sends the same) and no --correlation-id, so each run gets a fresh id
+const CONF = ['--conf', '{"bench": true}']
 
 interface Sample {wall: number; cpu: number; runq: number}
 
@@ -98,7 +100,7 @@ export default async function bench(): Promise<void> {
     time('warm-up', 'curl', post('warmup_curl', token.access_token))
     const [warmArgs, warmEnv] = loginAndPost('warmup_login')
     time('warm-up', 'bash', warmArgs, {env: warmEnv})
-    for (const node of nodes) time('warm-up', node.bin, [BIN, 'trigger', 'team_a_ok', '--correlation-id', `warmup-${node.version}`, '--json'], {cwd: project, env})
+    for (const node of nodes) time('warm-up', node.bin, [BIN, 'trigger', 'team_a_ok', ...CONF, '--json'], {cwd: project, env})
     time('warm-up', airflowctl, ctl('warmup_airflowctl'), {env: ctlEnv})
     for (let i = 0; i < N; i++) {
       rows[0][1].push(time(rows[0][0], 'curl', post(`curl_${i}`, token.access_token)))
@@ -107,13 +109,13 @@ export default async function bench(): Promise<void> {
       rows[2][1].push(time(rows[2][0], airflowctl, ctl(`airflowctl_${i}`), {env: ctlEnv}))
       nodes.forEach((node, n) => {
         const {login, token: withToken, refused} = dagctlRows[n]
-        login[1].push(time(login[0], node.bin, [BIN, 'trigger', 'team_a_ok', '--correlation-id', `bench-${node.version}-${i}`, '--json'], {cwd: project, env}))
-        withToken[1].push(time(withToken[0], node.bin, [BIN, 'trigger', 'team_a_ok', '--correlation-id', `bench-token-${node.version}-${i}`, '--json'], {cwd: project, env: tokenEnv}))
+        login[1].push(time(login[0], node.bin, [BIN, 'trigger', 'team_a_ok', ...CONF, '--json'], {cwd: project, env}))
+        withToken[1].push(time(withToken[0], node.bin, [BIN, 'trigger', 'team_a_ok', ...CONF, '--json'], {cwd: project, env: tokenEnv}))
         refused[1].push(time(refused[0], node.bin, [BIN, 'trigger', 'other_pkg_job', '--json'], {cwd: project, env, expectExit: 5}))
       })
       if (before) {
-        rows[beforeRows][1].push(time(rows[beforeRows][0], 'node', [before, 'trigger', 'team_a_ok', '--correlation-id', `before-${i}`, '--json'], {cwd: project, env}))
-        rows[beforeRows + 1][1].push(time(rows[beforeRows + 1][0], 'node', [before, 'trigger', 'team_a_ok', '--correlation-id', `before-token-${i}`, '--json'], {cwd: project, env: tokenEnv}))
+        rows[beforeRows][1].push(time(rows[beforeRows][0], 'node', [before, 'trigger', 'team_a_ok', ...CONF, '--json'], {cwd: project, env}))
+        rows[beforeRows + 1][1].push(time(rows[beforeRows + 1][0], 'node', [before, 'trigger', 'team_a_ok', ...CONF, '--json'], {cwd: project, env: tokenEnv}))
         rows[beforeRows + 2][1].push(time(rows[beforeRows + 2][0], 'node', [before, 'trigger', 'other_pkg_job', '--json'], {cwd: project, env, expectExit: 5}))
       }
     }
