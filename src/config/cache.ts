@@ -4,7 +4,6 @@ import path from 'node:path'
 import {writeFileAtomic} from '../util/atomic-write.js'
 import {cacheDir} from '../util/cache-dir.js'
 import {isPlainObject, type Plain} from '../util/plain.js'
-import {shortHash} from '../util/unique.js'
 import {
   SECRET_KEYS,
   configFileOf,
@@ -78,6 +77,16 @@ function withoutSecretValues(layer: Plain): Plain {
 function keyOf(file: string, overrides: OverrideLayers): string {
   const {envLayer, envSources, flagLayer, flagSources} = overrides
   return JSON.stringify([FORMAT, BUILD, file, withoutSecretValues(envLayer), envSources, withoutSecretValues(flagLayer), flagSources])
+}
+
+/**
+ * A 64-bit FNV-1a hash of the key's UTF-16 code units, as 16 hex digits: a short file name for a
+ * long key. Not collision-proof, by design: readCachedConfig compares the key stored in the entry.
+ */
+function shortHash(text: string): string {
+  let h = 0xcbf29ce484222325n
+  for (let i = 0; i < text.length; i++) h = BigInt.asUintN(64, (h ^ BigInt(text.charCodeAt(i))) * 0x100000001b3n)
+  return h.toString(16).padStart(16, '0')
 }
 
 function entryPath(key: string): string {

@@ -80,6 +80,7 @@ describe('the config cache', () => {
     expect(again.sources['environments.dev.airflow.password']).toBe('env DAGCTL_AIRFLOW_PASSWORD')
     expect(cacheFiles(dir)).toHaveLength(1)
     for (const f of cacheFiles(dir)) expect(readFileSync(f, 'utf8')).not.toMatch(/never-on-disk|pw-4f1c9e|tok-77ab/)
+    for (const f of cacheFiles(dir)) expect(statSync(f).mode & 0o777).toBe(0o600) // it copies the file, comments too: its user's alone
 
     const inFile = tempDir({'dagctl.yaml': 'package: team_a\nenvironments:\n  dev:\n    airflow:\n      password: pw-in-the-file\n'})
     await configJson(inFile)
