@@ -2,9 +2,8 @@
  * Start-up: `dagctl --version` and a command that fails fast (a trigger the allowlist refuses: config
  * loaded, no request) beside `node -e 0`, wall and CPU (user + system, through child_time.py), on
  * every Node found (bench/node-lines.ts: the one running the bench, then DAGCTL_BENCH_NODES or the
- * lines .ci/run installed). The refused trigger runs warm (the
- * config cache of src/config/cache.ts holds the validated dagctl.yaml, as on every run after the
- * first) and cold (a cache folder that cannot be written: yaml and zod load every time). Goal: CPU
+ * lines .ci/run installed). The refused trigger runs warm (the config cache of src/config/cache.ts
+ * holds the validated dagctl.yaml, as on every run after the first) and cold (a cache folder that cannot be written: yaml and zod load every time). Goal: CPU
  * and wall within 2x of `node -e 0`. runq: time waiting for a core (the machine's load;
  * child_time.py). Benchmarks print; they assert nothing.
  */

@@ -95,7 +95,8 @@ export default async function bench(): Promise<void> {
     })
     // DAGCTL_BENCH_BEFORE=/path/to/an/older/bin/run.js: that build's rows beside, same run, same load (on the first Node)
     const before = process.env.DAGCTL_BENCH_BEFORE ? path.resolve(process.env.DAGCTL_BENCH_BEFORE) : undefined
-    const beforeRows = before ? rows.push(['before: dagctl trigger (login, paused check + POST)', []], ['before: dagctl trigger, token in hand', []], ['before: dagctl trigger refused by the allowlist', []]) - 3 : -1
+    const beforeRows = rows.length
+    if (before) rows.push(['before: dagctl trigger (login, paused check + POST)', []], ['before: dagctl trigger, token in hand', []], ['before: dagctl trigger refused by the allowlist', []])
     // one warm-up each, not counted
     time('warm-up', 'curl', post('warmup_curl', token.access_token))
     const [warmArgs, warmEnv] = loginAndPost('warmup_login')
