@@ -51,9 +51,7 @@ export function configCacheDir(env: NodeJS.ProcessEnv = process.env): string {
 }
 
 interface Entry {
-  format: number
-  build: string
-  /** what the entry answers: the file, the build and the overrides (keyOf) */
+  /** what the entry answers (keyOf): the entry format, the build, the file and the overrides */
   key: string
   /** every file of the chain, dagctl.yaml first, with the text validated */
   files: Array<{file: string; text: string}>
@@ -134,7 +132,8 @@ export function readCachedConfig(options: LoadConfigOptions): ResolvedConfig | u
   try {
     const key = keyOf(file, overrides)
     const entry = JSON.parse(readFileSync(entryPath(key), 'utf8')) as Entry
-    if (entry.format !== FORMAT || entry.key !== key || entry.core?.file !== file || entry.files?.[0]?.file !== file) return undefined
+    // the key holds the format, the build and the file: an entry of another of these never matches
+    if (entry.key !== key) return undefined
     // the text as the full load decodes it (config/load.ts): equal text, equal answer
     for (const f of entry.files) if (readFileSync(f.file, 'utf8') !== f.text) return undefined
     core = entry.core
@@ -153,7 +152,7 @@ export function writeConfigCache(core: ResolvedCore, files: Entry['files'], over
   if (holdsSecret(stored.config)) return
   try {
     const key = keyOf(core.file, overrides) // (no home folder at all: os.homedir() throws)
-    const entry: Entry = {format: FORMAT, build: BUILD, key, files, core: stored}
+    const entry: Entry = {key, files, core: stored}
     const target = entryPath(key)
     // the user's alone, as the files it copies may be (their comments included)
     writeFileAtomic(target, `${JSON.stringify(entry)}\n`, {mode: 0o600})
