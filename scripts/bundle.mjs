@@ -102,15 +102,26 @@ const OCLIF_LAZY_REQUIRES = {
   'help/util.js': ['ejs'], // help templates
   'performance.js': ['node:perf_hooks'], // its markers, only with OCLIF_PERFORMANCE or DEBUG
   'util/os.js': ['node:child_process'], // Windows' shell, for the user agent
+  'parser/parse.js': ['node:readline'], // a flag read from stdin (`-` as its value)
   'util/read-pjson.js': ['lilconfig'], // a plugin's package.json (dagctl's own is read in src/bundle/oclif.ts)
   'ux/action/spinner.js': ['cli-spinners'], // a spinner's frames: only when one spins
 }
+// Of those, the packages a run reaches only on a rare path are not bundled at all: their code (with
+// what they pull in: picomatch, fdir, brace-expansion...) was 330 KB of the 720 KB chunk every command
+// loads, which Node reads and parses at every start without running it (3 ms of CPU on Node 20,
+// which has no compile cache; 1-2 ms on 24 and 26). They load from node_modules on first use, found
+// from @oclif/core's own folder (the banner's __dagctlOclifRequire), so that a copy npm nested under
+// @oclif/core is the one used, as an unbundled oclif would.
+const OCLIF_UNBUNDLED = new Set(['ejs', 'tinyglobby', 'minimatch', 'lilconfig', 'cli-spinners'])
 // Whole expressions of oclif's replaced by what they amount to, each found exactly once, or the
 // build fails. Config.load asks `(await import('wsl-utils')).isWsl` for the platform at every
 // start: wsl-utils re-exports is-wsl's answer, but its own top loads node:child_process and
 // node:fs/promises (5-6 ms of CPU on Node 24) for helpers only Windows' shell lookup calls. is-wsl
 // is the same answer without them (and already a dependency of dagctl's, for --version).
+// index.js's check of Node against oclif's engines returns before it requires semver (the define
+// below), but esbuild bundled semver (72 KB) all the same: it is required from node_modules instead.
 const OCLIF_REWRITES = {
+  'index.js': [["const semver = require('semver');", "const semver = __dagctlOclifRequire('semver');"]],
   'util/os.js': [["(await import('wsl-utils')).isWsl", "(await import('is-wsl')).default"]],
 }
 const OCLIF_LIB = `${path.sep}node_modules${path.sep}@oclif${path.sep}core${path.sep}lib${path.sep}`
@@ -132,7 +143,8 @@ const oclifLazyRequires = {
         // `const ejs_1 = __importDefault(require("ejs"));`, as tsc writes oclif's imports
         const line = new RegExp(`^const (\\w+) = ((?:__importDefault\\()?require\\(${JSON.stringify(spec).replaceAll('.', '\\.')}\\)\\)?);$`, 'm')
         if (!line.test(contents)) throw new Error(`oclif-lazy-requires: no top-level require of ${spec} in ${args.path} (a new @oclif/core? check OCLIF_LAZY_REQUIRES)`)
-        contents = contents.replace(line, 'const $1 = __dagctlLazy(() => $2);')
+        const loader = OCLIF_UNBUNDLED.has(spec) ? '__dagctlOclifRequire(' : 'require('
+        contents = contents.replace(line, (_, binding, load) => `const ${binding} = __dagctlLazy(() => ${load.replace('require(', loader)});`)
       }
       // this plugin's answer is the file's: the rewrite of its dynamic imports of builtins too
       return {contents: withoutDynamicBuiltins(contents), loader: 'js', resolveDir: path.dirname(args.path)}
@@ -141,6 +153,16 @@ const oclifLazyRequires = {
 }
 const lazyHelper =
   'const __dagctlLazy = (load) => { let m; const get = () => (m ??= load()); return new Proxy(function () {}, {get: (_, k) => Reflect.get(get(), k), has: (_, k) => Reflect.has(get(), k), apply: (_, self, args) => Reflect.apply(get(), self, args), construct: (_, args) => Reflect.construct(get(), args)}) };'
+
+// Every chunk has this banner, and most never call the require it defines (esbuild's __require in
+// the runtime chunk is the one bundled CommonJS calls): the require is created on its first call,
+// not in each of the 17 chunks a trigger reads (createRequire: 0.6-0.9 ms of CPU for them all).
+const requireHelper =
+  "let __dagctlRequireFn; const __dagctlRequireHere = () => (__dagctlRequireFn ??= process.getBuiltinModule('node:module').createRequire(import.meta.url)); const require = Object.assign((id) => __dagctlRequireHere()(id), {resolve: (id, options) => __dagctlRequireHere().resolve(id, options)});"
+
+// require() as @oclif/core's own files would: from its folder in node_modules (OCLIF_UNBUNDLED)
+const oclifRequireHelper =
+  "let __dagctlOclifRequireFn; const __dagctlOclifRequire = (id) => (__dagctlOclifRequireFn ??= require('node:module').createRequire(require.resolve('@oclif/core')))(id);"
 
 const importBuiltinHelper =
   'const __dagctlImportBuiltin = (id) => { const m = process.getBuiltinModule(id); const ns = {default: m}; for (const k of Object.keys(m)) if (k !== "default") Object.defineProperty(ns, k, {get: () => m[k], enumerable: true}); return Promise.resolve(ns) };'
@@ -175,7 +197,7 @@ await esbuild
     define: {'process.env.OCLIF_DISABLE_ENGINE_WARNING': '"1"', 'process.env.DAGCTL_BUILD_ID': JSON.stringify(buildId)},
     // CommonJS packages inside an ESM bundle (js-yaml...) call require() for Node's own modules
     // (and the dynamic imports of builtins: __dagctlImportBuiltin, above)
-    banner: {js: `const require = process.getBuiltinModule('node:module').createRequire(import.meta.url);\n${importBuiltinHelper}\n${lazyHelper}`},
+    banner: {js: `${requireHelper}\n${importBuiltinHelper}\n${lazyHelper}\n${oclifRequireHelper}`},
     // The ES builds where a package ships both: the AWS SDK's client-s3 as CommonJS is one file that
     // defines all of S3's operations and their schemas, while its ES build lets esbuild keep only the
     // operations dagctl sends (the chunks holding the SDK: 1.4 MB -> 0.8 MB; a publish with nothing to send, 27 ms less).
