@@ -117,12 +117,13 @@ const OCLIF_UNBUNDLED = new Set(['ejs', 'tinyglobby', 'minimatch', 'lilconfig', 
 // build fails. Config.load asks `(await import('wsl-utils')).isWsl` for the platform at every
 // start: wsl-utils re-exports is-wsl's answer, but its own top loads node:child_process and
 // node:fs/promises (5-6 ms of CPU on Node 24) for helpers only Windows' shell lookup calls. is-wsl
-// is the same answer without them (and already a dependency of dagctl's, for --version).
+// is the same answer without them (and already a dependency of dagctl's, for --version), and a
+// require() of it (esbuild evaluates it at the call) spares the two modules a dynamic import reads.
 // index.js's check of Node against oclif's engines returns before it requires semver (the define
 // below), but esbuild bundled semver (72 KB) all the same: it is required from node_modules instead.
 const OCLIF_REWRITES = {
   'index.js': [["const semver = require('semver');", "const semver = __dagctlOclifRequire('semver');"]],
-  'util/os.js': [["(await import('wsl-utils')).isWsl", "(await import('is-wsl')).default"]],
+  'util/os.js': [["(await import('wsl-utils')).isWsl", "require('is-wsl').default"]],
 }
 const OCLIF_LIB = `${path.sep}node_modules${path.sep}@oclif${path.sep}core${path.sep}lib${path.sep}`
 const oclifLazyRequires = {
@@ -177,7 +178,7 @@ const buildId = buildHash.digest('hex').slice(0, 16)
 
 await esbuild
   .build({
-    entryPoints: ['src/bundle/oclif.ts', 'src/bundle/commands.ts', 'src/bundle/command-not-found.ts', 'src/bundle/version.ts'],
+    entryPoints: ['src/bundle/oclif.ts', 'src/bundle/command-not-found.ts', 'src/bundle/version.ts'],
     outdir: 'dist/bundle',
     bundle: true,
     splitting: true,

@@ -1,5 +1,6 @@
 import type {ResolvedConfig} from '../config/load.js'
 import {DagctlError, UsageError} from '../errors.js'
+import {allowPatterns, assertAllowed} from './allowlist.js'
 import {parseWaitTimeout, readConf, readEventText} from './inputs.js'
 import type {EventTriggerResult} from './event-trigger.js'
 import type {ReplayResult, TriggerContext} from './operate.js'
@@ -76,7 +77,6 @@ export async function runTrigger(input: TriggerInput, loadConfig: () => Resolved
   }
 
   const resolved = input.stream ? await Promise.resolve().then(loadConfig).catch(fatalAnswer) : loadConfig()
-  const {allowPatterns, assertAllowed} = await import('./allowlist.js')
   const allow = allowPatterns(resolved.config)
   // before the client exists, and before anything else loads: a refusal sends nothing and costs little
   if (input.dagId !== undefined) assertAllowed(input.dagId, allow)

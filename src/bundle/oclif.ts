@@ -8,6 +8,10 @@ import {Errors, flush, handle, run as runOclif, type Interfaces} from '@oclif/co
 
 import {COMMAND_LOADERS} from './commands.js'
 
+// oclif's explicit command strategy imports the index from this file (package.json oclif.commands),
+// which bin/run.js has already loaded: the index is not a module of its own to read at every start
+export {COMMANDS} from './commands.js'
+
 /** What a command line starting with one of these runs is dagctl's own: the first words of its command ids, and --version. */
 const OWN = new Set([...Object.keys(COMMAND_LOADERS).map((id) => id.split(':')[0]), '--version'])
 

@@ -29,7 +29,7 @@ describe('the command index of the bundle', () => {
 
   it('is the target package.json gives oclif, and the manifest holds every command with its flags', async () => {
     const pjson = JSON.parse(readFileSync(path.join(SRC, '..', 'package.json'), 'utf8'))
-    expect(pjson.oclif.commands).toEqual({strategy: 'explicit', target: './dist/bundle/commands.js', identifier: 'COMMANDS'})
+    expect(pjson.oclif.commands).toEqual({strategy: 'explicit', target: './dist/bundle/oclif.js', identifier: 'COMMANDS'})
     const manifest = JSON.parse(readFileSync(path.join(SRC, '..', 'oclif.manifest.json'), 'utf8'))
     expect(Object.keys(manifest.commands).sort()).toEqual(Object.keys(COMMANDS).sort())
     // the stand-ins carry no flags: the manifest's come from the command classes
