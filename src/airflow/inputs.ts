@@ -1,4 +1,4 @@
-import {readFile} from 'node:fs/promises'
+import {readFileSync} from 'node:fs'
 
 import {durationFlagMs} from '../config/duration.js'
 import {UsageError} from '../errors.js'
@@ -35,9 +35,10 @@ export async function readEventText(arg: string, resolve: (p: string) => string)
   return Buffer.concat(chunks).toString('utf8')
 }
 
+// read at once: a conf or an event is small, and node:fs/promises is one more builtin to load at a trigger's start
 async function readText(file: string, flag: string): Promise<string> {
   try {
-    return await readFile(file, 'utf8')
+    return readFileSync(file, 'utf8')
   } catch (error) {
     throw new UsageError(`${flag}: cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, {file, hint: 'Check the path.'})
   }

@@ -76,7 +76,7 @@ describe('what a start-up loads (the shipped bundle)', () => {
     for (const marker of CONFIG_LIBRARIES) expect(warm.text, String(marker)).not.toMatch(marker)
   })
 
-  it('a trigger loads neither node:crypto nor node:child_process (6-8 and 4-5 ms of CPU): not for the config cache, the run id, the dead letter, nor oclif asking whether this is WSL', async () => {
+  it('a trigger loads neither node:crypto nor node:child_process nor node:fs/promises (6-8, 4-5 and 1.6 ms of CPU): not for the config cache, the run id, the dead letter, oclif asking whether this is WSL, nor oclif reading its manifest', async () => {
     const dir = tempDir({'dagctl.yaml': 'package: team_a\n'})
     const refused = ['trigger', 'other_pkg_job', '--airflow-url', 'http://127.0.0.1:9']
     const reaching = ['trigger', 'team_a_x', '--airflow-url', 'http://127.0.0.1:9', '--retries', '0']
@@ -85,6 +85,7 @@ describe('what a start-up loads (the shipped bundle)', () => {
       expect(natives).toContain('fs') // the list is the real one
       expect(natives, args.join(' ')).not.toContain('crypto')
       expect(natives, args.join(' ')).not.toContain('child_process')
+      expect(natives, args.join(' ')).not.toContain('fs/promises')
     }
     expect(readFileSync(path.join(dir, '.dagctl', 'trigger-dead-letters.jsonl'), 'utf8')).toMatch(/"id":"[0-9a-f]{16}".*"run_id":"dagctl__\d{8}T\d{6}Z_[0-9a-f]{8}"/)
     // an event's correlation id still names its run through SHA-256 (the id a retry after an upgrade must find again)
@@ -92,11 +93,11 @@ describe('what a start-up loads (the shipped bundle)', () => {
     expect(natives).toContain('crypto')
   })
 
-  it("binds oclif's templates, globbing, plugin patterns, help, spinners, stdin flags, performance marks and child processes lazily (scripts/bundle.mjs), and help still renders through them", async () => {
+  it("binds oclif's templates, globbing, plugin patterns, help, spinners, stdin flags, fs/promises, performance marks and child processes lazily (scripts/bundle.mjs), and help still renders through them", async () => {
     const {text} = await loaded(['trigger', 'other_pkg_job', '--airflow-url', 'http://127.0.0.1:9'], 5)
-    // the eleven bindings of OCLIF_LAZY_REQUIRES, in the chunk every command loads
-    expect(text.match(/= __dagctlLazy\(\(\) => /g)).toHaveLength(11)
-    for (const binding of ['ejs_1', 'tinyglobby_1', 'minimatch_1', 'index_1', 'help_1', 'lilconfig_1', 'cli_spinners_1', 'node_readline_1', 'node_perf_hooks_1', 'node_child_process_1']) expect(text).toMatch(new RegExp(`var ${binding} = __dagctlLazy\\(`))
+    // the fourteen bindings of OCLIF_LAZY_REQUIRES, in the chunk every command loads
+    expect(text.match(/= __dagctlLazy\(\(\) => /g)).toHaveLength(14)
+    for (const binding of ['ejs_1', 'tinyglobby_1', 'minimatch_1', 'index_1', 'help_1', 'lilconfig_1', 'cli_spinners_1', 'node_readline_1', 'promises_1', 'node_perf_hooks_1', 'node_child_process_1']) expect(text).toMatch(new RegExp(`var ${binding} = __dagctlLazy\\(`))
     // OCLIF_UNBUNDLED and semver: not in the bundle at all, required from @oclif/core's folder on first use
     for (const unbundled of ['ejs', 'tinyglobby', 'minimatch', 'lilconfig', 'cli-spinners', 'semver']) {
       expect(text, unbundled).not.toContain(`node_modules/${unbundled}/`)
