@@ -1,10 +1,10 @@
 // The shipped CLI as a few files instead of hundreds: esbuild bundles oclif (src/bundle/oclif.ts,
-// which bin/run.js starts), the command index (src/bundle/commands.ts, oclif's explicit strategy)
-// and the hook, with dagctl's own code and its pure-JS dependencies, into dist/bundle/. Splitting is
-// on and the index imports each command on first use, so every command is a chunk of its own and a
-// run evaluates oclif's chunk, the index and the chunks of the one command it runs (the AWS SDK's
-// only for the commands that open an S3 store). listr2, nunjucks and execa stay in node_modules and
-// load only when a command uses them, and so does oclif's help plugin. Every chunk sits directly in
+// which bin/run.js starts, and which exports the command index of src/bundle/commands.ts for
+// oclif's explicit strategy) and the hook, with dagctl's own code and its pure-JS dependencies, into
+// dist/bundle/. Splitting is on and the index imports each command on first use, so every command
+// is a chunk of its own and a run evaluates oclif's chunk, the index and the chunks of the one
+// command it runs (the AWS SDK's only for the commands that open an S3 store). listr2, nunjucks and
+// execa stay in node_modules and load only when a command uses them, and so does oclif's help plugin. Every chunk sits directly in
 // dist/bundle/, two levels under the package root like the tsc output in dist/<area>/, so
 // import.meta.dirname + '../..' still finds python/ and templates/. Then the manifest
 // (scripts/manifest.mjs).
