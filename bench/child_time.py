@@ -19,6 +19,10 @@ def schedstat(pid):
         return None
 
 
+# RUSAGE_CHILDREN of this process is not zero at its start: `python3` may be a pyenv shim, which runs
+# its own helpers before it execs Python, and their CPU (50-65 ms here) stays counted across the
+# exec. The command's CPU is what the count grows by.
+before = resource.getrusage(resource.RUSAGE_CHILDREN)
 start = time.perf_counter()
 child = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL)
 runq = 0.0
@@ -30,4 +34,5 @@ while child.poll() is None:
 wall = time.perf_counter() - start
 code = child.returncode
 usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-print(json.dumps({"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "runq": runq, "code": code}))
+cpu = (usage.ru_utime - before.ru_utime) + (usage.ru_stime - before.ru_stime)
+print(json.dumps({"wall": wall, "cpu": cpu, "runq": runq, "code": code}))

@@ -5,14 +5,15 @@
  * lines .ci/run installed). The refused trigger runs warm (the config cache of src/config/cache.ts
  * holds the validated dagctl.yaml, as on every run after the first) and cold (a cache folder that cannot be written: yaml and zod load every time). Goal: CPU
  * and wall within 2x of `node -e 0`. runq: time waiting for a core (the machine's load;
- * child_time.py). Benchmarks print; they assert nothing.
+ * child_time.py). Node runs without NODE_EXTRA_CA_CERTS (bench/node-lines.ts, nodeEnv), and once
+ * more with it where it is set. Benchmarks print; they assert nothing.
  */
 import {execFileSync} from 'node:child_process'
 import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 
-import {benchNodes} from './node-lines.js'
+import {benchNodes, nodeEnv} from './node-lines.js'
 
 const N = Number(process.env.BENCH_N ?? 15)
 const REPO = path.resolve(import.meta.dirname, '..')
@@ -21,7 +22,7 @@ const BIN = path.join(REPO, 'bin', 'run.js')
 interface Sample {wall: number; cpu: number; runq: number; code: number}
 
 function run(node: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Sample {
-  const out = execFileSync('python3', [path.join(REPO, 'bench', 'child_time.py'), node, ...args], {cwd, env: {...process.env, NO_COLOR: '1', ...env}, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore']})
+  const out = execFileSync('python3', [path.join(REPO, 'bench', 'child_time.py'), node, ...args], {cwd, env: {...nodeEnv(), NO_COLOR: '1', ...env}, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore']})
   return JSON.parse(out) as Sample
 }
 
@@ -43,6 +44,9 @@ export default async function bench(): Promise<void> {
         ['dagctl trigger refused by the allowlist (exit 5)', refused, 5],
         ['  the same, no config cache (cold)', refused, 5, cold],
       ]
+      // what every Node start pays where NODE_EXTRA_CA_CERTS is set, as on this machine (not in the other rows: bench/node-lines.ts)
+      const caFile = process.env.NODE_EXTRA_CA_CERTS
+      if (caFile) rows.push(['node -e 0, with NODE_EXTRA_CA_CERTS as set here', ['-e', '0'], 0, {NODE_EXTRA_CA_CERTS: caFile}])
       const samples = rows.map(() => [] as Sample[])
       for (const [, args, , env] of rows) run(node, args, project, env) // warm-up (page cache, compile cache, config cache)
       for (let i = 0; i < N; i++) rows.forEach(([, args, , env], r) => samples[r].push(run(node, args, project, env)))

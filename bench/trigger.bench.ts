@@ -22,7 +22,7 @@ import path from 'node:path'
 
 import {ensureAirflowEnv, ensureVenv} from '../src/python/venv.js'
 import {startAirflow} from '../test/helpers/airflow-server.js'
-import {benchNodes} from './node-lines.js'
+import {benchNodes, nodeEnv} from './node-lines.js'
 
 const N = Number(process.env.BENCH_N ?? 15)
 const BIN = path.resolve(import.meta.dirname, '..', 'bin', 'run.js')
@@ -60,7 +60,8 @@ export default async function bench(): Promise<void> {
   try {
     // the API version pinned: no detection round trip
     writeFileSync(path.join(project, 'dagctl.yaml'), 'package: team_a\nenvironments:\n  dev:\n    airflow:\n      api: v2\n')
-    const env = {...process.env, NO_COLOR: '1', DAGCTL_AIRFLOW_URL: airflow.url, DAGCTL_AIRFLOW_USERNAME: 'admin', DAGCTL_AIRFLOW_PASSWORD: airflow.password}
+    // dagctl's environment: without NODE_EXTRA_CA_CERTS, which Node 20 reads at every start (bench/node-lines.ts)
+    const env = {...nodeEnv(), NO_COLOR: '1', DAGCTL_AIRFLOW_URL: airflow.url, DAGCTL_AIRFLOW_USERNAME: 'admin', DAGCTL_AIRFLOW_PASSWORD: airflow.password}
     const token = (await (await fetch(`${airflow.url}/auth/token`, {method: 'POST', headers: {'content-type': 'application/json'}, body: JSON.stringify({username: 'admin', password: airflow.password})})).json()) as {access_token: string}
     const post = (runId: string, bearer: string) => ['-sf', '-o', '/dev/null', '-X', 'POST', `${airflow.url}/api/v2/dags/team_a_ok/dagRuns`, '-H', `Authorization: Bearer ${bearer}`, '-H', 'content-type: application/json', '-d', JSON.stringify({dag_run_id: runId, logical_date: null, conf: {bench: true}})]
     // what a script does without dagctl on Airflow 3: log in, then POST (token and body via the environment, no quoting games)
