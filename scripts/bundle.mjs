@@ -124,7 +124,11 @@ const OCLIF_UNBUNDLED = new Set(['ejs', 'tinyglobby', 'minimatch', 'lilconfig', 
 // require() of it (esbuild evaluates it at the call) spares the two modules a dynamic import reads.
 // index.js's check of Node against oclif's engines returns before it requires semver (the define
 // below), but esbuild bundled semver (72 KB) all the same: it is required from node_modules instead.
+// Plugin.load sorts the command list with localeCompare, whose first call builds ICU's collator for
+// the locale: 5-7 ms of CPU at every start, for ids that oclif compares by code point everywhere
+// else (util.sortBy, which help uses) and whose two orders are the same (test/unit/commands-index).
 const OCLIF_REWRITES = {
+  'config/plugin.js': [['.sort((a, b) => a.id.localeCompare(b.id));', '.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));']],
   'index.js': [["const semver = require('semver');", "const semver = __dagctlOclifRequire('semver');"]],
   'util/os.js': [["(await import('wsl-utils')).isWsl", "require('is-wsl').default"]],
   // the one file every start reads through readJson is oclif.manifest.json (88 KB): read at once, it

@@ -27,6 +27,12 @@ describe('the command index of the bundle', () => {
     }
   })
 
+  // the bundle sorts oclif's command list by code point, not with localeCompare (OCLIF_REWRITES in scripts/bundle.mjs)
+  it('orders its ids the same by code point as by localeCompare', () => {
+    const ids = Object.keys(COMMANDS)
+    expect([...ids].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))).toEqual([...ids].sort((a, b) => a.localeCompare(b)))
+  })
+
   it('is the target package.json gives oclif, and the manifest holds every command with its flags', async () => {
     const pjson = JSON.parse(readFileSync(path.join(SRC, '..', 'package.json'), 'utf8'))
     expect(pjson.oclif.commands).toEqual({strategy: 'explicit', target: './dist/bundle/oclif.js', identifier: 'COMMANDS'})
