@@ -4,10 +4,10 @@
 // dist/bundle/. Splitting is on and the index imports each command on first use, so every command
 // is a chunk of its own and a run evaluates oclif's chunk, the index and the chunks of the one
 // command it runs (the AWS SDK's only for the commands that open an S3 store). listr2, nunjucks and
-// execa stay in node_modules and load only when a command uses them, and so does oclif's help plugin. Every chunk sits directly in
-// dist/bundle/, two levels under the package root like the tsc output in dist/<area>/, so
-// import.meta.dirname + '../..' still finds python/ and templates/. Then the manifest
-// (scripts/manifest.mjs).
+// execa stay in node_modules and load only when a command uses them, and so does oclif's help
+// plugin. Every chunk sits directly in dist/bundle/, two levels under the package root like the tsc
+// output in dist/<area>/, so import.meta.dirname + '../..' still finds python/ and templates/. Then
+// the manifest (scripts/manifest.mjs).
 import {createHash} from 'node:crypto'
 import {readFileSync, readdirSync, rmSync} from 'node:fs'
 import {builtinModules, createRequire} from 'node:module'
@@ -101,10 +101,10 @@ const OCLIF_LAZY_REQUIRES = {
   'errors/handle.js': ['../help/index'], // help shown after an error that asks for it
   'flags.js': ['./help'], // the --help flag's parse
   'help/util.js': ['ejs'], // help templates
+  'parser/parse.js': ['node:readline'], // a flag read from stdin (`-` as its value)
   'performance.js': ['node:perf_hooks'], // its markers, only with OCLIF_PERFORMANCE or DEBUG
   'util/fs.js': ['node:fs/promises'], // Args.file and Args.directory's checks (readJson: OCLIF_REWRITES)
   'util/os.js': ['node:child_process'], // Windows' shell, for the user agent
-  'parser/parse.js': ['node:readline'], // a flag read from stdin (`-` as its value)
   'util/read-pjson.js': ['lilconfig'], // a plugin's package.json (dagctl's own is read in src/bundle/oclif.ts)
   'util/read-tsconfig.js': ['node:fs/promises'], // tsconfig.json (development only)
   'ux/action/spinner.js': ['cli-spinners'], // a spinner's frames: only when one spins
@@ -117,23 +117,24 @@ const OCLIF_LAZY_REQUIRES = {
 // @oclif/core is the one used, as an unbundled oclif would.
 const OCLIF_UNBUNDLED = new Set(['ejs', 'tinyglobby', 'minimatch', 'lilconfig', 'cli-spinners'])
 // Whole expressions of oclif's replaced by what they amount to, each found exactly once, or the
-// build fails. Config.load asks `(await import('wsl-utils')).isWsl` for the platform at every
-// start: wsl-utils re-exports is-wsl's answer, but its own top loads node:child_process and
-// node:fs/promises (5-6 ms of CPU on Node 24) for helpers only Windows' shell lookup calls. is-wsl
-// is the same answer without them (and already a dependency of dagctl's, for --version), and a
-// require() of it (esbuild evaluates it at the call) spares the two modules a dynamic import reads.
-// index.js's check of Node against oclif's engines returns before it requires semver (the define
-// below), but esbuild bundled semver (72 KB) all the same: it is required from node_modules instead.
-// Plugin.load sorts the command list with localeCompare, whose first call builds ICU's collator for
-// the locale: 5-7 ms of CPU at every start, for ids that oclif compares by code point everywhere
-// else (util.sortBy, which help uses) and whose two orders are the same (test/unit/commands-index).
+// build fails.
 const OCLIF_REWRITES = {
+  // Plugin.load sorts the command list with localeCompare, whose first call builds ICU's collator for
+  // the locale (5-7 ms of CPU at every start), for ids that oclif compares by code point everywhere
+  // else (util.sortBy, which help uses) and whose two orders are the same (test/unit/commands-index)
   'config/plugin.js': [['.sort((a, b) => a.id.localeCompare(b.id));', '.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));']],
+  // the check of Node against oclif's engines returns before it requires semver (the define below),
+  // but esbuild bundled semver (72 KB) all the same: it is required from node_modules instead
   'index.js': [["const semver = require('semver');", "const semver = __dagctlOclifRequire('semver');"]],
-  'util/os.js': [["(await import('wsl-utils')).isWsl", "require('is-wsl').default"]],
   // the one file every start reads through readJson is oclif.manifest.json (88 KB): read at once, it
   // needs no node:fs/promises (1.6 ms of CPU to load on Node 24) and no round trip through the thread pool
   'util/fs.js': [["const contents = await (0, promises_1.readFile)(path, 'utf8');", "const contents = (0, node_fs_1.readFileSync)(path, 'utf8');"]],
+  // Config.load asks wsl-utils whether this is WSL at every start: wsl-utils re-exports is-wsl's
+  // answer, but its own top loads node:child_process and node:fs/promises (5-6 ms of CPU on Node 24)
+  // for helpers only Windows' shell lookup calls. is-wsl is the same answer without them (and a
+  // dependency of dagctl's, for --version), and a require() of it (esbuild evaluates it at the call)
+  // spares the two modules a dynamic import reads.
+  'util/os.js': [["(await import('wsl-utils')).isWsl", "require('is-wsl').default"]],
 }
 const OCLIF_LIB = `${path.sep}node_modules${path.sep}@oclif${path.sep}core${path.sep}lib${path.sep}`
 const oclifLazyRequires = {

@@ -1,12 +1,12 @@
 /**
  * Every command, by id: the target of oclif's explicit command strategy (package.json
  * oclif.commands), exported from src/bundle/oclif.ts so that it is part of the bundle's oclif.js,
- * which bin/run.js has loaded already. Each entry is a stand-in whose `run` imports its command's module when that
- * command runs, so the bundle (scripts/bundle.mjs) splits every command into a chunk of its own and
- * `dagctl trigger` never evaluates `cluster up`'s or `sync`'s code (the AWS SDK, pino, prom-client).
- * oclif takes everything else it needs before `run` (flags, help, the command list) from
- * oclif.manifest.json, which scripts/bundle.mjs writes from the command classes themselves.
- * test/unit/commands-index.test.ts holds this list to src/commands/.
+ * which bin/run.js has loaded already. Each entry is a stand-in whose `run` imports its command's
+ * module when that command runs, so the bundle (scripts/bundle.mjs) splits every command into a
+ * chunk of its own and `dagctl trigger` never evaluates `cluster up`'s or `sync`'s code (the AWS
+ * SDK, pino, prom-client). oclif takes everything else it needs before `run` (flags, help, the
+ * command list) from oclif.manifest.json, which scripts/manifest.mjs writes from the command classes
+ * themselves. test/unit/commands-index.test.ts holds this list to src/commands/.
  */
 import type {Command, Config} from '@oclif/core'
 
