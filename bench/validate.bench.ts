@@ -11,6 +11,8 @@ import {mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync} from 'node:f
 import os from 'node:os'
 import path from 'node:path'
 
+import {nodeEnv} from './node-lines.js'
+
 const REPO = path.resolve(import.meta.dirname, '..')
 const BIN = path.join(REPO, 'bin', 'run.js')
 const FILES = 1000
@@ -75,7 +77,8 @@ function dagFile(i: number, rand: () => number): string {
 
 /** Wall and CPU (user + system, children included) seconds of one run, through child_time.py. */
 async function time(cmd: string, args: string[], cwd: string, env: Record<string, string> = {}): Promise<{wall: number; cpu: number}> {
-  const res = await execa('python3', [path.join(REPO, 'bench', 'child_time.py'), cmd, ...args], {cwd, env: {NO_COLOR: '1', ...env}})
+  // without NODE_EXTRA_CA_CERTS, which Node 20 reads at every start (bench/node-lines.ts); the floor's python3 does not read it
+  const res = await execa('python3', [path.join(REPO, 'bench', 'child_time.py'), cmd, ...args], {cwd, env: {...nodeEnv(), NO_COLOR: '1', ...env}, extendEnv: false})
   const out = JSON.parse(res.stdout) as {wall: number; cpu: number; code: number}
   if (out.code !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${out.code}`)
   return {wall: out.wall * 1000, cpu: out.cpu * 1000}
