@@ -3,10 +3,11 @@
  * loaded, no request) beside `node -e 0`, wall and CPU (user + system, through child_time.py), on
  * every Node found (bench/node-lines.ts: the one running the bench, then DAGCTL_BENCH_NODES or the
  * lines .ci/run installed). The refused trigger runs warm (the config cache of src/config/cache.ts
- * holds the validated dagctl.yaml, as on every run after the first) and cold (a cache folder that cannot be written: yaml and zod load every time). Goal: CPU
- * and wall within 2x of `node -e 0`. runq: time waiting for a core (the machine's load;
- * child_time.py). Node runs without NODE_EXTRA_CA_CERTS (bench/node-lines.ts, nodeEnv), and once
- * more with it where it is set. Benchmarks print; they assert nothing.
+ * holds the validated dagctl.yaml, as on every run after the first) and cold (a cache folder that
+ * cannot be written: yaml and zod load every time). Goal: CPU and wall within 2x of `node -e 0`.
+ * runq: time waiting for a core (the machine's load; child_time.py). Node runs without
+ * NODE_EXTRA_CA_CERTS (bench/node-lines.ts, nodeEnv), and once more with it where it is set.
+ * Benchmarks print; they assert nothing.
  */
 import {execFileSync} from 'node:child_process'
 import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'

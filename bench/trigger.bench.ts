@@ -88,38 +88,35 @@ export default async function bench(): Promise<void> {
       ['curl: POST /auth/token, then POST dagRuns', []],
       ['airflowctl dags trigger, token in hand (POST)', []],
     ]
-    const dagctlRows = nodes.map(({version}) => {
-      const first = rows.length
-      const on = nodes.length > 1 ? ` [Node ${version}]` : ''
-      rows.push([`dagctl trigger (login, paused check + POST)${on}`, []], [`dagctl trigger, token in hand (paused check + POST)${on}`, []], [`dagctl trigger refused by the allowlist (start-up, no request)${on}`, []])
-      return {login: rows[first], token: rows[first + 1], refused: rows[first + 2]}
-    })
-    // DAGCTL_BENCH_BEFORE=/path/to/an/older/bin/run.js: that build's rows beside, same run, same load (on the first Node)
+    // every dagctl that runs: this build on each Node line, then DAGCTL_BENCH_BEFORE=/path/to/an/older/bin/run.js
+    // on the first Node (that build's rows beside, same run, same load); three rows each
     const before = process.env.DAGCTL_BENCH_BEFORE ? path.resolve(process.env.DAGCTL_BENCH_BEFORE) : undefined
-    const beforeRows = rows.length
-    if (before) rows.push(['before: dagctl trigger (login, paused check + POST)', []], ['before: dagctl trigger, token in hand', []], ['before: dagctl trigger refused by the allowlist', []])
+    const targets = [
+      ...nodes.map(({bin, version}) => ({node: bin, run: BIN, prefix: '', suffix: nodes.length > 1 ? ` [Node ${version}]` : ''})),
+      ...(before ? [{node: nodes[0]!.bin, run: before, prefix: 'before: ', suffix: ''}] : []),
+    ]
+    const dagctlRows = targets.map(({prefix, suffix}) => {
+      const first = rows.length
+      rows.push([`${prefix}dagctl trigger (login, paused check + POST)${suffix}`, []], [`${prefix}dagctl trigger, token in hand (paused check + POST)${suffix}`, []], [`${prefix}dagctl trigger refused by the allowlist (start-up, no request)${suffix}`, []])
+      return {login: rows[first]!, token: rows[first + 1]!, refused: rows[first + 2]!}
+    })
     // one warm-up each, not counted
     time('warm-up', 'curl', post('warmup_curl', token.access_token))
     const [warmArgs, warmEnv] = loginAndPost('warmup_login')
     time('warm-up', 'bash', warmArgs, {env: warmEnv})
-    for (const node of nodes) time('warm-up', node.bin, [BIN, 'trigger', 'team_a_ok', ...CONF, '--json'], {cwd: project, env})
+    for (const t of targets) time('warm-up', t.node, [t.run, 'trigger', 'team_a_ok', ...CONF, '--json'], {cwd: project, env})
     time('warm-up', airflowctl, ctl('warmup_airflowctl'), {env: ctlEnv})
     for (let i = 0; i < N; i++) {
       rows[0][1].push(time(rows[0][0], 'curl', post(`curl_${i}`, token.access_token)))
       const [args, shellEnv] = loginAndPost(`curl_login_${i}`)
       rows[1][1].push(time(rows[1][0], 'bash', args, {env: shellEnv}))
       rows[2][1].push(time(rows[2][0], airflowctl, ctl(`airflowctl_${i}`), {env: ctlEnv}))
-      nodes.forEach((node, n) => {
-        const {login, token: withToken, refused} = dagctlRows[n]
-        login[1].push(time(login[0], node.bin, [BIN, 'trigger', 'team_a_ok', ...CONF, '--json'], {cwd: project, env}))
-        withToken[1].push(time(withToken[0], node.bin, [BIN, 'trigger', 'team_a_ok', ...CONF, '--json'], {cwd: project, env: tokenEnv}))
-        refused[1].push(time(refused[0], node.bin, [BIN, 'trigger', 'other_pkg_job', '--json'], {cwd: project, env, expectExit: 5}))
+      targets.forEach((t, n) => {
+        const {login, token: withToken, refused} = dagctlRows[n]!
+        login[1].push(time(login[0], t.node, [t.run, 'trigger', 'team_a_ok', ...CONF, '--json'], {cwd: project, env}))
+        withToken[1].push(time(withToken[0], t.node, [t.run, 'trigger', 'team_a_ok', ...CONF, '--json'], {cwd: project, env: tokenEnv}))
+        refused[1].push(time(refused[0], t.node, [t.run, 'trigger', 'other_pkg_job', '--json'], {cwd: project, env, expectExit: 5}))
       })
-      if (before) {
-        rows[beforeRows][1].push(time(rows[beforeRows][0], 'node', [before, 'trigger', 'team_a_ok', ...CONF, '--json'], {cwd: project, env}))
-        rows[beforeRows + 1][1].push(time(rows[beforeRows + 1][0], 'node', [before, 'trigger', 'team_a_ok', ...CONF, '--json'], {cwd: project, env: tokenEnv}))
-        rows[beforeRows + 2][1].push(time(rows[beforeRows + 2][0], 'node', [before, 'trigger', 'other_pkg_job', '--json'], {cwd: project, env, expectExit: 5}))
-      }
     }
     console.log(`\n${N} runs each against Airflow 3.3 on loopback (${airflow.url}), ${os.cpus().length} cores, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`)
     console.log(`${'what'.padEnd(82)}  ${'wall'.padStart(8)}  ${'p90'.padStart(8)}  ${'cpu'.padStart(8)}  ${'runq'.padStart(8)}  failed`)
