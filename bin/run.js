@@ -4,7 +4,22 @@ import {fileURLToPath} from 'node:url'
 
 // Node >= 22.1 keeps compiled code on disk between runs (in the OS temp folder unless
 // NODE_COMPILE_CACHE says where); Node 20 has no such API, and runs as before.
-module.enableCompileCache?.()
+const compileCache = module.enableCompileCache?.()
+const {ENABLED, ALREADY_ENABLED} = module.constants?.compileCacheStatus ?? {}
+if (compileCache !== undefined && (compileCache.status === ENABLED || compileCache.status === ALREADY_ENABLED)) {
+  // The cache holds only what V8 compiles with a chunk, so the bundle's chunks are compiled whole
+  // (--no-lazy) and the next run compiles none of their functions again: 12% fewer instructions for a
+  // warm trigger on Node 24, the first run after an install 15% more. Each chunk's banner turns this
+  // off once its graph is compiled, so that Node's own modules still load from their built-in cache
+  // (scripts/bundle.mjs, eagerHelper). Without a cache, compiling unused functions would only cost.
+  const v8 = process.getBuiltinModule('node:v8')
+  let eager = false
+  const compileEagerly = (on) => {
+    if (on !== eager) v8.setFlagsFromString((eager = on) ? '--no-lazy' : '--lazy')
+  }
+  globalThis[Symbol.for('dagctl.compileEagerly')] = compileEagerly
+  compileEagerly(true)
+}
 
 // The shipped binary runs the build, whatever NODE_ENV says: oclif would otherwise swap in the
 // TypeScript sources under NODE_ENV=test|development, with a second copy of oclif beside the bundle's.

@@ -9,7 +9,7 @@
 // output in dist/<area>/, so import.meta.dirname + '../..' still finds python/ and templates/. Then
 // the manifest (scripts/manifest.mjs).
 import {createHash} from 'node:crypto'
-import {readFileSync, readdirSync, rmSync} from 'node:fs'
+import {readFileSync, readdirSync, rmSync, writeFileSync} from 'node:fs'
 import {builtinModules, createRequire} from 'node:module'
 import path from 'node:path'
 
@@ -179,6 +179,21 @@ const oclifRequireHelper =
 const importBuiltinHelper =
   'const __dagctlImportBuiltin = (id) => { const m = process.getBuiltinModule(id); const ns = {default: m}; for (const k of Object.keys(m)) if (k !== "default") Object.defineProperty(ns, k, {get: () => m[k], enumerable: true}); return Promise.resolve(ns) };'
 
+// Node's compile cache (bin/run.js) keeps what V8 compiled when it first compiled a chunk, written
+// right after that compile: the top level, not the functions V8 compiles lazily on their first
+// call, which are compiled again at every start (a third of a warm trigger's CPU beyond `node -e 0`
+// on Node 24; 3,000 functions called at load cost 17 ms more with the cache than compiled eagerly).
+// So where the cache is on, bin/run.js has V8 compile the bundle's chunks eagerly (--no-lazy), and
+// the cache then holds every function of theirs that a run calls. It is off again for what runs
+// after them: Node's own modules load from their built-in code cache only when compiled lazily (with
+// --no-lazy, a warm trigger compiled them from source: 31 M instructions more). The switch is
+// bin/run.js's (none where there is no cache: Node 20, NODE_DISABLE_COMPILE_CACHE); the first chunk
+// of a graph that runs turns it off (its banner), as every chunk of the graph is compiled by then;
+// each import of a chunk turns it on, and off again when it settles (a chunk already loaded runs no
+// banner).
+const eagerHelper =
+  "const __dagctlCompileEagerly = globalThis[Symbol.for('dagctl.compileEagerly')]; __dagctlCompileEagerly?.(false); const __dagctlEager = (load) => { __dagctlCompileEagerly?.(true); return load().finally(() => __dagctlCompileEagerly?.(false)) };"
+
 // The build's id, for the config cache (src/config/cache.ts): a hash of the sources and the locked
 // dependencies, so that a new build never serves what an older build's schema validated.
 const buildHash = createHash('sha256')
@@ -209,7 +224,7 @@ await esbuild
     define: {'process.env.OCLIF_DISABLE_ENGINE_WARNING': '"1"', 'process.env.DAGCTL_BUILD_ID': JSON.stringify(buildId)},
     // CommonJS packages inside an ESM bundle (js-yaml...) call require() for Node's own modules
     // (and the dynamic imports of builtins: __dagctlImportBuiltin, above)
-    banner: {js: `${requireHelper}\n${importBuiltinHelper}\n${lazyHelper}\n${oclifRequireHelper}`},
+    banner: {js: `${eagerHelper}\n${requireHelper}\n${importBuiltinHelper}\n${lazyHelper}\n${oclifRequireHelper}`},
     // The ES builds where a package ships both: the AWS SDK's client-s3 as CommonJS is one file that
     // defines all of S3's operations and their schemas, while its ES build lets esbuild keep only the
     // operations dagctl sends (the chunks holding the SDK: 1.4 MB -> 0.8 MB; a publish with nothing to send, 27 ms less).
@@ -221,3 +236,16 @@ await esbuild
   .then(async (result) => {
     if (result.metafile) console.log(await esbuild.analyzeMetafile(result.metafile))
   })
+
+// Each import of a chunk (esbuild writes `import("./chunk-<hash>.js")`) goes through the banner's
+// __dagctlEager (eagerHelper, above). The line keeps its place: the source maps stay true.
+const CHUNK_IMPORT = /\bimport\("\.\/chunk-[A-Z0-9]+\.js"\)/g
+let chunkImports = 0
+for (const file of readdirSync('dist/bundle').filter((f) => f.endsWith('.js'))) {
+  const target = path.join('dist/bundle', file)
+  const source = readFileSync(target, 'utf8')
+  const contents = source.replace(CHUNK_IMPORT, (load) => (chunkImports++, `__dagctlEager(() => ${load})`))
+  if (contents !== source) writeFileSync(target, contents)
+}
+// the command index imports each command's chunk: none found means esbuild writes them otherwise now
+if (chunkImports === 0) throw new Error('eager chunks: no import("./chunk-<hash>.js") in dist/bundle (a new esbuild? check CHUNK_IMPORT)')
