@@ -1,5 +1,6 @@
 import {execa} from 'execa'
-import {existsSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {existsSync, readFileSync, readdirSync, rmSync, writeFileSync} from 'node:fs'
+import module from 'node:module'
 import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, inject, it} from 'vitest'
 
@@ -15,6 +16,7 @@ import {MOTO_ENV, startMoto, type Moto} from '../helpers/moto.js'
  */
 
 const SECRET = 'dagctl-test-secret-7f3a91-never-printed'
+const HAS_COMPILE_CACHE = typeof (module as {enableCompileCache?: unknown}).enableCompileCache === 'function'
 
 const report = (dir: string, file: string) => readFileSync(path.join(dir, 'dagctl-reports', file), 'utf8')
 
@@ -81,6 +83,10 @@ describe('GitLab template, run by gitlab-ci-local', () => {
     const first = await repo.run({CI_COMMIT_BRANCH: 'main', DAGCTL_STORE: store})
     expect(first.exitCode, first.log).toBe(0)
     expect(first.log).toContain('Published release 1 of orders to dev.')
+    // Node's compiled code of dagctl went into dagctl's cache folder, which GitLab's cache keeps
+    // between jobs (Node 20 has no compile cache, and writes none)
+    const compileCache = path.join(repo.dir, '.dagctl-cache', 'node-compile-cache')
+    expect(existsSync(compileCache) && readdirSync(compileCache).length > 0).toBe(HAS_COMPILE_CACHE)
     const second = await repo.run({CI_COMMIT_BRANCH: 'main', DAGCTL_STORE: store})
     expect(second.exitCode, second.log).toBe(0)
     expect(second.log).toContain('Nothing changed: release 1 stays current')

@@ -32,6 +32,9 @@ describe('.gitlab-ci.yml', () => {
     expect(template['dagctl-publish-dev'].environment.name).toBe('dev')
     expect(template['dagctl-publish-prod'].environment.name).toBe('prod')
     expect(template.stages).toBeUndefined() // the package's own stages stay
+    // Node's compile cache of dagctl lives in dagctl's cache folder, among the paths GitLab's cache keeps
+    expect(template['.dagctl'].before_script.join('\n')).toContain('export NODE_COMPILE_CACHE="${NODE_COMPILE_CACHE:-$DAGCTL_CACHE_DIR/node-compile-cache}"')
+    expect(template['.dagctl'].cache.flatMap((c: {paths: string[]}) => c.paths)).toContain('.dagctl-cache/node-compile-cache/')
   })
 
   it('schema check can fail: a job with an unknown keyword is rejected', () => {
