@@ -47,7 +47,7 @@ async function compiled(dir: string, env: Record<string, string> = {}): Promise<
 }
 
 describe("the bundle and Node's compile cache", () => {
-  it(`${HAS_COMPILE_CACHE ? 'a warm run compiles none of the bundle’s functions again' : 'Node 20 has no compile cache: the bundle compiles lazily, as before'}`, async () => {
+  it(HAS_COMPILE_CACHE ? 'a warm run compiles none of the functions of the bundle again' : 'Node 20 has no compile cache: the bundle compiles lazily, as before', async () => {
     const dir = tempDir({'dagctl.yaml': 'package: team_a\n'})
     const first = await compiled(dir)
     const warm = await compiled(dir)
