@@ -6,13 +6,10 @@ import {fileURLToPath} from 'node:url'
 // NODE_COMPILE_CACHE says where); Node 20 has no such API, and runs as before.
 const compileCache = module.enableCompileCache?.()
 const {ENABLED, ALREADY_ENABLED} = module.constants?.compileCacheStatus ?? {}
-if (compileCache !== undefined && (compileCache.status === ENABLED || compileCache.status === ALREADY_ENABLED)) {
-  // The cache holds only what V8 compiles with a chunk, so the bundle's chunks are compiled whole
-  // (--no-lazy) and the next run compiles none of their functions again: a warm trigger runs 18%
-  // fewer instructions on Node 24 (234 M -> 190-196 M), the first run after an install 17% more.
-  // Each chunk's banner turns this off once its graph is compiled, so that Node's own modules still
-  // load from their built-in cache (scripts/bundle.mjs, eagerHelper). Without a cache, compiling
-  // unused functions would only cost.
+if (compileCache && (compileCache.status === ENABLED || compileCache.status === ALREADY_ENABLED)) {
+  // where the cache keeps it, V8 compiles the bundle's chunks whole, so that no run compiles their
+  // functions again; each chunk turns this off once compiled (why and what it saves: eagerHelper in
+  // scripts/bundle.mjs)
   const v8 = process.getBuiltinModule('node:v8')
   let eager = false
   const compileEagerly = (on) => {

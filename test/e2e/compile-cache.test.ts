@@ -1,10 +1,9 @@
 import {execa} from 'execa'
 import {readFileSync} from 'node:fs'
-import module from 'node:module'
 import path from 'node:path'
 import {describe, expect, it} from 'vitest'
 
-import {BIN} from '../helpers/cli.js'
+import {BIN, HAS_COMPILE_CACHE} from '../helpers/cli.js'
 import {budget} from '../helpers/budget.js'
 import {tempDir} from '../helpers/tmp.js'
 
@@ -14,7 +13,6 @@ import {tempDir} from '../helpers/tmp.js'
 // (--log-function-events): `script-details,<id>,<url>` names a script, and a
 // `function,parse-function,<id>,...` line is one function compiled lazily. No timed assertion: the
 // start-up bench (bench/startup.bench.ts) has the times.
-const HAS_COMPILE_CACHE = typeof (module as {enableCompileCache?: unknown}).enableCompileCache === 'function'
 const REFUSED = ['trigger', 'other_pkg_job', '--airflow-url', 'http://127.0.0.1:9']
 
 interface Compiled {

@@ -1,10 +1,9 @@
 import {execa} from 'execa'
 import {existsSync, readFileSync, readdirSync, rmSync, writeFileSync} from 'node:fs'
-import module from 'node:module'
 import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, inject, it} from 'vitest'
 
-import {runCli} from '../helpers/cli.js'
+import {HAS_COMPILE_CACHE, runCli} from '../helpers/cli.js'
 import {packageRepo} from '../helpers/gitlab-ci-local.js'
 import {MOTO_ENV, startMoto, type Moto} from '../helpers/moto.js'
 
@@ -16,7 +15,6 @@ import {MOTO_ENV, startMoto, type Moto} from '../helpers/moto.js'
  */
 
 const SECRET = 'dagctl-test-secret-7f3a91-never-printed'
-const HAS_COMPILE_CACHE = typeof (module as {enableCompileCache?: unknown}).enableCompileCache === 'function'
 
 const report = (dir: string, file: string) => readFileSync(path.join(dir, 'dagctl-reports', file), 'utf8')
 
