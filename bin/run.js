@@ -18,6 +18,9 @@ if (compileCache && (compileCache.status === ENABLED || compileCache.status === 
   globalThis[Symbol.for('dagctl.compileEagerly')] = compileEagerly
   compileEagerly(true)
 }
+// Node 20 (no such API) runs the bundle's CommonJS copy, which V8 compiles with a cache of its own
+// (src/bundle/commonjs-loader.ts); with --verbose the ES bundle, whose stacks source maps resolve
+const commonJs = !module.enableCompileCache && !process.env.NODE_DISABLE_COMPILE_CACHE && !process.argv.includes('--verbose')
 
 // The shipped binary runs the build, whatever NODE_ENV says: oclif would otherwise swap in the
 // TypeScript sources under NODE_ENV=test|development, with a second copy of oclif beside the bundle's.
@@ -34,6 +37,6 @@ if (process.argv[2] === '--version') {
   process.stdout.write(`${versionLine(fileURLToPath(new URL('..', import.meta.url)))}\n`)
 } else {
   // oclif and the commands from the bundle (scripts/bundle.mjs): a few files instead of hundreds
-  const {run} = await import('../dist/bundle/oclif.js')
+  const {run} = commonJs ? (await import('../dist/bundle-cjs/loader.js')).load('oclif.cjs') : await import('../dist/bundle/oclif.js')
   await run(import.meta.url)
 }

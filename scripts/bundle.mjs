@@ -249,3 +249,55 @@ for (const output of outputFiles) {
 }
 // the command index imports each command's chunk: none found means esbuild writes them otherwise now
 if (chunkImports === 0) throw new Error('eager chunks: no import("./chunk-<hash>.js") in dist/bundle (a new esbuild? check CHUNK_IMPORT)')
+
+// Node 20 has no compile cache (module.enableCompileCache() is 22.1+), and V8 caches code only of
+// what node:vm compiles, which takes no ES module: so every chunk is also written as CommonJS, in
+// dist/bundle-cjs/ (two levels under the root too), which src/bundle/commonjs-loader.ts loads with a
+// cache on Node 20 (why and what it saves: there). esbuild converts each chunk from the ES output
+// above: the imports of chunks become require() of their .cjs, which the loader answers; the
+// banner's require helper goes, since a CommonJS module has its own; import.meta becomes __filename's.
+rmSync('dist/bundle-cjs', {recursive: true, force: true})
+mkdirSync('dist/bundle-cjs', {recursive: true})
+const STATIC_CHUNK_IMPORT = /(\bfrom\s*|\bimport\s*)"\.\/(chunk-[A-Z0-9]+)\.js"/g
+const DYNAMIC_CHUNK_IMPORT = /\bimport\("\.\/(chunk-[A-Z0-9]+)\.js"\)/g
+const DYNAMIC_IMPORT_AS_REQUIRE = /Promise\.resolve\(\)\.then\(\(\) => __toESM\d*\(require\(/g
+let dynamicImports = 0
+const commonJsKey = createHash('sha256')
+for (const output of outputFiles.filter((o) => o.path.endsWith('.js')).sort((a, b) => (a.path < b.path ? -1 : 1))) {
+  const source = output.text.replace(/\n\/\/# sourceMappingURL=\S+\n?$/, '\n')
+  if (!source.includes(requireHelper)) throw new Error(`CommonJS chunks: no banner in ${output.path}`)
+  const es = source
+    .replace(requireHelper, '')
+    .replace(DYNAMIC_CHUNK_IMPORT, (_, chunk) => `Promise.resolve().then(() => require("./${chunk}.cjs"))`)
+    .replace(STATIC_CHUNK_IMPORT, (_, keyword, chunk) => `${keyword}"./${chunk}.cjs"`)
+  const {code: converted} = await esbuild.transform(es, {
+    format: 'cjs',
+    platform: 'node',
+    target: 'node20',
+    // a dynamic import of anything else (listr2, execa, oclif's plugins): below
+    supported: {'dynamic-import': false},
+    define: {'import.meta.url': '__dagctlImportMetaUrl', 'import.meta.dirname': '__dirname'},
+    logLevel: 'error',
+  })
+  // esbuild writes each as a require() (`Promise.resolve().then(() => __toESM(require(x)))`), which
+  // becomes an import() by the loader (its __dagctlImport): V8 keeps no import() callback with the
+  // cached code of a node:vm script, and a require() of an ES module would see its namespace as default
+  const code = converted.replace(DYNAMIC_IMPORT_AS_REQUIRE, () => (dynamicImports++, 'Promise.resolve().then(() => __dagctlImport(('))
+  const url = code.includes('__dagctlImportMetaUrl') ? 'const __dagctlImportMetaUrl = require("node:url").pathToFileURL(__filename).href;\n' : ''
+  const name = path.basename(output.path).replace(/\.js$/, '.cjs')
+  commonJsKey.update(`${name}\0${url}${code}\0`)
+  writeFileSync(path.join('dist/bundle-cjs', name), url + code)
+}
+// dagctl's import() of listr2 and execa: none found means esbuild converts them otherwise now
+if (dynamicImports === 0) throw new Error('CommonJS chunks: no dynamic import as esbuild converts them (a new esbuild? check DYNAMIC_IMPORT_AS_REQUIRE)')
+// the loader, on its own: the build's key names its cache, so that no build reads another's code
+await esbuild.build({
+  entryPoints: ['src/bundle/commonjs-loader.ts'],
+  outfile: 'dist/bundle-cjs/loader.js',
+  bundle: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  define: {DAGCTL_COMMONJS_KEY: JSON.stringify(commonJsKey.digest('hex').slice(0, 16))},
+  logLevel: 'warning',
+})

@@ -27,6 +27,9 @@ export async function run(binUrl: string, argv = process.argv.slice(2)): Promise
   const root = path.resolve(path.dirname(fileURLToPath(binUrl)), '..')
   const pjson = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as Interfaces.PJSON
   if (argv[0] !== undefined && OWN.has(argv[0])) pjson.oclif = {...pjson.oclif, plugins: []}
+  // run from the CommonJS copy of the bundle (Node 20: src/bundle/commonjs-loader.ts), oclif takes
+  // the index and the hook from that copy too, which the loader has put in require's cache
+  if (import.meta.url.endsWith('.cjs')) pjson.oclif = {...pjson.oclif, ...commonJsTargets(pjson.oclif)}
   // validate's Python helper starts now, on a guess its command checks (src/check/speculate.ts)
   if (argv[0] === 'validate') (await import('../check/speculate.js')).speculateValidate(argv.slice(1))
   // what oclif's execute() does, but for a command's own exit: BaseCommand.catch has printed what
@@ -39,4 +42,12 @@ export async function run(binUrl: string, argv = process.argv.slice(2)): Promise
     },
     async (error: Error) => (error instanceof Errors.ExitError ? process.exit(error.oclif.exit) : handle(error)),
   )
+}
+
+/** package.json's paths into dist/bundle/ (the commands' index, the hooks), as those of their CommonJS copies in dist/bundle-cjs/ */
+function commonJsTargets(oclif: Interfaces.PJSON['oclif']): Pick<Interfaces.PJSON['oclif'], 'commands' | 'hooks'> {
+  const copy = (file: string) => file.replace(/^\.\/dist\/bundle\/([\w-]+)\.js$/, './dist/bundle-cjs/$1.cjs')
+  const commands = typeof oclif.commands === 'object' ? {...oclif.commands, target: copy(oclif.commands.target)} : oclif.commands
+  const hooks = Object.fromEntries(Object.entries(oclif.hooks ?? {}).map(([event, file]) => [event, typeof file === 'string' ? copy(file) : file]))
+  return {commands, hooks}
 }

@@ -81,10 +81,11 @@ describe('GitLab template, run by gitlab-ci-local', () => {
     const first = await repo.run({CI_COMMIT_BRANCH: 'main', DAGCTL_STORE: store})
     expect(first.exitCode, first.log).toBe(0)
     expect(first.log).toContain('Published release 1 of orders to dev.')
-    // Node's compiled code of dagctl went into dagctl's cache folder, which GitLab's cache keeps
-    // between jobs (Node 20 has no compile cache, and writes none)
+    // the compiled code of dagctl went into dagctl's cache folder, which GitLab's cache keeps
+    // between jobs: Node's own compile cache, or on Node 20 dagctl's (src/bundle/commonjs-loader.ts)
     const compileCache = path.join(repo.dir, '.dagctl-cache', 'node-compile-cache')
-    expect(existsSync(compileCache) && readdirSync(compileCache).length > 0).toBe(HAS_COMPILE_CACHE)
+    expect(existsSync(compileCache) && readdirSync(compileCache).some((entry) => entry.startsWith('dagctl-'))).toBe(!HAS_COMPILE_CACHE)
+    expect(readdirSync(compileCache).length).toBeGreaterThan(0)
     const second = await repo.run({CI_COMMIT_BRANCH: 'main', DAGCTL_STORE: store})
     expect(second.exitCode, second.log).toBe(0)
     expect(second.log).toContain('Nothing changed: release 1 stays current')

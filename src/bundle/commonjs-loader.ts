@@ -1,0 +1,106 @@
+/**
+ * The bundle with a compile cache on Node 20, which has no module.enableCompileCache(): bin/run.js
+ * loads oclif.cjs through here. Every chunk of dist/bundle/ is also in dist/bundle-cjs/ as CommonJS
+ * (scripts/bundle.mjs), which V8 compiles through node:vm with code it kept from an earlier run, as
+ * Node 22+ does for ES modules. Without it, Node 20 parsed and compiled every function a trigger
+ * runs at every start: 141 M of a refused trigger's 303 M instructions, where `node -e 0` is 87 M.
+ *
+ * Each chunk is compiled whole (V8's --no-lazy, for the compile only), so that its cache holds every
+ * function the next runs call; the cache is written right after the compile, and kept under the
+ * build's key and V8's version, in NODE_COMPILE_CACHE (as Node's own is) or the OS temp folder. A
+ * cache V8 rejects is written again; one that cannot be read or written is only not used.
+ * NODE_DISABLE_COMPILE_CACHE turns it off as it does Node's (bin/run.js then loads dist/bundle/).
+ *
+ * Built on its own (scripts/bundle.mjs): it imports nothing, so as not to load the facade of any
+ * builtin module before the chunks run, and it runs before anything else of dagctl.
+ */
+
+declare const DAGCTL_COMMONJS_KEY: string
+
+const fs = process.getBuiltinModule('node:fs')
+const path = process.getBuiltinModule('node:path')
+const vm = process.getBuiltinModule('node:vm')
+const v8 = process.getBuiltinModule('node:v8')
+const Module = process.getBuiltinModule('node:module')
+
+const CHUNKS_DIR = import.meta.dirname
+const CACHE_DIR = path.join(
+  process.env.NODE_COMPILE_CACHE || path.join(process.getBuiltinModule('node:os').tmpdir(), 'node-compile-cache'),
+  `dagctl-${DAGCTL_COMMONJS_KEY}-v8-${process.versions.v8}-${process.arch}`,
+)
+const CHUNK = /^\.\/[\w-]+\.cjs$/
+
+// A chunk's import() (of listr2, execa, oclif's plugins) is one from here (scripts/bundle.mjs makes
+// it a call of this), so that Node's own loader resolves it as from the chunks' folder
+const importFromHere = (specifier: string): Promise<unknown> => import(specifier)
+
+// require() as Node's from dist/bundle-cjs/, and its cache (require.cache)
+const nodeRequire = Module.createRequire(path.join(CHUNKS_DIR, 'loader.js'))
+/** require() for a chunk: the other chunks from here, anything else from Node */
+const chunkRequire = Object.assign((id: string) => (CHUNK.test(id) ? load(id.slice(2)) : nodeRequire(id)), {resolve: nodeRequire.resolve})
+
+// a folder that cannot be written is no cache: the chunks are then compiled lazily, as without one
+let cacheUsable = true
+try {
+  fs.mkdirSync(CACHE_DIR, {recursive: true})
+  fs.accessSync(CACHE_DIR, fs.constants.W_OK)
+} catch {
+  cacheUsable = false
+}
+
+function keep(file: string, data: Buffer): void {
+  // written whole, then renamed: a run beside this one reads the old cache or the new, never half
+  const partial = `${file}.${process.pid}`
+  try {
+    fs.writeFileSync(partial, data)
+    fs.renameSync(partial, file)
+  } catch {
+    // costs the next run its compile, nothing else
+    cacheUsable = false
+    fs.rmSync(partial, {force: true})
+  }
+}
+
+/** Runs the chunk dist/bundle-cjs/<name> (once) and returns its exports. */
+export function load(name: string): unknown {
+  const filename = path.join(CHUNKS_DIR, name)
+  const known = nodeRequire.cache[filename]
+  if (known) return known.exports
+  const source = fs.readFileSync(filename, 'utf8')
+  const script = cacheUsable ? compileWithCache(filename, name, source) : new vm.Script(wrap(source), {filename})
+  // in require's cache, so that oclif's require() of the commands' target and hooks gets this copy
+  const chunk = new Module(filename)
+  chunk.filename = filename
+  nodeRequire.cache[filename] = chunk
+  try {
+    const wrapper = script.runInThisContext() as (...args: unknown[]) => void
+    wrapper.call(chunk.exports, chunk.exports, chunkRequire, chunk, filename, CHUNKS_DIR, importFromHere)
+  } catch (error) {
+    delete nodeRequire.cache[filename]
+    throw error
+  }
+  chunk.loaded = true
+  return chunk.exports
+}
+
+/** the chunk as the function CommonJS runs it in */
+const wrap = (source: string) => `(function (exports, require, module, __filename, __dirname, __dagctlImport) {${source}\n})`
+
+function compileWithCache(filename: string, name: string, source: string): InstanceType<typeof vm.Script> {
+  const cacheFile = path.join(CACHE_DIR, name)
+  let cachedData: Buffer | undefined
+  try {
+    cachedData = fs.readFileSync(cacheFile)
+  } catch {
+    cachedData = undefined
+  }
+  v8.setFlagsFromString('--no-lazy')
+  try {
+    const script = new vm.Script(wrap(source), {filename, cachedData})
+    // made under the same flags as the compile that reads it, or V8 rejects it
+    if (cachedData === undefined || script.cachedDataRejected) keep(cacheFile, script.createCachedData())
+    return script
+  } finally {
+    v8.setFlagsFromString('--lazy')
+  }
+}
