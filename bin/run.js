@@ -3,24 +3,12 @@ import module from 'node:module'
 import {fileURLToPath} from 'node:url'
 
 // Node >= 22.1 keeps compiled code on disk between runs (in the OS temp folder unless
-// NODE_COMPILE_CACHE says where); Node 20 has no such API, and runs as before.
-const compileCache = module.enableCompileCache?.()
-const {ENABLED, ALREADY_ENABLED} = module.constants?.compileCacheStatus ?? {}
-if (compileCache && (compileCache.status === ENABLED || compileCache.status === ALREADY_ENABLED)) {
-  // where the cache keeps it, V8 compiles the bundle's chunks whole, so that no run compiles their
-  // functions again; each chunk turns this off once compiled (why and what it saves: eagerHelper in
-  // scripts/bundle.mjs)
-  const v8 = process.getBuiltinModule('node:v8')
-  let eager = false
-  const compileEagerly = (on) => {
-    if (on !== eager) v8.setFlagsFromString((eager = on) ? '--no-lazy' : '--lazy')
-  }
-  globalThis[Symbol.for('dagctl.compileEagerly')] = compileEagerly
-  compileEagerly(true)
-}
-// Node 20 (no such API) runs the bundle's CommonJS copy, which V8 compiles with a cache of its own
-// (src/bundle/commonjs-loader.ts); with --verbose the ES bundle, whose stacks source maps resolve
-const commonJs = !module.enableCompileCache && !process.env.NODE_DISABLE_COMPILE_CACHE && !process.argv.includes('--verbose')
+// NODE_COMPILE_CACHE says where): of what loads from node_modules (listr2, nunjucks, oclif's help).
+// The bundle runs from its CommonJS copy, which V8 compiles with a cache of dagctl's own, on every
+// line (src/bundle/commonjs-loader.ts: why); with --verbose, or NODE_DISABLE_COMPILE_CACHE, from
+// the ES bundle, whose stacks the source maps resolve.
+module.enableCompileCache?.()
+const commonJs = !process.env.NODE_DISABLE_COMPILE_CACHE && !process.argv.includes('--verbose')
 
 // The shipped binary runs the build, whatever NODE_ENV says: oclif would otherwise swap in the
 // TypeScript sources under NODE_ENV=test|development, with a second copy of oclif beside the bundle's.

@@ -179,23 +179,6 @@ const oclifRequireHelper =
 const importBuiltinHelper =
   'const __dagctlImportBuiltin = (id) => { const m = process.getBuiltinModule(id); const ns = {default: m}; for (const k of Object.keys(m)) if (k !== "default") Object.defineProperty(ns, k, {get: () => m[k], enumerable: true}); return Promise.resolve(ns) };'
 
-// Node's compile cache (bin/run.js) keeps what V8 compiled when it first compiled a chunk, written
-// right after that compile: the top level, not the functions V8 compiles lazily on their first
-// call, which are compiled again at every start (63 M of a warm trigger's 234 M instructions on Node
-// 24, where `node -e 0` is 89 M; 3,000 functions called at load cost 17 ms more CPU with the cache
-// than compiled with their script).
-// So where the cache is on, bin/run.js has V8 compile the bundle's chunks eagerly (--no-lazy), and
-// the cache then holds every function of theirs that a run calls: a warm trigger runs 18% fewer
-// instructions on Node 24 (234 M -> 190-196 M), the first run after an install 17% more. It is off
-// again for what runs after them: Node's own modules load from their built-in code cache only when compiled lazily (with
-// --no-lazy, a warm trigger compiled them from source: 31 M instructions more). The switch is
-// bin/run.js's (none where there is no cache: Node 20, NODE_DISABLE_COMPILE_CACHE); the first chunk
-// of a graph that runs turns it off (its banner), as every chunk of the graph is compiled by then;
-// each import of a chunk turns it on, and off again when it settles (a chunk already loaded runs no
-// banner).
-const eagerHelper =
-  "const __dagctlCompileEagerly = globalThis[Symbol.for('dagctl.compileEagerly')]; __dagctlCompileEagerly?.(false); const __dagctlEager = (load) => { __dagctlCompileEagerly?.(true); return load().finally(() => __dagctlCompileEagerly?.(false)) };"
-
 // The build's id, for the config cache (src/config/cache.ts): a hash of the sources and the locked
 // dependencies, so that a new build never serves what an older build's schema validated.
 const buildHash = createHash('sha256')
@@ -225,7 +208,7 @@ const {outputFiles, metafile} = await esbuild.build({
   define: {'process.env.OCLIF_DISABLE_ENGINE_WARNING': '"1"', 'process.env.DAGCTL_BUILD_ID': JSON.stringify(buildId)},
   // CommonJS packages inside an ESM bundle (js-yaml...) call require() for Node's own modules
   // (and the dynamic imports of builtins: __dagctlImportBuiltin, above)
-  banner: {js: `${eagerHelper}\n${requireHelper}\n${importBuiltinHelper}\n${lazyHelper}\n${oclifRequireHelper}`},
+  banner: {js: `${requireHelper}\n${importBuiltinHelper}\n${lazyHelper}\n${oclifRequireHelper}`},
   // The ES builds where a package ships both: the AWS SDK's client-s3 as CommonJS is one file that
   // defines all of S3's operations and their schemas, while its ES build lets esbuild keep only the
   // operations dagctl sends (the chunks holding the SDK: 1.4 MB -> 0.8 MB; a publish with nothing to send, 27 ms less).
@@ -233,29 +216,21 @@ const {outputFiles, metafile} = await esbuild.build({
   mainFields: ['module', 'main'],
   logLevel: 'warning',
   metafile: Boolean(process.env.DAGCTL_BUNDLE_META),
-  // written below, once each import of a chunk goes through the banner's __dagctlEager
+  // written below, with their CommonJS copies
   write: false,
 })
 if (metafile) console.log(await esbuild.analyzeMetafile(metafile))
 
-// Each import of a chunk (esbuild writes `import("./chunk-<hash>.js")`) goes through the banner's
-// __dagctlEager (eagerHelper, above). The line keeps its place: the source maps stay true.
-const CHUNK_IMPORT = /\bimport\("\.\/chunk-[A-Z0-9]+\.js"\)/g
-let chunkImports = 0
 mkdirSync('dist/bundle', {recursive: true})
-for (const output of outputFiles) {
-  if (!output.path.endsWith('.js')) writeFileSync(output.path, output.contents)
-  else writeFileSync(output.path, output.text.replace(CHUNK_IMPORT, (load) => (chunkImports++, `__dagctlEager(() => ${load})`)))
-}
-// the command index imports each command's chunk: none found means esbuild writes them otherwise now
-if (chunkImports === 0) throw new Error('eager chunks: no import("./chunk-<hash>.js") in dist/bundle (a new esbuild? check CHUNK_IMPORT)')
+for (const output of outputFiles) writeFileSync(output.path, output.contents)
 
-// Node 20 has no compile cache (module.enableCompileCache() is 22.1+), and V8 caches code only of
-// what node:vm compiles, which takes no ES module: so every chunk is also written as CommonJS, in
-// dist/bundle-cjs/ (two levels under the root too), which src/bundle/commonjs-loader.ts loads with a
-// cache on Node 20 (why and what it saves: there). esbuild converts each chunk from the ES output
-// above: the imports of chunks become require() of their .cjs, which the loader answers; the
-// banner's require helper goes, since a CommonJS module has its own; import.meta becomes __filename's.
+// What runs is a CommonJS copy of every chunk, in dist/bundle-cjs/ (two levels under the root too),
+// which src/bundle/commonjs-loader.ts compiles with V8's code kept from an earlier run: V8 keeps code
+// only of what node:vm compiles, which takes no ES module, and Node's own compile cache misses most
+// of it and is not on Node 20 (why and what it saves: the loader). dist/bundle/ stays what --verbose
+// runs, with its source maps. esbuild converts each chunk from the ES output above: the imports of
+// chunks become require() of their .cjs, which the loader answers; the banner's require helper goes,
+// since a CommonJS module has its own; import.meta becomes __filename's.
 rmSync('dist/bundle-cjs', {recursive: true, force: true})
 mkdirSync('dist/bundle-cjs', {recursive: true})
 const STATIC_CHUNK_IMPORT = /(\bfrom\s*|\bimport\s*)"\.\/(chunk-[A-Z0-9]+)\.js"/g

@@ -1,15 +1,18 @@
 /**
- * The bundle with a compile cache on Node 20, which has no module.enableCompileCache(): bin/run.js
- * loads oclif.cjs through here. Every chunk of dist/bundle/ is also in dist/bundle-cjs/ as CommonJS
- * (scripts/bundle.mjs), which V8 compiles through node:vm with code it kept from an earlier run, as
- * Node 22+ does for ES modules. Without it, Node 20 parsed and compiled every function a trigger
- * runs at every start: 141 M of a refused trigger's 303 M instructions, where `node -e 0` is 87 M.
+ * How the bundle runs: bin/run.js loads oclif.cjs through here. Every chunk of dist/bundle/ is also
+ * in dist/bundle-cjs/ as CommonJS (scripts/bundle.mjs), which V8 compiles through node:vm with the
+ * code it kept from an earlier run. Node 20 has no compile cache, and parsed and compiled every
+ * function a trigger runs at every start (141 M of a refused trigger's 303 M instructions, where
+ * `node -e 0` is 87 M). Node 22+'s compile cache, for ES modules, keeps only what V8 compiled with
+ * a module, not the functions it compiles lazily on their first call (most of them), and loading
+ * the same chunks as CommonJS spares the ES loader's resolving and linking of 17 modules.
  *
- * Each chunk is compiled whole (V8's --no-lazy, for the compile only), so that its cache holds every
- * function the next runs call; the cache is written right after the compile, and kept under the
- * build's key and V8's version, in NODE_COMPILE_CACHE (as Node's own is) or the OS temp folder. A
- * cache V8 rejects is written again; one that cannot be read or written is only not used.
- * NODE_DISABLE_COMPILE_CACHE turns it off as it does Node's (bin/run.js then loads dist/bundle/).
+ * Each chunk is compiled whole (V8's --no-lazy, for the compile only: Node's own modules keep their
+ * built-in cache), so that its cache holds every function the next runs call; the cache is written
+ * right after the compile, under the build's key and V8's version, in NODE_COMPILE_CACHE (where
+ * Node keeps its own) or the OS temp folder. A cache V8 rejects is written again; a folder that
+ * cannot be written is no cache, and the chunks compile lazily. NODE_DISABLE_COMPILE_CACHE and
+ * --verbose run the ES bundle instead (bin/run.js).
  *
  * Built on its own (scripts/bundle.mjs): it imports nothing, so as not to load the facade of any
  * builtin module before the chunks run, and it runs before anything else of dagctl.

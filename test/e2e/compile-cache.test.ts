@@ -3,18 +3,18 @@ import {readdirSync, readFileSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {describe, expect, it} from 'vitest'
 
-import {BIN, HAS_COMPILE_CACHE} from '../helpers/cli.js'
+import {BIN} from '../helpers/cli.js'
 import {budget} from '../helpers/budget.js'
 import {tempDir} from '../helpers/tmp.js'
 
-// Node's compile cache holds what V8 compiled with a chunk, not the functions it compiles lazily on
-// their first call: bin/run.js has the bundle's chunks compiled whole where the cache is on
-// (scripts/bundle.mjs, eagerHelper). Node 20 has no compile cache: there bin/run.js loads the
-// bundle's CommonJS copy through src/bundle/commonjs-loader.ts, which keeps V8's code itself, in
-// NODE_COMPILE_CACHE too. What V8 compiled is read from its own log (--log-function-events):
-// `script-details,<id>,<url>` names a script, a `function,parse-function,<id>,...` line is one
-// function compiled lazily, and `script,deserialize,<id>` a script read from a cache. No timed
-// assertion: the start-up bench (bench/startup.bench.ts) has the times.
+// The bundle runs from its CommonJS copy (dist/bundle-cjs/), which src/bundle/commonjs-loader.ts
+// compiles whole, with the code V8 kept from an earlier run, on every Node line; Node's own compile
+// cache kept only what V8 compiled with a module, not the functions it compiles lazily on their
+// first call, and is not on Node 20. What V8 compiled is read from its own log
+// (--log-function-events): `script-details,<id>,<url>` names a script, a
+// `function,parse-function,<id>,...` line is one function compiled lazily, and
+// `script,deserialize,<id>` a script read from a cache. No timed assertion: the start-up bench
+// (bench/startup.bench.ts) has the times.
 const REFUSED = ['trigger', 'other_pkg_job', '--airflow-url', 'http://127.0.0.1:9']
 
 interface Compiled {
@@ -54,23 +54,22 @@ async function compiled(dir: string, env: Record<string, string> = {}): Promise<
   return result
 }
 
-describe("the bundle and Node's compile cache", () => {
+describe("the bundle's compile cache", () => {
   it('a warm run compiles none of the functions of the bundle again', async () => {
     const dir = tempDir({'dagctl.yaml': 'package: team_a\n'})
     const first = await compiled(dir)
     const warm = await compiled(dir)
-    // Node 20 runs the CommonJS copy, the others the ES bundle
-    expect(warm.copies).toEqual([HAS_COMPILE_CACHE ? 'bundle' : 'bundle-cjs'])
+    expect(warm.copies).toEqual(['bundle-cjs'])
     expect(first.lazily).toEqual([]) // compiled whole, with its chunk
     expect(warm.deserialized).toBeGreaterThan(0) // from the cache
     expect(warm.lazily).toEqual([])
-    // Node 20's cache is where Node's own would be (NODE_COMPILE_CACHE), under the build's key
-    if (!HAS_COMPILE_CACHE) expect(readdirSync(path.join(dir, 'node-compile-cache')).filter((d) => d.startsWith('dagctl-'))).toHaveLength(1)
+    // where Node keeps its own (NODE_COMPILE_CACHE), under the build's key
+    expect(readdirSync(path.join(dir, 'node-compile-cache')).filter((d) => d.startsWith('dagctl-'))).toHaveLength(1)
   })
 
   it("an import() in a chunk read from the cache still loads its module: publish's progress, through listr2", async () => {
-    // on Node 20 V8 keeps no import() callback with a cached script: the CommonJS copy imports
-    // through the loader instead (scripts/bundle.mjs, DYNAMIC_IMPORT_AS_REQUIRE)
+    // V8 keeps no import() callback with a cached script: the CommonJS copy imports through the
+    // loader instead (scripts/bundle.mjs, DYNAMIC_IMPORT_AS_REQUIRE)
     const dir = tempDir({'dagctl.yaml': 'package: team_a\nenvironments:\n  dev:\n    store: file://store\n', 'dags/team_a_a.py': 'a = 1\n'})
     const env = {NO_COLOR: '1', DAGCTL_CACHE_DIR: path.join(dir, '.cache'), NODE_COMPILE_CACHE: path.join(dir, 'node-compile-cache')}
     for (const [i, file] of ['team_a_b.py', 'team_a_c.py'].entries()) {
@@ -81,7 +80,7 @@ describe("the bundle and Node's compile cache", () => {
     }
   })
 
-  it('with the compile cache turned off (NODE_DISABLE_COMPILE_CACHE), the bundle compiles lazily', async () => {
+  it('with the compile cache turned off (NODE_DISABLE_COMPILE_CACHE), the ES bundle runs, compiled lazily', async () => {
     const dir = tempDir({'dagctl.yaml': 'package: team_a\n'})
     await compiled(dir, {NODE_DISABLE_COMPILE_CACHE: '1'})
     const warm = await compiled(dir, {NODE_DISABLE_COMPILE_CACHE: '1'})

@@ -3,7 +3,7 @@ import {existsSync, readFileSync, readdirSync, rmSync, writeFileSync} from 'node
 import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, inject, it} from 'vitest'
 
-import {HAS_COMPILE_CACHE, runCli} from '../helpers/cli.js'
+import {runCli} from '../helpers/cli.js'
 import {packageRepo} from '../helpers/gitlab-ci-local.js'
 import {MOTO_ENV, startMoto, type Moto} from '../helpers/moto.js'
 
@@ -82,10 +82,9 @@ describe('GitLab template, run by gitlab-ci-local', () => {
     expect(first.exitCode, first.log).toBe(0)
     expect(first.log).toContain('Published release 1 of orders to dev.')
     // the compiled code of dagctl went into dagctl's cache folder, which GitLab's cache keeps
-    // between jobs: Node's own compile cache, or on Node 20 dagctl's (src/bundle/commonjs-loader.ts)
+    // between jobs (src/bundle/commonjs-loader.ts, beside Node's own where there is one)
     const compileCache = path.join(repo.dir, '.dagctl-cache', 'node-compile-cache')
-    expect(existsSync(compileCache) && readdirSync(compileCache).some((entry) => entry.startsWith('dagctl-'))).toBe(!HAS_COMPILE_CACHE)
-    expect(readdirSync(compileCache).length).toBeGreaterThan(0)
+    expect(existsSync(compileCache) && readdirSync(compileCache).some((entry) => entry.startsWith('dagctl-'))).toBe(true)
     const second = await repo.run({CI_COMMIT_BRANCH: 'main', DAGCTL_STORE: store})
     expect(second.exitCode, second.log).toBe(0)
     expect(second.log).toContain('Nothing changed: release 1 stays current')

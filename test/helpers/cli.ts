@@ -1,13 +1,10 @@
 import {execa} from 'execa'
-import module from 'node:module'
 import path from 'node:path'
 
 import {budget} from './budget.js'
 
 export const REPO_ROOT = path.resolve(import.meta.dirname, '..', '..')
 export const BIN = path.join(REPO_ROOT, 'bin', 'run.js')
-/** whether the Node running the tests (and so the CLI: `node` from PATH) keeps a compile cache (22.1 and later) */
-export const HAS_COMPILE_CACHE = typeof (module as {enableCompileCache?: unknown}).enableCompileCache === 'function'
 
 export interface CliResult {
   exitCode: number
