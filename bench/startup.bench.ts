@@ -7,6 +7,7 @@
  * cannot be written: yaml and zod load every time). Goal: CPU and wall within 2x of `node -e 0`.
  * runq: time waiting for a core (the machine's load; child_time.py). Node runs without
  * NODE_EXTRA_CA_CERTS (bench/node-lines.ts, nodeEnv), and once more with it where it is set.
+ * DAGCTL_BENCH_BEFORE=/path/to/an/older/bin/run.js adds that build's rows, measured in the same run.
  * Benchmarks print; they assert nothing.
  */
 import {execFileSync} from 'node:child_process'
@@ -45,6 +46,12 @@ export default async function bench(): Promise<void> {
         ['dagctl trigger refused by the allowlist (exit 5)', refused, 5],
         ['  the same, no config cache (cold)', refused, 5, cold],
       ]
+      // an older build beside this one, in the same run under the same load
+      const before = process.env.DAGCTL_BENCH_BEFORE && path.resolve(process.env.DAGCTL_BENCH_BEFORE)
+      if (before) {
+        const refusedBefore = [before, ...refused.slice(1)]
+        rows.push(['before: dagctl --version', [before, '--version'], 0], ['before: trigger refused (exit 5)', refusedBefore, 5], ['before:   the same, cold', refusedBefore, 5, cold])
+      }
       // what every Node start pays where NODE_EXTRA_CA_CERTS is set, as on this machine (not in the other rows: bench/node-lines.ts)
       const caFile = process.env.NODE_EXTRA_CA_CERTS
       if (caFile) rows.push(['node -e 0, with NODE_EXTRA_CA_CERTS as set here', ['-e', '0'], 0, {NODE_EXTRA_CA_CERTS: caFile}])

@@ -197,7 +197,7 @@ const {outputFiles, metafile} = await esbuild.build({
   target: 'node20',
   chunkNames: 'chunk-[hash]',
   sourcemap: 'linked',
-  // typescript and tsx: oclif's ts-path requires them only in development (bin/dev.js)
+  // typescript and tsx: oclif's ts-path requires them only in development (bin/dev.mjs)
   // The AWS SDK is bundled too (in the chunks of the store commands only): read from one chunk it
   // costs about 50 ms less CPU to load than from its ~300 files in node_modules.
   external: ['@oclif/plugin-help', 'listr2', 'nunjucks', 'execa', 'typescript', 'tsx', 'ts-node'],
@@ -268,9 +268,9 @@ if (dynamicImports === 0) throw new Error('CommonJS chunks: no dynamic import as
 // the loader, on its own: the build's key names its cache, so that no build reads another's code
 await esbuild.build({
   entryPoints: ['src/bundle/commonjs-loader.ts'],
-  outfile: 'dist/bundle-cjs/loader.js',
+  outfile: 'dist/bundle-cjs/loader.cjs',
   bundle: true,
-  format: 'esm',
+  format: 'cjs',
   platform: 'node',
   target: 'node20',
   define: {DAGCTL_COMMONJS_KEY: JSON.stringify(commonJsKey.digest('hex').slice(0, 16))},

@@ -26,7 +26,7 @@ const vm = process.getBuiltinModule('node:vm')
 const v8 = process.getBuiltinModule('node:v8')
 const Module = process.getBuiltinModule('node:module')
 
-const CHUNKS_DIR = import.meta.dirname
+const CHUNKS_DIR = __dirname
 const CACHE_DIR = path.join(
   process.env.NODE_COMPILE_CACHE || path.join(process.getBuiltinModule('node:os').tmpdir(), 'node-compile-cache'),
   `dagctl-${DAGCTL_COMMONJS_KEY}-v8-${process.versions.v8}-${process.arch}`,
@@ -38,7 +38,7 @@ const CHUNK = /^\.\/[\w-]+\.cjs$/
 const importFromHere = (specifier: string): Promise<unknown> => import(specifier)
 
 // require() as Node's from dist/bundle-cjs/, and its cache (require.cache)
-const nodeRequire = Module.createRequire(path.join(CHUNKS_DIR, 'loader.js'))
+const nodeRequire = Module.createRequire(path.join(CHUNKS_DIR, 'loader.cjs'))
 /** require() for a chunk: the other chunks from here, anything else from Node */
 const chunkRequire = Object.assign((id: string) => (CHUNK.test(id) ? load(id.slice(2)) : nodeRequire(id)), {resolve: nodeRequire.resolve})
 
@@ -96,6 +96,11 @@ function compileWithCache(filename: string, name: string, source: string): Insta
     cachedData = fs.readFileSync(cacheFile)
   } catch {
     cachedData = undefined
+  }
+  if (process.env.DAGCTL_EXP === 'after') {
+    const script = new vm.Script(wrap(source), {filename, cachedData})
+    if (cachedData === undefined || script.cachedDataRejected) process.once('exit', () => keep(cacheFile, script.createCachedData()))
+    return script
   }
   v8.setFlagsFromString('--no-lazy')
   try {

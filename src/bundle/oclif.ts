@@ -27,7 +27,7 @@ export async function run(binUrl: string, argv = process.argv.slice(2)): Promise
   const root = path.resolve(path.dirname(fileURLToPath(binUrl)), '..')
   const pjson = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as Interfaces.PJSON
   if (argv[0] !== undefined && OWN.has(argv[0])) pjson.oclif = {...pjson.oclif, plugins: []}
-  // run from the CommonJS copy of the bundle (Node 20: src/bundle/commonjs-loader.ts), oclif takes
+  // run from the CommonJS copy of the bundle (src/bundle/commonjs-loader.ts), oclif takes
   // the index and the hook from that copy too, which the loader has put in require's cache
   if (import.meta.url.endsWith('.cjs')) pjson.oclif = {...pjson.oclif, ...commonJsTargets(pjson.oclif)}
   // validate's Python helper starts now, on a guess its command checks (src/check/speculate.ts)

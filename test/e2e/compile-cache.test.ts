@@ -26,9 +26,9 @@ interface Compiled {
   copies: string[]
 }
 
-// a chunk of the bundle, or of its CommonJS copy; not Node 20's loader of that copy (loader.js, its
-// three functions compiled at each start)
-const CHUNK = /\/dist\/(bundle|bundle-cjs)\/(?!loader\.js$)[^/]+$/
+// a chunk of the bundle, or of its CommonJS copy; not the loader of that copy (loader.cjs, which Node
+// loads: on Node 20, its few functions compiled at each start)
+const CHUNK = /\/dist\/(bundle|bundle-cjs)\/(?!loader\.cjs$)[^/]+$/
 
 async function compiled(dir: string, env: Record<string, string> = {}): Promise<Compiled> {
   const log = path.join(dir, 'v8.log')
