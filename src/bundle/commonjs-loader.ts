@@ -7,12 +7,16 @@
  * a module, not the functions it compiles lazily on their first call (most of them), and loading
  * the same chunks as CommonJS spares the ES loader's resolving and linking of 17 modules.
  *
- * Each chunk is compiled whole (V8's --no-lazy, for the compile only: Node's own modules keep their
- * built-in cache), so that its cache holds every function the next runs call; the cache is written
- * right after the compile, under the build's key and V8's version, in NODE_COMPILE_CACHE (where
- * Node keeps its own) or the OS temp folder. A cache V8 rejects is written again; a folder that
- * cannot be written is no cache, and the chunks compile lazily. NODE_DISABLE_COMPILE_CACHE and
- * --verbose run the ES bundle instead (bin/run.js).
+ * A chunk's cache is written as the run that compiled it exits, so that it holds the functions that
+ * run called, which V8 compiles lazily, on their first call, and the next runs find compiled: not
+ * all of them (a cache of every function, compiled whole with --no-lazy, was 4.5 times the size,
+ * and reading it cost a warm refused trigger 2-3 ms more of CPU on Node 20 and 24). The first three
+ * runs that load a chunk write it, each adding what it compiled to what it read; a path none of them
+ * took compiles its functions at each run. Each command keeps its own (the first word of the command
+ * line names its folder: trigger's are not publish's),
+ * under the build's key and V8's version, in NODE_COMPILE_CACHE (where Node keeps its own) or the
+ * OS temp folder. A cache V8 rejects is written again; a folder that cannot be written is no cache.
+ * NODE_DISABLE_COMPILE_CACHE and --verbose run the ES bundle instead (bin/run.js).
  *
  * Built on its own (scripts/bundle.mjs): it imports nothing, so as not to load the facade of any
  * builtin module before the chunks run, and it runs before anything else of dagctl.
@@ -23,7 +27,6 @@ declare const DAGCTL_COMMONJS_KEY: string
 const fs = process.getBuiltinModule('node:fs')
 const path = process.getBuiltinModule('node:path')
 const vm = process.getBuiltinModule('node:vm')
-const v8 = process.getBuiltinModule('node:v8')
 const Module = process.getBuiltinModule('node:module')
 const {isAscii} = process.getBuiltinModule('node:buffer')
 
@@ -31,6 +34,7 @@ const CHUNKS_DIR = __dirname
 const CACHE_DIR = path.join(
   process.env.NODE_COMPILE_CACHE || path.join(process.getBuiltinModule('node:os').tmpdir(), 'node-compile-cache'),
   `dagctl-${DAGCTL_COMMONJS_KEY}-v8-${process.versions.v8}-${process.arch}`,
+  commandFolder(process.argv[2]),
 )
 const CHUNK = /^\.\/[\w-]+\.cjs$/
 
@@ -65,6 +69,25 @@ function keep(file: string, data: Buffer): void {
   }
 }
 
+/** the folder of a command's caches: its first word, or `_` for anything else (help, a typo, a flag) */
+function commandFolder(word: string | undefined): string {
+  return word !== undefined && /^[a-z][a-z0-9-]{0,39}$/.test(word) ? word : '_'
+}
+
+/** how many runs write a chunk's cache: those after it read the code of the runs before, and write none */
+const WRITES = 3
+
+/** the chunks whose caches this run writes, at its exit */
+const toKeep: Array<{file: string; script: InstanceType<typeof vm.Script>; writes: number}> = []
+
+function keepAtExit(file: string, script: InstanceType<typeof vm.Script>, writes: number): void {
+  if (toKeep.push({file, script, writes}) === 1) {
+    process.once('exit', () => {
+      for (const chunk of toKeep) if (cacheUsable) keep(chunk.file, Buffer.concat([Buffer.of(chunk.writes), chunk.script.createCachedData()]))
+    })
+  }
+}
+
 /** Runs the chunk dist/bundle-cjs/<name> (once) and returns its exports. */
 export function load(name: string): unknown {
   const filename = path.join(CHUNKS_DIR, name)
@@ -90,7 +113,7 @@ export function load(name: string): unknown {
 /**
  * A chunk's text. esbuild writes them in ASCII (all but a few characters in regular expressions), which
  * V8 takes as it is, as Latin-1, where it decodes UTF-8 character by character (a warm refused trigger:
- * 7 M instructions of 180 M on Node 24)
+ * about 5 M instructions fewer, of 185-210 M)
  */
 function readSource(filename: string): string {
   const bytes = fs.readFileSync(filename)
@@ -102,24 +125,18 @@ const wrap = (source: string) => `(function (exports, require, module, __filenam
 
 function compileWithCache(filename: string, name: string, source: string): InstanceType<typeof vm.Script> {
   const cacheFile = path.join(CACHE_DIR, name)
-  let cachedData: Buffer | undefined
+  let kept: Buffer | undefined
   try {
-    cachedData = fs.readFileSync(cacheFile)
+    kept = fs.readFileSync(cacheFile)
   } catch {
-    cachedData = undefined
+    kept = undefined
   }
-  if (process.env.DAGCTL_EXP === 'after') {
-    const script = new vm.Script(wrap(source), {filename, cachedData})
-    if (cachedData === undefined || script.cachedDataRejected) process.once('exit', () => keep(cacheFile, script.createCachedData()))
-    return script
-  }
-  v8.setFlagsFromString('--no-lazy')
-  try {
-    const script = new vm.Script(wrap(source), {filename, cachedData})
-    // made under the same flags as the compile that reads it, or V8 rejects it
-    if (cachedData === undefined || script.cachedDataRejected) keep(cacheFile, script.createCachedData())
-    return script
-  } finally {
-    v8.setFlagsFromString('--lazy')
-  }
+  // the first byte counts the runs that wrote it: each of the first few adds what it compiled (the
+  // first run of a command is most often one with no config cache, the next ones read that cache)
+  const writes = kept?.[0] ?? 0
+  const cachedData = kept?.subarray(1)
+  const script = new vm.Script(wrap(source), {filename, cachedData})
+  if (cachedData === undefined || script.cachedDataRejected) keepAtExit(cacheFile, script, 1)
+  else if (writes < WRITES) keepAtExit(cacheFile, script, writes + 1)
+  return script
 }

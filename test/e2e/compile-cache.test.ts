@@ -30,15 +30,15 @@ interface Compiled {
 // loads: on Node 20, its few functions compiled at each start)
 const CHUNK = /\/dist\/(bundle|bundle-cjs)\/(?!loader\.cjs$)[^/]+$/
 
-async function compiled(dir: string, env: Record<string, string> = {}): Promise<Compiled> {
+async function compiled(dir: string, env: Record<string, string> = {}, args = REFUSED, exit = 5): Promise<Compiled> {
   const log = path.join(dir, 'v8.log')
-  const res = await execa('node', ['--log-function-events', `--logfile=${log}`, '--no-logfile-per-isolate', BIN, ...REFUSED], {
+  const res = await execa('node', ['--log-function-events', `--logfile=${log}`, '--no-logfile-per-isolate', BIN, ...args], {
     cwd: dir,
     env: {NO_COLOR: '1', DAGCTL_CACHE_DIR: path.join(dir, '.cache'), NODE_COMPILE_CACHE: path.join(dir, 'node-compile-cache'), ...env},
     reject: false,
     timeout: budget(60_000),
   })
-  expect(res.exitCode, res.stderr).toBe(5)
+  expect(res.exitCode, res.stderr).toBe(exit)
   const scripts = new Map<string, string>()
   const result: Compiled = {lazily: [], deserialized: 0, copies: []}
   for (const line of readFileSync(log, 'utf8').split('\n')) {
@@ -55,16 +55,23 @@ async function compiled(dir: string, env: Record<string, string> = {}): Promise<
 }
 
 describe("the bundle's compile cache", () => {
-  it('a warm run compiles none of the functions of the bundle again', async () => {
+  it('a warm run compiles none of the functions of the bundle again, though the first run took another path', async () => {
     const dir = tempDir({'dagctl.yaml': 'package: team_a\n'})
-    const first = await compiled(dir)
-    const warm = await compiled(dir)
+    const first = await compiled(dir) // refused, with no config cache yet
+    expect(first.lazily.length).toBeGreaterThan(0) // what it called, compiled as it called it
+    // one that reaches for Airflow (nothing listens: exit 4) runs what the refused one did not
+    const unreachable = ['trigger', 'team_a_x', '--airflow-url', 'http://127.0.0.1:9', '--retries', '0']
+    const second = await compiled(dir, {}, unreachable, 4)
+    expect(second.lazily.length).toBeGreaterThan(0) // and adds it to the caches
+    const warm = await compiled(dir, {}, unreachable, 4)
     expect(warm.copies).toEqual(['bundle-cjs'])
-    expect(first.lazily).toEqual([]) // compiled whole, with its chunk
     expect(warm.deserialized).toBeGreaterThan(0) // from the cache
     expect(warm.lazily).toEqual([])
     // where Node keeps its own (NODE_COMPILE_CACHE), under the build's key
-    expect(readdirSync(path.join(dir, 'node-compile-cache')).filter((d) => d.startsWith('dagctl-'))).toHaveLength(1)
+    const ours = readdirSync(path.join(dir, 'node-compile-cache')).filter((d) => d.startsWith('dagctl-'))
+    expect(ours).toHaveLength(1)
+    // and each command's own: what trigger called is not what publish calls
+    expect(readdirSync(path.join(dir, 'node-compile-cache', ours[0]))).toEqual(['trigger'])
   })
 
   it("an import() in a chunk read from the cache still loads its module: publish's progress, through listr2", async () => {
