@@ -28,6 +28,7 @@ import {startMinio} from '../test/helpers/minio.js'
 import {MOTO_ENV, startMoto, type S3TestServer} from '../test/helpers/moto.js'
 import {ensureMinio} from '../test/setup/minio-build.js'
 import {ensureVenv} from '../src/python/venv.js'
+import {nodeEnv} from './node-lines.js'
 
 const ROOT = path.resolve(import.meta.dirname, '..')
 const BIN = path.join(ROOT, 'bin', 'run.js')
@@ -89,7 +90,7 @@ export default async function bench(): Promise<void> {
   const measure = async (cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<Run & {stdout: string}> => {
     const timing = path.join(work, 'time.txt')
     const t0 = performance.now()
-    const res = await execa('/usr/bin/time', ['-f', '%U %S', '-o', timing, cmd, ...args], {cwd, env, reject: false})
+    const res = await execa('/usr/bin/time', ['-f', '%U %S', '-o', timing, cmd, ...args], {cwd, env, extendEnv: false, reject: false})
     const seconds = (performance.now() - t0) / 1000
     if (res.exitCode !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${res.exitCode}):\n${res.stderr}`)
     const [user, sys] = readFileSync(timing, 'utf8').trim().split('\n').at(-1)!.split(' ').map(Number)
@@ -100,7 +101,8 @@ export default async function bench(): Promise<void> {
   const sequence = async (server: S3TestServer, tool: {name: string; bin?: string}, endpoint: string, onCase?: () => void): Promise<Run[]> => {
     const bucket = `bench-${++bucketSeq}`
     await server.createBucket(bucket, true)
-    const env = {...process.env, ...MOTO_ENV, AWS_ENDPOINT_URL_S3: endpoint, NO_COLOR: '1'}
+    // without NODE_EXTRA_CA_CERTS, which Node 20 reads at every start (bench/node-lines.ts): no tool here needs it, all on loopback over http
+    const env = {...nodeEnv(), ...MOTO_ENV, AWS_ENDPOINT_URL_S3: endpoint, NO_COLOR: '1'}
     const timed = async <R extends Run>(r: Promise<R>): Promise<R> => {
       const out = await r
       onCase?.()
@@ -208,11 +210,11 @@ export default async function bench(): Promise<void> {
       const pkg = path.join(work, 'pkg')
       const previous = path.join(work, 'previous')
       const store = 's3://slow/dagctl'
-      const slowEnv: NodeJS.ProcessEnv = {...process.env, ...MOTO_ENV, AWS_ENDPOINT_URL_S3: slow.endpoint, NO_COLOR: '1'}
+      const slowEnv: NodeJS.ProcessEnv = {...nodeEnv(), ...MOTO_ENV, AWS_ENDPOINT_URL_S3: slow.endpoint, NO_COLOR: '1'}
       const slowRun = async (cmd: string, args: string[], cwd: string): Promise<{seconds: number; requests: number}> => {
         slow.resetCounts()
         const t0 = performance.now()
-        const res = await execa(cmd, args, {cwd, env: slowEnv, reject: false})
+        const res = await execa(cmd, args, {cwd, env: slowEnv, extendEnv: false, reject: false})
         if (res.exitCode !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${res.exitCode}):\n${res.stderr}`)
         return {seconds: (performance.now() - t0) / 1000, requests: slow.counts.total}
       }
@@ -246,7 +248,7 @@ export default async function bench(): Promise<void> {
       const times: number[] = []
       for (let i = 0; i < 5; i++) {
         const t0 = performance.now()
-        await execa('node', [BIN, ...args], {cwd, env, reject: false})
+        await execa('node', [BIN, ...args], {cwd, env, extendEnv: false, reject: false})
         times.push(performance.now() - t0)
       }
       return `${Math.round(median(times))} ms`
@@ -254,7 +256,7 @@ export default async function bench(): Promise<void> {
     const local = path.join(work, 'local')
     mkdirSync(local)
     writeFileSync(path.join(local, 'dagctl.yaml'), 'package: bench\nenvironments:\n  dev:\n    store: s3://slow/dagctl\n')
-    const env = {...process.env, ...MOTO_ENV, AWS_ENDPOINT_URL_S3: moto.endpoint, NO_COLOR: '1'}
+    const env = {...nodeEnv(), ...MOTO_ENV, AWS_ENDPOINT_URL_S3: moto.endpoint, NO_COLOR: '1'}
     console.log(
       `\nstart-up (median of 5): dagctl --version ${await startup(['--version'], env, local)}; list on a local store ${await startup(['list', '--store', `file://${path.join(local, 'store')}`], env, local)}; list on S3 (loads the AWS SDK) ${await startup(['list'], env, local)}`,
     )
