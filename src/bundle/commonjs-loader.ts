@@ -15,7 +15,8 @@
  * took compiles its functions at each run. Each command keeps its own (the first word of the command
  * line names its folder: trigger's are not publish's),
  * under the build's key and V8's version, in NODE_COMPILE_CACHE (where Node keeps its own) or the
- * OS temp folder. A cache V8 rejects is written again; a folder that cannot be written is no cache.
+ * OS temp folder. A cache V8 rejects is written again; a folder that cannot be written, or that
+ * another user could write, is no cache.
  * NODE_DISABLE_COMPILE_CACHE and --verbose run the ES bundle instead (bin/run.js).
  *
  * Built on its own (scripts/bundle.mjs): it imports nothing, so as not to load the facade of any
@@ -31,11 +32,11 @@ const Module = process.getBuiltinModule('node:module')
 const {isAscii} = process.getBuiltinModule('node:buffer')
 
 const CHUNKS_DIR = __dirname
-const CACHE_DIR = path.join(
+const BUILD_DIR = path.join(
   process.env.NODE_COMPILE_CACHE || path.join(process.getBuiltinModule('node:os').tmpdir(), 'node-compile-cache'),
   `dagctl-${DAGCTL_COMMONJS_KEY}-v8-${process.versions.v8}-${process.arch}`,
-  commandFolder(process.argv[2]),
 )
+const CACHE_DIR = path.join(BUILD_DIR, commandFolder(process.argv[2]))
 const CHUNK = /^\.\/[\w-]+\.cjs$/
 
 // A chunk's import() (of listr2, execa, oclif's plugins) is one from here (scripts/bundle.mjs makes
@@ -47,13 +48,25 @@ const nodeRequire = Module.createRequire(path.join(CHUNKS_DIR, 'loader.cjs'))
 /** require() for a chunk: the other chunks from here, anything else from Node */
 const chunkRequire = Object.assign((id: string) => (CHUNK.test(id) ? load(id.slice(2)) : nodeRequire(id)), {resolve: nodeRequire.resolve})
 
-// a folder that cannot be written is no cache: the chunks are then compiled lazily, as without one
+// a folder that cannot be written, or is not only ours, is no cache: the chunks are then compiled
+// lazily, as without one
 let cacheUsable = true
 try {
-  fs.mkdirSync(CACHE_DIR, {recursive: true})
+  fs.mkdirSync(CACHE_DIR, {recursive: true, mode: 0o700})
   fs.accessSync(CACHE_DIR, fs.constants.W_OK)
+  cacheUsable = ownFolder(BUILD_DIR) && ownFolder(CACHE_DIR)
 } catch {
   cacheUsable = false
+}
+
+/**
+ * V8 runs the code of a cache it accepts, and checks the cache against the source's length only: a
+ * folder another user could write to (the OS temp folder is shared) is no cache, lest they plant code
+ */
+function ownFolder(dir: string): boolean {
+  if (process.getuid === undefined) return true // not POSIX: no owner and mode bits to check
+  const stat = fs.statSync(dir)
+  return stat.uid === process.getuid() && (stat.mode & 0o022) === 0
 }
 
 function keep(file: string, data: Buffer): void {

@@ -1,5 +1,5 @@
 import {execa} from 'execa'
-import {readdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {chmodSync, readdirSync, readFileSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {describe, expect, it} from 'vitest'
 
@@ -94,6 +94,21 @@ describe("the bundle's compile cache", () => {
     expect(warm.copies).toEqual(['bundle'])
     expect(warm.deserialized).toBe(0)
     expect(warm.lazily.length).toBeGreaterThan(100)
+  })
+
+  it("a cache in a folder others can write is not read: its code could be another user's", async () => {
+    const dir = tempDir({'dagctl.yaml': 'package: team_a\n'})
+    await compiled(dir)
+    const [ours] = readdirSync(path.join(dir, 'node-compile-cache')).filter((d) => d.startsWith('dagctl-'))
+    for (const folder of [ours, path.join(ours, 'trigger')]) {
+      const full = path.join(dir, 'node-compile-cache', folder)
+      chmodSync(full, 0o777) // as a shared temp folder's would be, had another user made it
+      const again = await compiled(dir)
+      expect(again.deserialized).toBe(0)
+      expect(again.lazily.length).toBeGreaterThan(100)
+      chmodSync(full, 0o700)
+    }
+    expect((await compiled(dir)).deserialized).toBeGreaterThan(0) // its own again: read
   })
 
   it('a cache that cannot be written costs only the compile: the run succeeds, and compiles lazily', async () => {
