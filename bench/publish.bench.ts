@@ -32,6 +32,13 @@ import {nodeEnv} from './node-lines.js'
 
 const ROOT = path.resolve(import.meta.dirname, '..')
 const BIN = path.join(ROOT, 'bin', 'run.js')
+
+/**
+ * The whole environment of a tool the bench runs (dagctl, aws, node; with extendEnv: false): an S3
+ * server on loopback over http, and no NODE_EXTRA_CA_CERTS, which Node 20 reads at every start
+ * (bench/node-lines.ts) and no tool here needs
+ */
+const toolEnv = (endpoint: string): NodeJS.ProcessEnv => ({...nodeEnv(), ...MOTO_ENV, AWS_ENDPOINT_URL_S3: endpoint, NO_COLOR: '1'})
 const FILES = 1000
 const CHANGED = 10
 const REPS = Number(process.env.DAGCTL_BENCH_REPS ?? 3)
@@ -101,8 +108,7 @@ export default async function bench(): Promise<void> {
   const sequence = async (server: S3TestServer, tool: {name: string; bin?: string}, endpoint: string, onCase?: () => void): Promise<Run[]> => {
     const bucket = `bench-${++bucketSeq}`
     await server.createBucket(bucket, true)
-    // without NODE_EXTRA_CA_CERTS, which Node 20 reads at every start (bench/node-lines.ts): no tool here needs it, all on loopback over http
-    const env = {...nodeEnv(), ...MOTO_ENV, AWS_ENDPOINT_URL_S3: endpoint, NO_COLOR: '1'}
+    const env = toolEnv(endpoint)
     const timed = async <R extends Run>(r: Promise<R>): Promise<R> => {
       const out = await r
       onCase?.()
@@ -210,7 +216,7 @@ export default async function bench(): Promise<void> {
       const pkg = path.join(work, 'pkg')
       const previous = path.join(work, 'previous')
       const store = 's3://slow/dagctl'
-      const slowEnv: NodeJS.ProcessEnv = {...nodeEnv(), ...MOTO_ENV, AWS_ENDPOINT_URL_S3: slow.endpoint, NO_COLOR: '1'}
+      const slowEnv = toolEnv(slow.endpoint)
       const slowRun = async (cmd: string, args: string[], cwd: string): Promise<{seconds: number; requests: number}> => {
         slow.resetCounts()
         const t0 = performance.now()
@@ -256,7 +262,7 @@ export default async function bench(): Promise<void> {
     const local = path.join(work, 'local')
     mkdirSync(local)
     writeFileSync(path.join(local, 'dagctl.yaml'), 'package: bench\nenvironments:\n  dev:\n    store: s3://slow/dagctl\n')
-    const env = {...nodeEnv(), ...MOTO_ENV, AWS_ENDPOINT_URL_S3: moto.endpoint, NO_COLOR: '1'}
+    const env = toolEnv(moto.endpoint)
     console.log(
       `\nstart-up (median of 5): dagctl --version ${await startup(['--version'], env, local)}; list on a local store ${await startup(['list', '--store', `file://${path.join(local, 'store')}`], env, local)}; list on S3 (loads the AWS SDK) ${await startup(['list'], env, local)}`,
     )
