@@ -17,6 +17,10 @@ import {
 import {DagctlConfigSchema, PlatformConfigSchema} from './schema.js'
 import {formatKeyPath, locate, parseYamlSource, zodIssueToConfigError, type YamlSource} from './yaml-source.js'
 
+// Each file is validated once per run: zod's JIT, which writes and compiles (new Function) a parser
+// for each object schema on its first parse, costs more here than it saves.
+const PARSE = {reportInput: true, jitless: true} as const
+
 // What needs neither yaml nor zod lives in config/resolved.ts; re-exported for the modules that import it from here.
 export {
   CONFIG_FILE,
@@ -55,7 +59,7 @@ function readYamlLayer(file: string, what: string): {data: Plain; src: YamlSourc
   }
   // Validate this layer alone (every key optional) so the error points at the file and line
   // that holds the mistake, not at the merged result.
-  const result = PlatformConfigSchema.safeParse(data, {reportInput: true})
+  const result = PlatformConfigSchema.safeParse(data, PARSE)
   if (!result.success) {
     throw zodIssueToConfigError(src, result.error, `invalid ${what}`, `Fix the key shown; docs/configuration.md lists every key of ${CONFIG_FILE}.`)
   }
@@ -127,7 +131,7 @@ export function loadConfig(options: LoadConfigOptions = {}): ResolvedConfig {
   layers.push({source: 'env', data: overrides.envLayer}, {source: 'flags', data: overrides.flagLayer})
 
   const merged = layers.reduce<unknown>((acc, l) => deepMerge(acc, l.data), {})
-  const result = DagctlConfigSchema.safeParse(merged, {reportInput: true})
+  const result = DagctlConfigSchema.safeParse(merged, PARSE)
   if (!result.success) {
     const issue = result.error.issues[0]
     const key = formatKeyPath(issue.path)
