@@ -135,11 +135,6 @@ const OCLIF_REWRITES = {
   // dependency of dagctl's, for --version), and a require() of it (esbuild evaluates it at the call)
   // spares the two modules a dynamic import reads.
   'util/os.js': [["(await import('wsl-utils')).isWsl", "require('is-wsl').default"]],
-  // The logger makes a debug function for each namespace through the debug package, which shows
-  // nothing unless DEBUG names what to show (it reads DEBUG as it loads). Loading it reads the whole
-  // environment, asks supports-color and opens stderr: 11-17 M instructions of a refused trigger's
-  // 195-202 M on Node 20. Without DEBUG, a function that does nothing; with it, the package as before.
-  'logger.js': [['const debug_1 = __importDefault(require("debug"));', 'const debug_1 = {default: (namespace) => (process.env.DEBUG ? __importDefault(require("debug")).default(namespace) : () => {})};']],
 }
 const OCLIF_LIB = `${path.sep}node_modules${path.sep}@oclif${path.sep}core${path.sep}lib${path.sep}`
 const oclifLazyRequires = {

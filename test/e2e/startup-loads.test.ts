@@ -125,18 +125,6 @@ describe('what a start-up loads (the shipped bundle)', () => {
     expect(root.stdout).toMatch(/^ {2}trigger +Start a DAG run/m)
   })
 
-  it("loads oclif's debug package only when DEBUG is set (OCLIF_REWRITES): without it, debug shows nothing anyway; DEBUG=oclif:* still shows oclif's lines", async () => {
-    const args = ['trigger', 'other_pkg_job', '--airflow-url', 'http://127.0.0.1:9']
-    const {text} = await loaded(args, 5)
-    expect(text).toMatch(/var debug_1 = \{ default: \(namespace\) => process\.env\.DEBUG \? /)
-    const quiet = await runCli(args, {cwd: tempDir({'dagctl.yaml': 'package: team_a\n'})})
-    expect(quiet.stderr).not.toContain('oclif:')
-    const debugging = await runCli(args, {cwd: tempDir({'dagctl.yaml': 'package: team_a\n'}), env: {DEBUG: 'oclif:*'}})
-    expect(debugging.exitCode).toBe(5)
-    expect(debugging.stderr).toMatch(/oclif:main process\.argv/)
-    expect(debugging.stderr).toContain('is not on this package')
-  })
-
   it("a refused trigger never starts Node's ES module loader: bin/run.js, the loader and the bundle's copy are CommonJS (3-4 ms of CPU); --verbose runs the ES bundle", async () => {
     const dir = tempDir({'dagctl.yaml': 'package: team_a\n'})
     // without the load-log hook (an ES module loader's own): NODE_DEBUG=esm has Node's loader say what it does
