@@ -24,6 +24,8 @@ interface Compiled {
   deserialized: number
   /** the folders of dist/ the chunks came from */
   copies: string[]
+  /** scripts compiled from a string at run time (eval, new Function): created, with no script-details */
+  evaluated: number
 }
 
 // a chunk of the bundle, or of its CommonJS copy; not the loader of that copy (loader.cjs, which Node
@@ -39,11 +41,17 @@ async function compiled(dir: string, env: Record<string, string> = {}, args = RE
     timeout: budget(60_000),
   })
   expect(res.exitCode, res.stderr).toBe(exit)
+  return readV8Log(log)
+}
+
+function readV8Log(log: string): Compiled {
   const scripts = new Map<string, string>()
-  const result: Compiled = {lazily: [], deserialized: 0, copies: []}
+  const created = new Set<string>()
+  const result: Compiled = {lazily: [], deserialized: 0, copies: [], evaluated: 0}
   for (const line of readFileSync(log, 'utf8').split('\n')) {
     const fields = line.split(',')
     if (fields[0] === 'script-details') scripts.set(fields[1], fields[2])
+    if (fields[0] === 'script' && fields[1] === 'create') created.add(fields[2])
     const script = scripts.get(fields[2]) ?? ''
     const chunk = CHUNK.exec(script)
     if (!chunk) continue
@@ -51,6 +59,7 @@ async function compiled(dir: string, env: Record<string, string> = {}, args = RE
     if (fields[0] === 'function' && fields[1] === 'parse-function') result.lazily.push(`${path.basename(script)}:${fields.at(-1)}`)
     if (fields[0] === 'script' && fields[1] === 'deserialize') result.deserialized++
   }
+  result.evaluated = [...created].filter((id) => !scripts.has(id)).length
   return result
 }
 
@@ -72,6 +81,18 @@ describe("the bundle's compile cache", () => {
     expect(ours).toHaveLength(1)
     // and each command's own: what trigger called is not what publish calls
     expect(readdirSync(path.join(dir, 'node-compile-cache', ours[0]))).toEqual(['trigger'])
+  })
+
+  it("a cold start compiles no parser zod writes at run time: config files are validated with its JIT off (src/config/load.ts)", async () => {
+    const dir = tempDir({'dagctl.yaml': 'package: team_a\n', 'not-a-folder': ''})
+    // no config cache (a folder that cannot be made): yaml and zod validate dagctl.yaml
+    const cold = await compiled(dir, {DAGCTL_CACHE_DIR: path.join(dir, 'not-a-folder', 'cache')})
+    // zod's one probe of whether new Function is allowed, and no parser of an object schema (one per object it parsed)
+    expect(cold.evaluated).toBeLessThanOrEqual(1)
+    // the count sees a new Function
+    const log = path.join(dir, 'control.log')
+    await execa('node', ['--log-function-events', `--logfile=${log}`, '--no-logfile-per-isolate', '-e', "new Function('return 1')(); new Function('return 2')()"], {timeout: budget(60_000)})
+    expect(readV8Log(log).evaluated).toBe(2)
   })
 
   it("an import() in a chunk read from the cache still loads its module: publish's progress, through listr2", async () => {
