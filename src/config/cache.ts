@@ -19,7 +19,7 @@ import {
 
 /**
  * The validated configuration of the last run, kept so that the next one loads neither yaml nor
- * zod (30-45 ms of CPU at every start, a third of a cold refused trigger's): one JSON file
+ * zod (25-35 ms of CPU at every start, a third of a cold refused trigger's): one JSON file
  * per dagctl.yaml and set of overrides in dagctl's cache folder (`config/` of $DAGCTL_CACHE_DIR,
  * $XDG_CACHE_HOME/dagctl or ~/.cache/dagctl, beside validate's cache), so that nothing appears in
  * the package (a refused command still writes nothing there). Never stale: an entry holds the
