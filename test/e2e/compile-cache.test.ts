@@ -8,12 +8,13 @@ import {budget} from '../helpers/budget.js'
 import {tempDir} from '../helpers/tmp.js'
 
 // The bundle runs from its CommonJS copy (dist/bundle-cjs/), which src/bundle/commonjs-loader.ts
-// compiles whole, with the code V8 kept from an earlier run, on every Node line; Node's own compile
-// cache kept only what V8 compiled with a module, not the functions it compiles lazily on their
-// first call, and is not on Node 20. What V8 compiled is read from its own log
+// compiles with the code V8 kept from the earlier runs (what they called), on every Node line; Node's
+// own compile cache kept only what V8 compiled with a module, not the functions it compiles lazily on
+// their first call, and is not on Node 20. What V8 compiled is read from its own log
 // (--log-function-events): `script-details,<id>,<url>` names a script, a
-// `function,parse-function,<id>,...` line is one function compiled lazily, and
-// `script,deserialize,<id>` a script read from a cache. No timed assertion: the start-up bench
+// `function,parse-function,<id>,...` line is one function compiled lazily,
+// `script,deserialize,<id>` a script read from a cache, and a `script,create,<id>` with no details
+// code compiled from a string (eval, new Function). No timed assertion: the start-up bench
 // (bench/startup.bench.ts) has the times.
 const REFUSED = ['trigger', 'other_pkg_job', '--airflow-url', 'http://127.0.0.1:9']
 
@@ -83,7 +84,7 @@ describe("the bundle's compile cache", () => {
     expect(readdirSync(path.join(dir, 'node-compile-cache', ours[0]))).toEqual(['trigger'])
   })
 
-  it("a cold start compiles no parser zod writes at run time: config files are validated with its JIT off (src/config/load.ts)", async () => {
+  it('a cold start compiles no parser zod writes at run time: config files are validated with its JIT off (src/config/load.ts)', async () => {
     const dir = tempDir({'dagctl.yaml': 'package: team_a\n', 'not-a-folder': ''})
     // no config cache (a folder that cannot be made): yaml and zod validate dagctl.yaml
     const cold = await compiled(dir, {DAGCTL_CACHE_DIR: path.join(dir, 'not-a-folder', 'cache')})
