@@ -44,6 +44,10 @@ export function airflowEnv(layout: AirflowLayout, base: NodeJS.ProcessEnv = proc
       AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE: path.join(layout.home, 'passwords.json'),
       AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL: '2',
       AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL: '2',
+      // how often the DAG processor asks its bundles whether they are due a refresh (default 5 s):
+      // it bounds the refresh intervals above and the DagctlBundle's, so it is what made a
+      // publish take 5-7 s to show in Airflow
+      AIRFLOW__DAG_PROCESSOR__BUNDLE_REFRESH_CHECK_INTERVAL: '1',
       AIRFLOW__API__HOST: '127.0.0.1',
       AIRFLOW__API__PORT: String(layout.port),
       AIRFLOW__API__WORKERS: '1',
@@ -93,8 +97,13 @@ export interface AirflowHealth {
 
 export type Fetch = typeof fetch
 
-/** Airflow's health endpoint (no auth), then its version with the local credentials. */
+/** Airflow's health endpoint (no auth), then its version with the local credentials, and on Airflow 3 the task execution API's health. */
 export async function airflowHealth(version: AirflowMajor, url: string, password: string | undefined, fetchFn: Fetch = fetch): Promise<AirflowHealth> {
+  // Airflow 3's task execution API (cadwyn) builds its routers for every API version on its first
+  // request, which holds the api-server's whole event loop for 4-10 s of CPU. Asked with the first
+  // probes, that happens while the scheduler starts, and before `cluster up` answers: not in the
+  // first task a user runs (whose `trigger --wait` took 15 s instead of 4).
+  const execution = version === 3 ? statusOf(fetchFn(`${url}/execution/health`, {signal: AbortSignal.timeout(5000)})) : Promise.resolve(200)
   try {
     const res = await fetchFn(`${url}${version === 3 ? '/api/v2/monitor/health' : '/health'}`, {signal: AbortSignal.timeout(5000)})
     if (res.status !== 200) return {healthy: false, detail: `health answered HTTP ${res.status}`}
@@ -107,10 +116,24 @@ export async function airflowHealth(version: AirflowMajor, url: string, password
     const headers = await authHeaders(version, url, password, fetchFn)
     const v = await fetchFn(`${url}/api/v${version === 3 ? 2 : 1}/version`, {headers, signal: AbortSignal.timeout(5000)})
     if (v.status !== 200) return {healthy: false, detail: `API answered HTTP ${v.status} with the local credentials`}
-    return {healthy: true, detail: 'healthy', version: ((await v.json()) as {version?: string}).version}
+    const answer = {healthy: true, detail: 'healthy', version: ((await v.json()) as {version?: string}).version}
+    const executionStatus = await execution
+    if (executionStatus !== 200) return {healthy: false, detail: `task execution API not ready yet${executionStatus ? ` (HTTP ${executionStatus})` : ''}`}
+    return answer
   } catch (error) {
     return {healthy: false, detail: `not answering (${(error as Error).message})`}
   }
+}
+
+/** the status of an answer (its body read and dropped), or undefined if none came */
+function statusOf(answer: Promise<Response>): Promise<number | undefined> {
+  return answer.then(
+    async (res) => {
+      await res.arrayBuffer().catch(() => undefined)
+      return res.status
+    },
+    () => undefined,
+  )
 }
 
 async function authHeaders(version: AirflowMajor, url: string, password: string, fetchFn: Fetch): Promise<Record<string, string>> {

@@ -109,6 +109,13 @@ describe.each(variants.filter((v) => !only || only.includes(String(variants.inde
   const ranWith = (runId: string) => readFileSync(path.join(out, `${runId}.txt`), 'utf8').trim()
 
   it('status shows every component healthy, with the local credentials; a second up is harmless', async () => {
+    if (airflow === 3) {
+      // up waited for the task execution API, whose first request builds it (the api-server
+      // answering nothing else for seconds): that is not left to the first task a user runs.
+      // Read before anything else asks the cluster (status asks it too).
+      const airflowLog = path.join(pkg, '.dagctl', 'cluster', 'local', 'logs', 'airflow.log')
+      await waitFor('the execution API health request in the log', async () => (/method=GET path=\/execution\/health .*status_code=200/.test(readFileSync(airflowLog, 'utf8')) ? true : undefined), budget(30_000))
+    }
     const statusRun = await cli(['cluster', 'status', '--json'])
     ok(statusRun)
     const status = statusRun.json() as {up: boolean; username: string; password: string; components: Array<{name: string; healthy: boolean; pid: number; version?: string}>}

@@ -132,6 +132,9 @@ export async function startAirflow(version: 2 | 3, python: string, options: Star
       AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS: 'admin:admin',
       AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE: passwords,
       AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL: '2',
+      // the DAG processor asks whether a bundle is due a refresh this often (default 5 s, which
+      // bounds the refresh interval above), as in dagctl's local cluster (src/cluster/airflow.ts)
+      AIRFLOW__DAG_PROCESSOR__BUNDLE_REFRESH_CHECK_INTERVAL: '1',
       AIRFLOW__API__HOST: '127.0.0.1',
       AIRFLOW__API__PORT: String(port),
       AIRFLOW__API__WORKERS: '1',
@@ -212,6 +215,10 @@ export async function startAirflow(version: 2 | 3, python: string, options: Star
       }
       await new Promise((r) => setTimeout(r, 500))
     }
+    // Airflow 3's task execution API builds its routers on its first request (4-10 s of CPU, the
+    // api-server answering nothing else meanwhile): asked now, while the DAGs are parsed, not by
+    // the first task a test runs. As `dagctl cluster up` does (src/cluster/airflow.ts).
+    const executionApi = version === 3 ? fetch(`${url}/execution/health`).then((r) => r.arrayBuffer()).catch(() => undefined) : undefined
     // 2. Airflow 2's standalone makes the admin user with a random password and writes it down
     if (version === 2) {
       const pwFile = path.join(home, 'standalone_admin_password.txt')
@@ -235,6 +242,7 @@ export async function startAirflow(version: 2 | 3, python: string, options: Star
       }
       await new Promise((r) => setTimeout(r, 1000))
     }
+    await executionApi
   } catch (error) {
     await stop()
     throw error
