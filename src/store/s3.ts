@@ -13,7 +13,7 @@ import {createHash} from 'node:crypto'
 import {Agent} from 'node:http'
 import {Agent as HttpsAgent} from 'node:https'
 
-import {RemoteError} from '../errors.js'
+import {RemoteError, UsageError} from '../errors.js'
 import {PreconditionFailed, type ConditionalRead, type ListedObject, type PutCondition, type Store, type StoredObject} from './types.js'
 
 /** How dagctl finds AWS credentials: the SDK's default chain only (dagctl.yaml never holds them). */
@@ -48,6 +48,25 @@ export interface S3StoreOptions {
  * that races another one on the same key: that is retried here (it is not a lost condition).
  * This module is imported lazily, only by commands that open an s3:// store.
  */
+/** attempts per request unless AWS_MAX_ATTEMPTS says otherwise: 5 retries ride out a short outage */
+export const DEFAULT_MAX_ATTEMPTS = 6
+
+/**
+ * AWS_MAX_ATTEMPTS, as the AWS CLI and SDKs read it: the SDK itself would, but only for a client
+ * given no maxAttempts, and dagctl's default is not the SDK's (3). A CI job that wants a store outage
+ * to fail fast sets it to 1 or 2; throttling (503 SlowDown) otherwise backs off for up to 30 s.
+ */
+export function maxAttemptsFromEnv(value = process.env.AWS_MAX_ATTEMPTS): number | undefined {
+  if (value === undefined || value.trim() === '') return undefined
+  if (!/^\d+$/.test(value.trim()) || Number(value) < 1) {
+    throw new UsageError(`AWS_MAX_ATTEMPTS is not a whole number of attempts, 1 or more: ${JSON.stringify(value)}`, {
+      code: 'USAGE',
+      hint: `Set AWS_MAX_ATTEMPTS to the attempts per S3 request, retries included (dagctl's default: ${DEFAULT_MAX_ATTEMPTS}), or unset it.`,
+    })
+  }
+  return Number(value)
+}
+
 export class S3Store implements Store {
   requestCount = 0
   readonly url: string
@@ -65,7 +84,7 @@ export class S3Store implements Store {
         region,
         endpoint: options.endpoint,
         forcePathStyle: Boolean(options.endpoint),
-        maxAttempts: options.maxAttempts ?? 6,
+        maxAttempts: options.maxAttempts ?? maxAttemptsFromEnv() ?? DEFAULT_MAX_ATTEMPTS,
         // The middleware stack is resolved once per command class instead of on every request
         // (dagctl never changes it per call): about a third of the SDK's CPU per request.
         cacheMiddleware: true,

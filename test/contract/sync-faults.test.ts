@@ -122,10 +122,19 @@ describe('dagctl sync refuses bad input and survives faults', () => {
     expect(sync.proc.exitCode).toBe(0)
   })
 
-  it('--once with the store down exits 4 and leaves DIR as it was', async () => {
+  it('--once with the store down exits 4 and leaves DIR as it was, after the attempts AWS_MAX_ATTEMPTS allows', async () => {
     const s = await freshStore(STORE_VARIANTS[1])
     let down = false
-    const proxy = await startFaultProxy({target: s.endpoint!, choose: () => (down ? '503' : 'pass')})
+    const refused = new Map<string, number>()
+    const proxy = await startFaultProxy({
+      target: s.endpoint!,
+      choose: (req) => {
+        if (!down) return 'pass'
+        const request = `${req.method} ${req.url}`
+        refused.set(request, (refused.get(request) ?? 0) + 1)
+        return '503'
+      },
+    })
     try {
       const env = {...MOTO_ENV, AWS_ENDPOINT_URL_S3: s.endpoint!}
       await publish(packageDir('team_d', s.url, {'team_d_a.py': dag('team_d', 'a', 'v1')}), env)
@@ -134,8 +143,13 @@ describe('dagctl sync refuses bad input and survives faults', () => {
       expect((await syncOnce(args, MOTO_ENV)).exitCode).toBe(0)
       const before = treeHashes(path.join(dir, 'team_d'))
       down = true
-      const r = await syncOnce(args, MOTO_ENV)
+      // 503 is S3's SlowDown, which the SDK backs off from for up to 30 s over dagctl's 6 attempts:
+      // a job that wants an outage to fail fast says so, as for the AWS CLI
+      const r = await syncOnce(args, {...MOTO_ENV, AWS_MAX_ATTEMPTS: '2'})
       expect(r.exitCode, r.stderr).toBe(4)
+      // each request tried twice: once, and one retry
+      expect(refused.size).toBeGreaterThan(0)
+      expect([...refused.values()]).toEqual([...refused.values()].map(() => 2))
       expect(r.json.error.code).toBe('SYNC_STORE_FAILED')
       expect(r.json.error.details.packages.map((p: {reason: string}) => p.reason)).toContain('store-failed')
       expect(treeHashes(path.join(dir, 'team_d'))).toEqual(before)

@@ -1,8 +1,8 @@
 import {S3Client, S3ServiceException} from '@aws-sdk/client-s3'
 import {describe, expect, it} from 'vitest'
 
-import {RemoteError} from '../../src/errors.js'
-import {S3Store} from '../../src/store/s3.js'
+import {RemoteError, UsageError} from '../../src/errors.js'
+import {maxAttemptsFromEnv, S3Store} from '../../src/store/s3.js'
 import {PreconditionFailed} from '../../src/store/types.js'
 
 /** One edge only: how S3 answers map to the Store contract. The real protocol is in test/contract/store.test.ts. */
@@ -39,5 +39,26 @@ describe('S3Store answers', () => {
     expect((err as RemoteError).message).toMatch(/HTTP 503/)
     const denied = await new S3Store({bucket: 'b', prefix: '', client: failing([403], 'AccessDenied').client}).get('k').catch((error: unknown) => error)
     expect((denied as RemoteError).hint).toMatch(/credentials/)
+  })
+})
+
+describe('AWS_MAX_ATTEMPTS', () => {
+  it('unset or empty: dagctl\'s default; a whole number of 1 or more: that; anything else: exit 2 naming the variable', () => {
+    expect(maxAttemptsFromEnv(undefined)).toBeUndefined()
+    expect(maxAttemptsFromEnv('')).toBeUndefined()
+    expect(maxAttemptsFromEnv('1')).toBe(1)
+    expect(maxAttemptsFromEnv(' 10 ')).toBe(10)
+    for (const bad of ['0', '-1', '2.5', 'three']) {
+      const err = (() => {
+        try {
+          return maxAttemptsFromEnv(bad)
+        } catch (error) {
+          return error
+        }
+      })()
+      expect(err, bad).toBeInstanceOf(UsageError)
+      expect((err as UsageError).exitCode).toBe(2)
+      expect((err as UsageError).message).toContain('AWS_MAX_ATTEMPTS')
+    }
   })
 })
