@@ -97,11 +97,20 @@ export const FINAL_STATES = new Set(['success', 'failed'])
 
 export interface WaitOptions {
   timeoutMs: number
-  /** first poll interval; grows to maxPollMs */
+  /** the poll interval of the first STEADY_POLLS polls; it then grows to maxPollMs */
   pollMs?: number
   maxPollMs?: number
   onState?: (state: string) => void
+  /** injected by unit tests */
+  sleep?: (ms: number) => Promise<unknown>
 }
+
+/**
+ * Polls at the first interval before it grows: a short run (a smoke DAG in CI, a local cluster's
+ * one-task DAG) is seen ending within a second of it, where a growing interval saw it up to 3 s
+ * late; a long run is then asked less and less often, at most each maxPollMs.
+ */
+export const STEADY_POLLS = 10
 
 /**
  * Follows a run until it ends. Success returns the outcome with every task's state; a failed run
@@ -112,6 +121,8 @@ export async function waitForRun(client: AirflowClient, outcome: TriggerOutcome,
   const deadline = Date.now() + options.timeoutMs
   let poll = options.pollMs ?? 1000
   const maxPoll = options.maxPollMs ?? 5000
+  const wait = options.sleep ?? sleep
+  let polls = 0
   let state = outcome.state
   let lastReported = ''
   for (;;) {
@@ -131,8 +142,8 @@ export async function waitForRun(client: AirflowClient, outcome: TriggerOutcome,
         details: current as unknown as Record<string, unknown>,
       })
     }
-    await sleep(Math.min(poll, left))
-    poll = Math.min(maxPoll, Math.round(poll * 1.5))
+    await wait(Math.min(poll, left))
+    if (++polls >= STEADY_POLLS) poll = Math.min(maxPoll, Math.round(poll * 1.5))
   }
   const tasks = summarise(await client.taskInstances(outcome.dag_id, outcome.run_id))
   const done = {...outcome, state, tasks}

@@ -7,7 +7,7 @@ import {allowPatterns, assertAllowed} from '../../src/airflow/allowlist.js'
 import {AirflowClient} from '../../src/airflow/client.js'
 import {readDeadLetters, writeDeadLetters, type DeadLetter} from '../../src/airflow/dead-letter.js'
 import {replayDeadLetters, triggerOrDeadLetter} from '../../src/airflow/operate.js'
-import {isValidRunId, runIdFor} from '../../src/airflow/trigger.js'
+import {isValidRunId, runIdFor, STEADY_POLLS, waitForRun, type TriggerOutcome} from '../../src/airflow/trigger.js'
 import {DagctlError, PolicyError} from '../../src/errors.js'
 import {tempDir} from '../helpers/tmp.js'
 import {undiciTransport} from '../helpers/undici-transport.js'
@@ -107,5 +107,21 @@ describe('dead letters and replay', () => {
       expect((error as DagctlError).exitCode).toBe(2)
       expect((error as DagctlError).location.line).toBe(2)
     }
+  })
+})
+
+describe('trigger --wait polling', () => {
+  it('polls each second for the first polls, then less and less often, up to every 5 s', async () => {
+    const polls = STEADY_POLLS + 6
+    let asked = 0
+    const client = {
+      getRun: async () => ({state: ++asked > polls ? 'success' : 'running'}),
+      taskInstances: async () => [{task_id: 't', state: 'success'}],
+    } as unknown as AirflowClient
+    const sleeps: number[] = []
+    const outcome = {dag_id: 'team_a_x', run_id: 'r', status: 'triggered', state: 'queued', url: '', airflow: '', api: 'v2', paused: false, unpaused: false} as unknown as TriggerOutcome
+    const done = await waitForRun(client, outcome, {timeoutMs: 3_600_000, sleep: async (ms) => sleeps.push(ms)})
+    expect(done.state).toBe('success')
+    expect(sleeps).toEqual([...Array.from({length: STEADY_POLLS}, () => 1000), 1500, 2250, 3375, 5000, 5000, 5000])
   })
 })
