@@ -102,7 +102,7 @@ export async function airflowHealth(version: AirflowMajor, url: string, password
   // Airflow 3's task execution API (cadwyn) builds its routers for every API version on its first
   // request, which holds the api-server's whole event loop for 4-10 s of CPU. Asked with the first
   // probes, that happens while the scheduler starts, and before `cluster up` answers: not in the
-  // first task a user runs (whose `trigger --wait` took 15 s instead of 4).
+  // first task a user runs (whose `trigger --wait` took 9-15 s instead of 4).
   const execution = version === 3 ? statusOf(fetchFn(`${url}/execution/health`, {signal: AbortSignal.timeout(5000)})) : Promise.resolve(200)
   try {
     const res = await fetchFn(`${url}${version === 3 ? '/api/v2/monitor/health' : '/health'}`, {signal: AbortSignal.timeout(5000)})

@@ -40,14 +40,6 @@ export interface S3StoreOptions {
   client?: S3Client
 }
 
-/**
- * `s3://bucket[/prefix]` through @aws-sdk/client-s3: the SDK's default credential chain and its
- * standard retry mode (exponential backoff with jitter on throttling, 5xx, connection resets and
- * timeouts). Atomic create is PutObject with If-None-Match: *, compare-and-swap PutObject with
- * If-Match: <etag>; 412 means the condition failed. Real S3 answers 409 to a conditional write
- * that races another one on the same key: that is retried here (it is not a lost condition).
- * This module is imported lazily, only by commands that open an s3:// store.
- */
 /** attempts per request unless AWS_MAX_ATTEMPTS says otherwise: 5 retries ride out a short outage */
 export const DEFAULT_MAX_ATTEMPTS = 6
 
@@ -67,6 +59,14 @@ export function maxAttemptsFromEnv(value = process.env.AWS_MAX_ATTEMPTS): number
   return Number(value)
 }
 
+/**
+ * `s3://bucket[/prefix]` through @aws-sdk/client-s3: the SDK's default credential chain and its
+ * standard retry mode (exponential backoff with jitter on throttling, 5xx, connection resets and
+ * timeouts). Atomic create is PutObject with If-None-Match: *, compare-and-swap PutObject with
+ * If-Match: <etag>; 412 means the condition failed. Real S3 answers 409 to a conditional write
+ * that races another one on the same key: that is retried here (it is not a lost condition).
+ * This module is imported lazily, only by commands that open an s3:// store.
+ */
 export class S3Store implements Store {
   requestCount = 0
   readonly url: string
