@@ -39,7 +39,6 @@ const BIN = path.join(ROOT, 'bin', 'run.js')
  * (bench/node-lines.ts) and no tool here needs
  */
 const toolEnv = (endpoint: string): NodeJS.ProcessEnv => ({...nodeEnv(), ...MOTO_ENV, AWS_ENDPOINT_URL_S3: endpoint, NO_COLOR: '1'})
-
 const FILES = 1000
 const CHANGED = 10
 const REPS = Number(process.env.DAGCTL_BENCH_REPS ?? 3)

@@ -103,7 +103,7 @@ export async function airflowHealth(version: AirflowMajor, url: string, password
   // request, which holds the api-server's whole event loop for 4-10 s of CPU. Asked with the first
   // probes, that happens while the scheduler starts, and before `cluster up` answers: not in the
   // first task a user runs (whose `trigger --wait` took 9-15 s instead of 4).
-  const execution = version === 3 ? statusOf(fetchFn(`${url}/execution/health`, {signal: AbortSignal.timeout(5000)})) : Promise.resolve(200)
+  const execution = version === 3 ? fetchFn(`${url}/execution/health`, {signal: AbortSignal.timeout(5000)}).then((r) => r.status, () => undefined) : Promise.resolve(200)
   try {
     const res = await fetchFn(`${url}${version === 3 ? '/api/v2/monitor/health' : '/health'}`, {signal: AbortSignal.timeout(5000)})
     if (res.status !== 200) return {healthy: false, detail: `health answered HTTP ${res.status}`}
@@ -116,24 +116,12 @@ export async function airflowHealth(version: AirflowMajor, url: string, password
     const headers = await authHeaders(version, url, password, fetchFn)
     const v = await fetchFn(`${url}/api/v${version === 3 ? 2 : 1}/version`, {headers, signal: AbortSignal.timeout(5000)})
     if (v.status !== 200) return {healthy: false, detail: `API answered HTTP ${v.status} with the local credentials`}
-    const answer = {healthy: true, detail: 'healthy', version: ((await v.json()) as {version?: string}).version}
     const executionStatus = await execution
     if (executionStatus !== 200) return {healthy: false, detail: `task execution API not ready yet${executionStatus ? ` (HTTP ${executionStatus})` : ''}`}
-    return answer
+    return {healthy: true, detail: 'healthy', version: ((await v.json()) as {version?: string}).version}
   } catch (error) {
     return {healthy: false, detail: `not answering (${(error as Error).message})`}
   }
-}
-
-/** the status of an answer (its body read and dropped), or undefined if none came */
-function statusOf(answer: Promise<Response>): Promise<number | undefined> {
-  return answer.then(
-    async (res) => {
-      await res.arrayBuffer().catch(() => undefined)
-      return res.status
-    },
-    () => undefined,
-  )
 }
 
 async function authHeaders(version: AirflowMajor, url: string, password: string, fetchFn: Fetch): Promise<Record<string, string>> {

@@ -49,14 +49,15 @@ export const DEFAULT_MAX_ATTEMPTS = 6
  * to fail fast sets it to 1 or 2; throttling (503 SlowDown) otherwise backs off for up to 30 s.
  */
 export function maxAttemptsFromEnv(value = process.env.AWS_MAX_ATTEMPTS): number | undefined {
-  if (value === undefined || value.trim() === '') return undefined
-  if (!/^\d+$/.test(value.trim()) || Number(value) < 1) {
+  const text = value?.trim()
+  if (!text) return undefined
+  if (!/^\d+$/.test(text) || Number(text) < 1) {
     throw new UsageError(`AWS_MAX_ATTEMPTS is not a whole number of attempts, 1 or more: ${JSON.stringify(value)}`, {
       code: 'USAGE',
       hint: `Set AWS_MAX_ATTEMPTS to the attempts per S3 request, retries included (dagctl's default: ${DEFAULT_MAX_ATTEMPTS}), or unset it.`,
     })
   }
-  return Number(value)
+  return Number(text)
 }
 
 /**
